@@ -1,0 +1,7 @@
+// Package all registers every built-in source. Import it for its side
+// effect, the way programs import database/sql drivers.
+package all
+
+import (
+	_ "github.com/idgraph/idgraph/collectors/csvfile" // CSV exports
+)

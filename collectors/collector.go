@@ -1,0 +1,251 @@
+// Package collectors defines the contract every source of idgraph implements
+// (an identity provider such as Okta or Entra ID, or an application such as
+// Stonly) and a registry of sources by name.
+//
+// A source package registers a Factory in its init function, the way
+// database/sql drivers do; the registry is written only during program
+// initialisation and read afterwards, so it holds no mutable run state.
+package collectors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Kind says what a source can tell: who should have access (an IdP) or who
+// has access (an app).
+type Kind string
+
+const (
+	KindIdP Kind = "idp"
+	KindApp Kind = "app"
+)
+
+// Status is an account's state normalised across sources.
+type Status string
+
+const (
+	// StatusActive: the account can be used (Okta ACTIVE, PASSWORD_EXPIRED,
+	// LOCKED_OUT, RECOVERY; Entra accountEnabled; a joined app member).
+	StatusActive Status = "active"
+	// StatusStaged: known to the IdP but not yet active (Okta STAGED,
+	// PROVISIONED).
+	StatusStaged Status = "staged"
+	// StatusInactive: suspended, deprovisioned or disabled.
+	StatusInactive Status = "inactive"
+	// StatusInvited: an app invitation not yet accepted; never a member.
+	StatusInvited Status = "invited"
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusActive, StatusStaged, StatusInactive, StatusInvited:
+		return true
+	}
+	return false
+}
+
+// Address is one address a source knows for an account, with the field it
+// came from, so that a correlation can say which field matched.
+type Address struct {
+	Field string `json:"field"` // e.g. "login", "email", "proxyAddresses"
+	Value string `json:"value"`
+}
+
+// Account is one record read from one source.
+type Account struct {
+	Source      string    `json:"source"`         // name of the source that read it
+	ID          string    `json:"id"`             // unique within the source (and team, for apps)
+	Team        string    `json:"team,omitempty"` // app sources: team id
+	TeamName    string    `json:"team_name,omitempty"`
+	Email       string    `json:"email"` // primary address as the source shows it
+	Addresses   []Address `json:"addresses,omitempty"`
+	DisplayName string    `json:"display_name,omitempty"`
+	EmployeeID  string    `json:"employee_id,omitempty"`
+	Status      Status    `json:"status"`
+	RawStatus   string    `json:"raw_status,omitempty"` // the source's own word, kept for evidence
+	Guest       bool      `json:"guest,omitempty"`
+	// StatusChanged is when the source last changed the status, when known
+	// (it dates a leaver: "left Okta on 2026-10-02").
+	StatusChanged time.Time `json:"status_changed,omitempty"`
+	LastActivity  time.Time `json:"last_activity,omitempty"`
+
+	// IdP sources.
+	Groups       []string `json:"groups,omitempty"`        // direct memberships
+	NestedGroups []string `json:"nested_groups,omitempty"` // reached only through nesting: explanation, never a grant
+	Assigned     bool     `json:"assigned,omitempty"`      // assigned the app in this IdP
+	AssignedVia  []string `json:"assigned_via,omitempty"`  // why: "direct", "group Stonly Admins (priority 1)"
+	AppRoles     []string `json:"app_roles,omitempty"`     // role values carried by the assignment
+
+	// App sources.
+	Role string `json:"role,omitempty"` // verbatim role text (Owner, Admin, Member, or unknown text)
+}
+
+// Key identifies an account across snapshots: source, team and id.
+func (a *Account) Key() string {
+	if a.Team != "" {
+		return a.Source + ":" + a.Team + ":" + a.ID
+	}
+	return a.Source + ":" + a.ID
+}
+
+// Completeness is a source's own account of how well a collection went.
+// Complete is true only when every page of every read finished.
+type Completeness struct {
+	Source   string        `json:"source"`
+	Kind     Kind          `json:"kind"`
+	Complete bool          `json:"complete"`
+	Pages    int           `json:"pages"`
+	Records  int           `json:"records"`
+	Requests int           `json:"requests"`
+	Retries  int           `json:"retries"`
+	Waited   time.Duration `json:"waited_ns"` // time spent waiting for rate limits
+	Errors   []string      `json:"errors,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	Mode     string        `json:"mode,omitempty"` // e.g. "full", "delta"
+}
+
+// Fail marks the record incomplete and keeps err's message.
+func (c *Completeness) Fail(err error) {
+	c.Complete = false
+	if err != nil {
+		c.Errors = append(c.Errors, err.Error())
+	}
+}
+
+// Result is what one collection read.
+type Result struct {
+	Accounts     []Account    `json:"accounts"`
+	Completeness Completeness `json:"completeness"`
+	// State is opaque data the source wants back on its next run (e.g. a
+	// Graph delta link). It is stored with the snapshot.
+	State string `json:"-"`
+}
+
+// Previous is what the last complete snapshot knew of this source, for
+// incremental reads.
+type Previous struct {
+	State    string
+	Accounts []Account
+}
+
+// Request carries what a collection needs besides its configuration.
+type Request struct {
+	Previous *Previous // nil: no usable earlier snapshot
+	Full     bool      // force a full read even when State allows a delta
+	Logger   *slog.Logger
+	Progress func(Progress) // optional; called from the collecting goroutine
+}
+
+// Progress is a point-in-time report of a collection under way.
+type Progress struct {
+	Source  string
+	Stage   string // e.g. "users", "team Support Center"
+	Pages   int
+	Records int
+	Retries int
+	Waited  time.Duration
+}
+
+// Report sends p to the request's progress callback, if any.
+func (r *Request) Report(p Progress) {
+	if r.Progress != nil {
+		r.Progress(p)
+	}
+}
+
+// Log returns the request's logger, or a discarding one.
+func (r *Request) Log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Info describes a configured source.
+type Info struct {
+	Name    string `json:"name"`
+	Kind    Kind   `json:"kind"`
+	App     string `json:"app,omitempty"` // the application an app source reads, e.g. "stonly"
+	Version string `json:"version"`       // collector version, for evidence manifests
+}
+
+// Collector is implemented by every source.
+//
+// Collect returns what it read even when it fails: the Result's
+// Completeness says whether the list is whole. A non-nil error always comes
+// with Completeness.Complete == false.
+type Collector interface {
+	Info() Info
+	Collect(ctx context.Context, req Request) (*Result, error)
+}
+
+// Env is what a factory may use to build collectors from configuration.
+type Env struct {
+	File   string              // configuration file, for error messages
+	Dir    string              // its directory: relative paths resolve against it
+	Getenv func(string) string // secrets are read through this, never from the file
+	Logger *slog.Logger
+}
+
+// Secret returns the value of the environment variable named by the
+// configuration key key, or an error naming the key and the variable.
+func (e Env) Secret(key, envName string) (string, error) {
+	if envName == "" {
+		return "", fmt.Errorf("%s: %s is required (the name of an environment variable holding the secret)", e.File, key)
+	}
+	v := e.Getenv(envName)
+	if v == "" {
+		return "", fmt.Errorf("%s: %s names environment variable %s, which is not set or empty", e.File, key, envName)
+	}
+	return v, nil
+}
+
+// Factory builds the collectors configured under one top-level key of the
+// configuration file. A key may configure several sources (csvfile does).
+type Factory func(node *yaml.Node, env Env) ([]Collector, error)
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Factory{}
+)
+
+// Register makes a source available under the configuration key name. It
+// is meant to be called from init functions and panics on a duplicate.
+func Register(name string, f Factory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("collectors: Register called twice for " + name)
+	}
+	registry[name] = f
+}
+
+// Lookup returns the factory registered under name.
+func Lookup(name string) (Factory, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	f, ok := registry[name]
+	return f, ok
+}
+
+// Names lists the registered sources in order.
+func Names() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

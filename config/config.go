@@ -1,0 +1,412 @@
+// Package config loads and validates idgraph's YAML configuration file.
+//
+// The core keys (store, roles, domains, ...) are decoded here. Every other
+// top-level key must name a registered source; its subtree is handed to that
+// source's factory, so that adding a source never touches this package.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Roles known to Stonly, in rising order of privilege.
+const (
+	RoleMember = "Member"
+	RoleAdmin  = "Admin"
+	RoleOwner  = "Owner"
+)
+
+// RoleRank orders roles by privilege; unknown role text ranks 0.
+func RoleRank(role string) int {
+	switch CanonicalRole(role) {
+	case RoleMember:
+		return 1
+	case RoleAdmin:
+		return 2
+	case RoleOwner:
+		return 3
+	}
+	return 0
+}
+
+// CanonicalRole maps role text case-insensitively onto a known role, or
+// returns it unchanged (trimmed) when it is not one.
+func CanonicalRole(role string) string {
+	r := strings.TrimSpace(role)
+	switch strings.ToLower(r) {
+	case "member":
+		return RoleMember
+	case "admin", "administrator":
+		return RoleAdmin
+	case "owner":
+		return RoleOwner
+	}
+	return r
+}
+
+// RoleRule says that an IdP fact implies a Stonly role. Exactly one of the
+// matchers is set, or Default.
+type RoleRule struct {
+	OktaGroup    string `yaml:"okta_group"`     // member of this Okta group (direct)
+	OktaAppRole  string `yaml:"okta_app_role"`  // the app-user profile role Okta resolved
+	EntraAppRole string `yaml:"entra_app_role"` // assigned this app role (value or display name)
+	EntraGroup   string `yaml:"entra_group"`    // direct member of this Entra group
+	Source       string `yaml:"source"`         // with group/app_role: any source by name (e.g. a csvfile IdP)
+	Group        string `yaml:"group"`
+	AppRole      string `yaml:"app_role"`
+	Default      string `yaml:"default"` // role of an assigned person no other rule matches
+	Role         string `yaml:"role"`
+}
+
+// Domains configures address matching.
+type Domains struct {
+	Aliases    map[string]string `yaml:"aliases"`     // alias domain -> canonical domain
+	StripPlus  bool              `yaml:"strip_plus"`  // treat a+tag@x as a@x
+	IgnoreCase *bool             `yaml:"ignore_case"` // reserved; addresses are always case-folded
+}
+
+// Link is an operator's statement that accounts belong to one person.
+type Link struct {
+	Accounts []string `yaml:"accounts"` // account keys: "okta:00u1", "stonly:TEAM:email"
+	Note     string   `yaml:"note"`
+}
+
+// Guard configures the mass-change guard.
+type Guard struct {
+	// MaxDrop is the fraction of accounts a source may lose against its last
+	// complete snapshot before the source is treated as incomplete.
+	MaxDrop *float64 `yaml:"max_drop"`
+	// AcceptDrop lists sources whose drop the operator accepts for the next
+	// run.
+	AcceptDrop []string `yaml:"accept_drop"`
+}
+
+// Serve configures `idgraph serve`.
+type Serve struct {
+	Listen   string `yaml:"listen"`
+	TokenEnv string `yaml:"token_env"`
+	Schedule string `yaml:"schedule"`
+}
+
+// Report configures what every run writes besides the snapshot.
+type Report struct {
+	Dir string `yaml:"dir"` // folder for report.html, report.md and exports; empty: none
+}
+
+// Config is the whole configuration file.
+type Config struct {
+	Store   string     `yaml:"store"`
+	Roles   []RoleRule `yaml:"roles"`
+	Domains Domains    `yaml:"domains"`
+	Links   []Link     `yaml:"links"`
+	Guard   Guard      `yaml:"guard"`
+	Serve   Serve      `yaml:"serve"`
+	Report  Report     `yaml:"report"`
+
+	// Sources holds the subtree of every source key, in file order.
+	Sources []SourceNode `yaml:"-"`
+
+	File string `yaml:"-"` // absolute path of the file
+	Dir  string `yaml:"-"`
+	Hash string `yaml:"-"` // SHA-256 of the file's bytes, for evidence manifests
+}
+
+// SourceNode is the configuration subtree of one source key.
+type SourceNode struct {
+	Name string
+	Node *yaml.Node
+}
+
+// DefaultMaxDrop is the mass-change guard's default fraction.
+const DefaultMaxDrop = 0.20
+
+// MaxDrop returns the configured guard fraction.
+func (c *Config) MaxDrop() float64 {
+	if c.Guard.MaxDrop != nil {
+		return *c.Guard.MaxDrop
+	}
+	return DefaultMaxDrop
+}
+
+// Path resolves p against the configuration file's folder.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// Error is a configuration problem; the CLI maps it to exit code 2.
+type Error struct{ Err error }
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(format string, args ...any) error {
+	return &Error{fmt.Errorf(format, args...)}
+}
+
+// Load reads and validates the file at path. sources are the registered
+// source names that may appear as top-level keys.
+func Load(path string, sources []string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{fmt.Errorf("reading configuration: %w", err)}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &Error{err}
+	}
+	return Parse(data, abs, sources)
+}
+
+// Parse validates configuration bytes; file names them in errors.
+func Parse(data []byte, file string, sources []string) (*Config, error) {
+	isSource := map[string]bool{}
+	for _, s := range sources {
+		isSource[s] = true
+	}
+	sum := sha256.Sum256(data)
+	cfg := &Config{File: file, Dir: filepath.Dir(file), Hash: hex.EncodeToString(sum[:])}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, errEOF) || err.Error() == "EOF" {
+			return nil, errorf("%s: the file is empty", file)
+		}
+		return nil, errorf("%s: %v", file, err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errorf("%s: the configuration must be a YAML mapping of keys to values", file)
+	}
+	root := doc.Content[0]
+	core := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	known := fieldNames(reflect.TypeOf(*cfg))
+	seen := map[string]int{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if line, dup := seen[k.Value]; dup {
+			return nil, errorf("%s:%d: key %q appears twice (first on line %d)", file, k.Line, k.Value, line)
+		}
+		seen[k.Value] = k.Line
+		switch {
+		case known[k.Value]:
+			core.Content = append(core.Content, k, v)
+		case isSource[k.Value]:
+			cfg.Sources = append(cfg.Sources, SourceNode{Name: k.Value, Node: v})
+		default:
+			all := map[string]bool{}
+			for n := range known {
+				all[n] = true
+			}
+			for n := range isSource {
+				all[n] = true
+			}
+			return nil, errorf("%s:%d: unknown key %q%s", file, k.Line, k.Value, suggest(k.Value, all))
+		}
+	}
+	if err := CheckKnown(core, reflect.TypeOf(*cfg), "", file); err != nil {
+		return nil, err
+	}
+	if err := core.Decode(cfg); err != nil {
+		return nil, errorf("%s: %v", file, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var errEOF = errors.New("EOF")
+
+func (c *Config) validate() error {
+	if strings.TrimSpace(c.Store) == "" {
+		return errorf("%s: store is required (the SQLite file, e.g. store: idgraph.db)", c.File)
+	}
+	defaults := 0
+	for i, r := range c.Roles {
+		at := fmt.Sprintf("%s: roles[%d]", c.File, i)
+		matchers := 0
+		for _, m := range []string{r.OktaGroup, r.OktaAppRole, r.EntraAppRole, r.EntraGroup, r.Group, r.AppRole} {
+			if m != "" {
+				matchers++
+			}
+		}
+		switch {
+		case r.Default != "":
+			defaults++
+			if matchers > 0 || r.Role != "" {
+				return errorf("%s: a default rule has only the key default (e.g. {default: Member})", at)
+			}
+			if RoleRank(r.Default) == 0 {
+				return errorf("%s: default: %q is not a Stonly role (Owner, Admin, Member)", at, r.Default)
+			}
+		case matchers != 1:
+			return errorf("%s: needs exactly one of okta_group, okta_app_role, entra_app_role, entra_group, group, app_role (found %d)", at, matchers)
+		case r.Role == "":
+			return errorf("%s: role is required (Owner, Admin or Member)", at)
+		case RoleRank(r.Role) == 0:
+			return errorf("%s: role: %q is not a Stonly role (Owner, Admin, Member)", at, r.Role)
+		}
+		if (r.Group != "" || r.AppRole != "") && r.Source == "" {
+			return errorf("%s: group and app_role need source (the source's name)", at)
+		}
+	}
+	if defaults > 1 {
+		return errorf("%s: roles has %d default rules; keep one", c.File, defaults)
+	}
+	for alias, canon := range c.Domains.Aliases {
+		if strings.Contains(alias, "@") || strings.Contains(canon, "@") || alias == "" || canon == "" {
+			return errorf("%s: domains.aliases: %q: %q must map a domain to a domain, without @", c.File, alias, canon)
+		}
+	}
+	for i, l := range c.Links {
+		if len(l.Accounts) < 2 {
+			return errorf("%s: links[%d]: accounts needs at least two account keys", c.File, i)
+		}
+	}
+	if c.Guard.MaxDrop != nil && (*c.Guard.MaxDrop <= 0 || *c.Guard.MaxDrop > 1) {
+		return errorf("%s: guard.max_drop must be a fraction in (0, 1], e.g. 0.2", c.File)
+	}
+	return nil
+}
+
+// CheckKnown reports the first mapping key under node that the Go type t
+// does not declare, as "file:line: unknown key a.b.c". Sources use it to
+// validate their own subtrees with the same wording.
+func CheckKnown(node *yaml.Node, t reflect.Type, path, file string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if node.Kind == yaml.AliasNode && node.Alias != nil {
+		node = node.Alias
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
+				return nil
+			}
+			return errorf("%s:%d: %s must be a mapping of keys to values", file, node.Line, orRoot(path))
+		}
+		known := fieldTypes(t)
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			ft, ok := known[k.Value]
+			full := join(path, k.Value)
+			if !ok {
+				names := map[string]bool{}
+				for n := range known {
+					names[n] = true
+				}
+				return errorf("%s:%d: unknown key %q%s", file, k.Line, full, suggest(k.Value, names))
+			}
+			if err := CheckKnown(v, ft, full, file); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if node.Kind == yaml.SequenceNode {
+			for i, item := range node.Content {
+				if err := CheckKnown(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), file); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// DecodeStrict checks node against v's type, then decodes it.
+func DecodeStrict(node *yaml.Node, v any, path, file string) error {
+	if err := CheckKnown(node, reflect.TypeOf(v), path, file); err != nil {
+		return err
+	}
+	if err := node.Decode(v); err != nil {
+		return errorf("%s: %s: %v", file, path, err)
+	}
+	return nil
+}
+
+func orRoot(p string) string {
+	if p == "" {
+		return "the document"
+	}
+	return p
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func fieldTypes(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		out[tag] = f.Type
+	}
+	return out
+}
+
+func fieldNames(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for n := range fieldTypes(t) {
+		out[n] = true
+	}
+	return out
+}
+
+// suggest proposes a known key close to a misspelt one.
+func suggest(key string, known map[string]bool) string {
+	best, bestD := "", 3
+	for k := range known {
+		if d := distance(key, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// distance is the Levenshtein distance, for short keys only.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

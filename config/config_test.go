@@ -1,0 +1,122 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestParseErrors(t *testing.T) {
+	sources := []string{"okta", "csvfile"}
+	tests := []struct {
+		name string
+		yaml string
+		want string // substring of the error
+	}{
+		{"typo in a core key", "store: x.db\nroels: []\n", `idgraph.yaml:2: unknown key "roels" (did you mean "roles"?)`},
+		{"typo in a source key", "store: x.db\nokat: {}\n", `unknown key "okat" (did you mean "okta"?)`},
+		{"nested unknown key", "store: x.db\ndomains:\n  alias: {}\n", `idgraph.yaml:3: unknown key "domains.alias"`},
+		{"unknown key in a list item", "store: x.db\nroles:\n  - {okta_grp: A, role: Admin}\n", `unknown key "roles[0].okta_grp"`},
+		{"missing store", "roles: []\n", "store is required"},
+		{"empty file", "", "the file is empty"},
+		{"not a mapping", "- a\n- b\n", "must be a YAML mapping"},
+		{"duplicate key", "store: a.db\nstore: b.db\n", `key "store" appears twice`},
+		{"rule without role", "store: x.db\nroles:\n  - {okta_group: A}\n", "roles[0]: role is required"},
+		{"rule with two matchers", "store: x.db\nroles:\n  - {okta_group: A, entra_app_role: B, role: Admin}\n", "needs exactly one"},
+		{"unknown role", "store: x.db\nroles:\n  - {okta_group: A, role: Superuser}\n", `"Superuser" is not a Stonly role`},
+		{"two defaults", "store: x.db\nroles:\n  - {default: Member}\n  - {default: Admin}\n", "2 default rules"},
+		{"alias with @", "store: x.db\ndomains:\n  aliases: {a@b.com: c.com}\n", "must map a domain to a domain"},
+		{"guard out of range", "store: x.db\nguard: {max_drop: 1.5}\n", "guard.max_drop"},
+		{"bad yaml", "store: [\n", "idgraph.yaml"},
+		{"wrong type", "store: x.db\nroles: 5\n", "idgraph.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "/etc/idgraph.yaml", sources)
+			if err == nil {
+				t.Fatalf("no error for %q", tt.yaml)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Errorf("error %v is not a *config.Error", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseValid(t *testing.T) {
+	y := `store: idgraph.db
+okta:
+  org_url: https://acme.okta.com
+roles:
+  - {okta_group: "Stonly Admins", role: Admin}
+  - {entra_app_role: "Admin", role: admin}
+  - {default: Member}
+domains:
+  aliases: {acquisicorp.net: acme.com}
+serve:
+  listen: 127.0.0.1:8080
+  token_env: IDGRAPH_TOKEN
+  schedule: "0 2 * * *"
+`
+	cfg, err := Parse([]byte(y), "/etc/idgraph/idgraph.yaml", []string{"okta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Path(cfg.Store) != "/etc/idgraph/idgraph.db" {
+		t.Errorf("store path %q", cfg.Path(cfg.Store))
+	}
+	if len(cfg.Sources) != 1 || cfg.Sources[0].Name != "okta" || cfg.Sources[0].Node.Kind != yaml.MappingNode {
+		t.Errorf("sources = %+v", cfg.Sources)
+	}
+	if len(cfg.Roles) != 3 || cfg.Domains.Aliases["acquisicorp.net"] != "acme.com" || cfg.MaxDrop() != DefaultMaxDrop {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if len(cfg.Hash) != 64 {
+		t.Errorf("hash %q", cfg.Hash)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), nil)
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDecodeStrict(t *testing.T) {
+	type okta struct {
+		OrgURL   string `yaml:"org_url"`
+		TokenEnv string `yaml:"token_env"`
+	}
+	var doc yaml.Node
+	yaml.Unmarshal([]byte("org_url: x\ntokn_env: Y\n"), &doc)
+	var o okta
+	err := DecodeStrict(doc.Content[0], &o, "okta", "f.yaml")
+	if err == nil || !strings.Contains(err.Error(), `f.yaml:2: unknown key "okta.tokn_env" (did you mean "token_env"?)`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	entries, _ := filepath.Glob("../testdata/*/*.yaml")
+	for _, e := range entries {
+		if b, err := os.ReadFile(e); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("store: x\nroles: [{default: Member}]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, err := Parse(b, "fuzz.yaml", []string{"okta", "csvfile"})
+		if err == nil && cfg.Store == "" {
+			t.Fatal("accepted a configuration without a store")
+		}
+	})
+}

@@ -1,0 +1,67 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/idgraph/idgraph/diff"
+)
+
+// FindingsTable prints findings as an aligned table, sanitised for a
+// terminal: source values can hold escape sequences and RTL overrides.
+func FindingsTable(w io.Writer, fs []diff.Finding) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEVERITY\tKIND\tREASON\tTEAM\tEMAIL\tACTUAL\tEXPECTED\tFIRST SEEN\tEXPLANATION")
+	for _, f := range fs {
+		team := f.TeamName
+		if team == "" {
+			team = f.Team
+		}
+		first := ""
+		if !f.FirstSeen.IsZero() {
+			first = f.FirstSeen.UTC().Format("2006-01-02")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Kind, f.Reason, Terminal(team, 30),
+			Terminal(f.Email, 60), Terminal(f.ActualRole, 20), Terminal(f.ExpectedRole, 20), first, Terminal(f.Explanation, 160))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(fs) == 0 {
+		fmt.Fprintln(w, "(no findings)")
+	}
+	return nil
+}
+
+// DriftText prints a drift for people.
+func DriftText(w io.Writer, d *diff.Drift) error {
+	fmt.Fprintf(w, "drift from snapshot %d to %d\n", d.From, d.To)
+	section := func(title string, fs []diff.Finding) {
+		fmt.Fprintf(w, "\n%s (%d)\n", title, len(fs))
+		for _, f := range fs {
+			fmt.Fprintf(w, "  %-8s %-13s %s  %s\n", f.Severity, f.Kind, Terminal(f.Email, 60), Terminal(f.Explanation, 160))
+		}
+	}
+	section("findings appeared", d.Appeared)
+	section("findings escalated", d.Escalated)
+	section("findings resolved", d.Resolved)
+	fmt.Fprintf(w, "\naccounts created (%d)\n", len(d.AccountsCreated))
+	for _, a := range d.AccountsCreated {
+		fmt.Fprintf(w, "  %s  %s %s\n", Terminal(a.Account, 80), Terminal(a.Role, 20), a.Status)
+	}
+	fmt.Fprintf(w, "\naccounts removed (%d)\n", len(d.AccountsRemoved))
+	for _, a := range d.AccountsRemoved {
+		fmt.Fprintf(w, "  %s  %s %s\n", Terminal(a.Account, 80), Terminal(a.Role, 20), a.Status)
+	}
+	for _, c := range []struct {
+		title string
+		cs    []diff.Change
+	}{{"role changes", d.RoleChanges}, {"status changes", d.StatusChanges}} {
+		fmt.Fprintf(w, "\n%s (%d)\n", c.title, len(c.cs))
+		for _, x := range c.cs {
+			fmt.Fprintf(w, "  %s  %s -> %s\n", Terminal(x.Account, 80), Terminal(x.From, 30), Terminal(x.To, 30))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/diff"
+)
+
+// ErrNoSnapshot is returned when the store has no snapshot (yet) or not
+// the one asked for.
+var ErrNoSnapshot = errors.New("no such snapshot")
+
+// Summary describes a snapshot without its rows.
+type Summary struct {
+	ID         int64     `json:"id"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Complete   bool      `json:"complete"`
+	ConfigHash string    `json:"config_hash"`
+	Version    string    `json:"version"`
+	Accounts   int       `json:"accounts"`
+	Findings   int       `json:"findings"`
+	Hash       string    `json:"hash"`
+	PrevHash   string    `json:"prev_hash"`
+	Sources    []Source  `json:"sources"`
+}
+
+const summaryCols = `id, started_at, finished_at, complete, config_hash, version, accounts, findings, hash, prev_hash`
+
+func scanSummary(sc interface{ Scan(...any) error }) (*Summary, error) {
+	var s Summary
+	var st, fin string
+	if err := sc.Scan(&s.ID, &st, &fin, &s.Complete, &s.ConfigHash, &s.Version, &s.Accounts, &s.Findings, &s.Hash, &s.PrevHash); err != nil {
+		return nil, err
+	}
+	s.StartedAt, s.FinishedAt = parseTS(st), parseTS(fin)
+	return &s, nil
+}
+
+// List returns every snapshot, newest first, with its sources.
+func (s *Store) List(ctx context.Context) ([]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+summaryCols+` FROM snapshots ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing snapshots: %w", err)
+	}
+	defer rows.Close()
+	var out []Summary
+	for rows.Next() {
+		sum, err := scanSummary(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *sum)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Sources, err = s.Sources(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Get returns one snapshot's summary; id 0 means the latest.
+func (s *Store) Get(ctx context.Context, id int64) (*Summary, error) {
+	q := `SELECT ` + summaryCols + ` FROM snapshots WHERE id = ?`
+	args := []any{id}
+	if id == 0 {
+		q, args = `SELECT `+summaryCols+` FROM snapshots ORDER BY id DESC LIMIT 1`, nil
+	}
+	sum, err := scanSummary(s.db.QueryRowContext(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		if id == 0 {
+			return nil, fmt.Errorf("%w: the store %s has no snapshot yet; run `idgraph run` first", ErrNoSnapshot, s.path)
+		}
+		return nil, fmt.Errorf("%w: snapshot %d is not in %s (see `idgraph snapshots`)", ErrNoSnapshot, id, s.path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: reading snapshot: %w", err)
+	}
+	if sum.Sources, err = s.Sources(ctx, sum.ID); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// Sources returns the sources of a snapshot, by name.
+func (s *Store) Sources(ctx context.Context, id int64) ([]Source, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, kind, app, version, completeness, state FROM sources WHERE snapshot_id = ? ORDER BY name`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading sources: %w", err)
+	}
+	defer rows.Close()
+	var out []Source
+	for rows.Next() {
+		var src Source
+		var c string
+		if err := rows.Scan(&src.Info.Name, &src.Info.Kind, &src.Info.App, &src.Info.Version, &c, &src.State); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(c), &src.Completeness); err != nil {
+			return nil, fmt.Errorf("store: snapshot %d source %s: %w", id, src.Info.Name, err)
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+// Findings returns a snapshot's findings in stored (report) order.
+func (s *Store) Findings(ctx context.Context, id int64) ([]diff.Finding, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM findings WHERE snapshot_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading findings: %w", err)
+	}
+	defer rows.Close()
+	var out []diff.Finding
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var f diff.Finding
+		if err := json.Unmarshal(data, &f); err != nil {
+			return nil, fmt.Errorf("store: snapshot %d: corrupt finding: %w", id, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// LinkedAccount is a stored account with its person and link reason.
+type LinkedAccount struct {
+	collectors.Account
+	Person     string `json:"person"`
+	LinkReason string `json:"link_reason"`
+}
+
+// Accounts returns a snapshot's accounts, optionally of some sources only.
+func (s *Store) Accounts(ctx context.Context, id int64, sources ...string) ([]LinkedAccount, error) {
+	q := `SELECT data, person_id, link_reason FROM accounts WHERE snapshot_id = ?`
+	args := []any{id}
+	if len(sources) > 0 {
+		q += ` AND source IN (?` + strings.Repeat(",?", len(sources)-1) + `)`
+		for _, s := range sources {
+			args = append(args, s)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []LinkedAccount
+	for rows.Next() {
+		var data []byte
+		var la LinkedAccount
+		if err := rows.Scan(&data, &la.Person, &la.LinkReason); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &la.Account); err != nil {
+			return nil, fmt.Errorf("store: snapshot %d: corrupt account: %w", id, err)
+		}
+		out = append(out, la)
+	}
+	return out, rows.Err()
+}
+
+// Baseline returns the newest snapshot before `before` (0: any) in which
+// every named source was recorded complete, or 0 when there is none.
+func (s *Store) Baseline(ctx context.Context, before int64, sources []string) (int64, error) {
+	if len(sources) == 0 {
+		return 0, nil
+	}
+	if before == 0 {
+		before = 1<<62 - 1
+	}
+	q := `SELECT s.id FROM snapshots s WHERE s.id < ? AND (SELECT COUNT(*) FROM sources c WHERE c.snapshot_id = s.id AND c.complete
+		AND c.name IN (?` + strings.Repeat(",?", len(sources)-1) + `)) = ? ORDER BY s.id DESC LIMIT 1`
+	args := []any{before}
+	for _, n := range sources {
+		args = append(args, n)
+	}
+	args = append(args, len(sources))
+	var id int64
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// LastComplete returns the newest complete record of a source, or nil.
+func (s *Store) LastComplete(ctx context.Context, source string) (int64, *Source, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT snapshot_id FROM sources WHERE name = ? AND complete ORDER BY snapshot_id DESC LIMIT 1`, source).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	srcs, err := s.Sources(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	for i := range srcs {
+		if srcs[i].Info.Name == source {
+			return id, &srcs[i], nil
+		}
+	}
+	return 0, nil, nil
+}
+
+// FirstSeen returns, for every finding key of a snapshot, when it was
+// first seen.
+func (s *Store) FirstSeen(ctx context.Context, id int64) (map[string]diff.Finding, error) {
+	fs, err := s.Findings(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]diff.Finding, len(fs))
+	for _, f := range fs {
+		out[f.Key] = diff.Finding{FirstSeen: f.FirstSeen, FirstSnap: f.FirstSnap}
+	}
+	return out, nil
+}
+
+// VerifyResult is the outcome of walking the hash chain.
+type VerifyResult struct {
+	Checked int    `json:"checked"`
+	BadID   int64  `json:"bad_snapshot,omitempty"` // first snapshot that does not match
+	Problem string `json:"problem,omitempty"`
+}
+
+// Verify recomputes every snapshot's hash from its rows and checks the
+// chain of previous hashes; it reports the first snapshot that fails.
+func (s *Store) Verify(ctx context.Context) (VerifyResult, error) {
+	var res VerifyResult
+	list, err := s.List(ctx)
+	if err != nil {
+		return res, err
+	}
+	prev := ""
+	for i := len(list) - 1; i >= 0; i-- {
+		sum := list[i]
+		bad := func(p string) (VerifyResult, error) {
+			res.BadID, res.Problem = sum.ID, p
+			return res, nil
+		}
+		if sum.PrevHash != prev {
+			return bad("its previous-hash does not match the snapshot before it")
+		}
+		got, err := s.recompute(ctx, &sum)
+		if err != nil {
+			return res, err
+		}
+		if got != sum.Hash {
+			return bad("its content does not match its stored hash (a row was changed, added or removed)")
+		}
+		prev = sum.Hash
+		res.Checked++
+	}
+	return res, nil
+}
+
+func (s *Store) recompute(ctx context.Context, sum *Summary) (string, error) {
+	h := newHasher(&Snapshot{PrevHash: sum.PrevHash, StartedAt: sum.StartedAt, FinishedAt: sum.FinishedAt,
+		ConfigHash: sum.ConfigHash, Version: sum.Version})
+	queries := []struct {
+		q   string
+		tag string
+	}{
+		{`SELECT name, completeness FROM sources WHERE snapshot_id = ? ORDER BY name`, "source"},
+		{`SELECT data, person_id, link_reason FROM accounts WHERE snapshot_id = ? ORDER BY seq`, "account"},
+		{`SELECT person_id, email, display_name FROM people WHERE snapshot_id = ? ORDER BY person_id`, "person"},
+		{`SELECT data FROM findings WHERE snapshot_id = ? ORDER BY seq`, "finding"},
+	}
+	for _, q := range queries {
+		rows, err := s.db.QueryContext(ctx, q.q, sum.ID)
+		if err != nil {
+			return "", err
+		}
+		cols, _ := rows.Columns()
+		vals := make([]string, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return "", err
+			}
+			h.row(append([]string{q.tag}, vals...)...)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", err
+		}
+	}
+	return h.sum(), nil
+}
