@@ -4,4 +4,5 @@ package all
 
 import (
 	_ "github.com/idgraph/idgraph/collectors/csvfile" // CSV exports
+	_ "github.com/idgraph/idgraph/collectors/okta"    // Okta, official SDK
 )
