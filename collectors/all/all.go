@@ -5,4 +5,5 @@ package all
 import (
 	_ "github.com/idgraph/idgraph/collectors/csvfile" // CSV exports
 	_ "github.com/idgraph/idgraph/collectors/okta"    // Okta, official SDK
+	_ "github.com/idgraph/idgraph/collectors/stonly"  // Stonly, headless Chromium
 )

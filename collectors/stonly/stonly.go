@@ -1,0 +1,802 @@
+// Package stonly reads the members of Stonly teams from the Team
+// Management page, in headless Chromium driven by chromedp. Stonly has no
+// user API and no SCIM, so the web page is the only source.
+//
+// The page's markup is not public and changes without notice, so the
+// scraper finds members by visible column headers and ARIA roles (an HTML
+// table, or role=grid/table of divs, headers in any order), never by class
+// names, and follows pagination, "Load more" buttons and infinite scroll.
+// If the headers it needs are missing, or the page's member count differs
+// from the rows read, the source is incomplete and a screenshot and the
+// page's HTML (secrets removed) are saved for whoever fixes the selectors.
+//
+// Configuration:
+//
+//	stonly:
+//	  url: https://app.stonly.com
+//	  email: it-bot@acme.com
+//	  password_env: STONLY_PASSWORD         # or:
+//	  session_cookie_env: STONLY_SESSION    # a session cookie, for SSO-only teams
+//	  session_cookie_name: stonly_session
+//	  teams: []                             # ids or names; empty: every team the account sees
+//	  browser_url: ws://chromium:9222/...   # a running browser's DevTools websocket; empty: start Chromium
+//	  chromium: /usr/bin/chromium
+//	  debug_dir: stonly-debug               # screenshots and HTML when the page is not as expected
+//	  timeout: 10m                          # the whole scrape
+//	  step_timeout: 30s                     # one navigation, login or page load
+package stonly
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
+	"gopkg.in/yaml.v3"
+
+	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/config"
+)
+
+// Version is recorded in evidence manifests.
+const Version = "stonly/1 (chromedp v0.23.0)"
+
+//go:embed extract.js
+var extractJS string
+
+//go:embed actions.js
+var actionsJS string
+
+func init() { collectors.Register("stonly", New) }
+
+// Config is the stonly section of the configuration file.
+type Config struct {
+	URL               string        `yaml:"url"`
+	Email             string        `yaml:"email"`
+	PasswordEnv       string        `yaml:"password_env"`
+	SessionCookieEnv  string        `yaml:"session_cookie_env"`
+	SessionCookieName string        `yaml:"session_cookie_name"`
+	Teams             []string      `yaml:"teams"`
+	BrowserURL        string        `yaml:"browser_url"`
+	Chromium          string        `yaml:"chromium"`
+	DebugDir          string        `yaml:"debug_dir"`
+	Timeout           time.Duration `yaml:"timeout"`
+	StepTimeout       time.Duration `yaml:"step_timeout"`
+	LoginPath         string        `yaml:"login_path"`
+	AppPath           string        `yaml:"app_path"`
+	TeamPath          string        `yaml:"team_path"` // {team} is replaced by the team id
+}
+
+// Collector scrapes one Stonly account.
+type Collector struct {
+	cfg      Config
+	base     *url.URL
+	password string
+	cookie   string
+}
+
+// New builds the collector from its configuration subtree.
+func New(node *yaml.Node, env collectors.Env) ([]collectors.Collector, error) {
+	var cfg Config
+	if err := config.DecodeStrict(node, &cfg, "stonly", env.File); err != nil {
+		return nil, err
+	}
+	if cfg.DebugDir != "" && !filepath.IsAbs(cfg.DebugDir) && env.Dir != "" {
+		cfg.DebugDir = filepath.Join(env.Dir, cfg.DebugDir)
+	}
+	c, err := NewCollector(cfg, env)
+	if err != nil {
+		return nil, err
+	}
+	return []collectors.Collector{c}, nil
+}
+
+// NewCollector validates cfg and reads its secret.
+func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
+	bad := func(format string, args ...any) error {
+		return &config.Error{Err: fmt.Errorf("%s: stonly.%s", env.File, fmt.Sprintf(format, args...))}
+	}
+	u, err := url.Parse(cfg.URL)
+	switch {
+	case cfg.URL == "":
+		return nil, bad("url is required (e.g. https://app.stonly.com)")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return nil, bad("url %q is not an absolute http(s) URL", cfg.URL)
+	case cfg.PasswordEnv != "" && cfg.SessionCookieEnv != "":
+		return nil, bad("password_env and session_cookie_env exclude each other")
+	case cfg.PasswordEnv == "" && cfg.SessionCookieEnv == "":
+		return nil, bad("password_env (with email) or session_cookie_env is required")
+	case cfg.PasswordEnv != "" && cfg.Email == "":
+		return nil, bad("email is required with password_env")
+	}
+	if cfg.SessionCookieName == "" {
+		cfg.SessionCookieName = "stonly_session"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.StepTimeout == 0 {
+		cfg.StepTimeout = 30 * time.Second
+	}
+	if cfg.LoginPath == "" {
+		cfg.LoginPath = "/login"
+	}
+	if cfg.AppPath == "" {
+		cfg.AppPath = "/app"
+	}
+	if cfg.TeamPath == "" {
+		cfg.TeamPath = "/app/general/{team}/settings/team"
+	}
+	if cfg.DebugDir == "" {
+		cfg.DebugDir = filepath.Join(os.TempDir(), "idgraph-stonly-debug")
+	}
+	c := &Collector{cfg: cfg, base: u}
+	if cfg.PasswordEnv != "" {
+		if c.password, err = env.Secret("stonly.password_env", cfg.PasswordEnv); err != nil {
+			return nil, &config.Error{Err: err}
+		}
+	} else if c.cookie, err = env.Secret("stonly.session_cookie_env", cfg.SessionCookieEnv); err != nil {
+		return nil, &config.Error{Err: err}
+	}
+	return c, nil
+}
+
+// Info describes the source.
+func (c *Collector) Info() collectors.Info {
+	return collectors.Info{Name: "stonly", Kind: collectors.KindApp, App: "stonly", Version: Version}
+}
+
+// ChromiumPath returns the browser the collector would start, or an error
+// that says how to install one.
+func ChromiumPath(configured string) (string, error) {
+	if configured != "" {
+		if _, err := os.Stat(configured); err != nil {
+			return "", fmt.Errorf("stonly.chromium %s: %w", configured, err)
+		}
+		return configured, nil
+	}
+	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if found, err := exec.LookPath(p); err == nil {
+			return found, nil
+		}
+	}
+	return "", errors.New("no Chromium found: install Debian's package (apt-get install -y chromium), set stonly.chromium, or point stonly.browser_url at a running browser")
+}
+
+func (c *Collector) allocator(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if c.cfg.BrowserURL != "" {
+		actx, cancel := remote.NewAllocator(ctx, c.cfg.BrowserURL)
+		return actx, cancel, nil
+	}
+	path, err := ChromiumPath(c.cfg.Chromium)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.DisableGPU,
+		// No traffic of the browser's own: this machine may reach nothing
+		// but the app, and updates or field trials have no place in a scrape.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.WindowSize(1280, 1000),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
+	}
+	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
+	return actx, cancel, nil
+}
+
+// scrape is the state of one collection.
+type scrape struct {
+	c     *Collector
+	req   collectors.Request
+	tab   context.Context
+	comp  *collectors.Completeness
+	accs  []collectors.Account
+	debug []string
+}
+
+// Collect logs in, finds the teams and reads each team's members and
+// pending invitations. It always closes the browser.
+func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
+	start := time.Now()
+	s := &scrape{c: c, req: req, comp: &collectors.Completeness{Source: "stonly", Kind: collectors.KindApp, Started: start, Mode: "full", Complete: true}}
+	res := &collectors.Result{}
+	finish := func(err error) (*collectors.Result, error) {
+		s.comp.Duration = time.Since(start)
+		if err == nil && !s.comp.Complete {
+			err = errors.New(strings.Join(s.comp.Errors, "; "))
+			s.comp.Errors = nil // Fail below records it once
+		}
+		if err != nil {
+			err = errors.New(c.redact(err.Error()))
+			s.comp.Fail(err)
+		}
+		res.Accounts = s.accs
+		s.comp.Records = len(s.accs)
+		res.Completeness = *s.comp
+		return res, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	actx, acancel, err := c.allocator(ctx)
+	if err != nil {
+		return finish(fmt.Errorf("stonly: %w", err))
+	}
+	defer acancel()
+	tab, tcancel := chromedp.NewContext(actx)
+	defer tcancel()
+	s.tab = tab
+	// Start the browser with no step deadline: a deadline on the first Run
+	// would bind the browser's life to it.
+	if err := chromedp.Do(tab); err != nil {
+		return finish(fmt.Errorf("stonly: starting the browser: %w", err))
+	}
+	if err := s.step("blocking images, fonts and media", func(ctx context.Context) error {
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		var pats []*network.BlockPattern
+		for _, ext := range []string{"png", "jpg", "jpeg", "gif", "webp", "avif", "ico", "svg", "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav"} {
+			pats = append(pats, &network.BlockPattern{URLPattern: "*://*:*/*." + ext, Block: true})
+		}
+		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: pats})
+		return err
+	}); err != nil {
+		return finish(err)
+	}
+	if err := s.login(); err != nil {
+		return finish(err)
+	}
+	teams, err := s.teams()
+	if err != nil {
+		return finish(err)
+	}
+	var errs []error
+	for _, t := range teams {
+		if err := s.team(t); err != nil {
+			errs = append(errs, err)
+			if errors.Is(err, errSession) || ctx.Err() != nil {
+				break // without a session nothing else can be read; never loop on a login
+			}
+		}
+	}
+	if len(s.debug) > 0 {
+		errs = append(errs, fmt.Errorf("stonly: page captures for whoever updates the scraper are in %s", c.cfg.DebugDir))
+	}
+	return finish(errors.Join(errs...))
+}
+
+var errSession = errors.New("session lost")
+
+// step runs f with the step deadline.
+func (s *scrape) step(what string, f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(s.tab, s.c.cfg.StepTimeout)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("stonly: %s: no answer within %s (stonly.step_timeout)", what, s.c.cfg.StepTimeout)
+		}
+		return fmt.Errorf("stonly: %s: %w", what, err)
+	}
+	return nil
+}
+
+func (c *Collector) abs(path string) string {
+	u := *c.base
+	u.Path = strings.TrimRight(c.base.Path, "/") + path
+	return u.String()
+}
+
+// pageState is what extract.js reports.
+type pageState struct {
+	URL      string  `json:"url"`
+	Title    string  `json:"title"`
+	Login    bool    `json:"login"`
+	MFA      bool    `json:"mfa"`
+	Captcha  bool    `json:"captcha"`
+	Alert    string  `json:"alert"`
+	Tables   []table `json:"tables"`
+	Counts   []string `json:"counts"`
+	Empty    bool `json:"empty"`
+	Next     bool `json:"next"`
+	LoadMore bool `json:"loadMore"`
+	Busy     bool `json:"busy"`
+}
+
+type table struct {
+	Label   string   `json:"label"`
+	Headers []string `json:"headers"`
+	Rows    [][]cell `json:"rows"`
+}
+
+type cell struct {
+	T string `json:"t"`
+	D string `json:"d"`
+}
+
+func (s *scrape) state(ctx context.Context) (*pageState, error) {
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[pageState](extractJS))
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// poll evaluates the page every 100ms until done returns true, or the
+// step deadline passes.
+func (s *scrape) poll(ctx context.Context, done func(*pageState) (bool, error)) (*pageState, error) {
+	for {
+		st, err := s.state(ctx)
+		if err == nil {
+			ok, derr := done(st)
+			if derr != nil || ok {
+				return st, derr
+			}
+		} else if ctx.Err() != nil {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *scrape) navigate(ctx context.Context, u string) error {
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		return err
+	}
+	s.comp.Requests++
+	return nil
+}
+
+// action runs one helper of actions.js. The helpers are defined anew in
+// every call, since each navigation starts a fresh page.
+func action[T any](ctx context.Context, name string) (T, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[T](actionsJS+";\nwindow.__idgraph."+name+"()"))
+}
+
+func (s *scrape) login() error {
+	if s.c.cookie != "" {
+		return s.step("opening the app with the session cookie", func(ctx context.Context) error {
+			if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: s.c.cfg.SessionCookieName,
+				Value: s.c.cookie, URL: s.c.abs("/"), HTTPOnly: new(true)}); err != nil {
+				return err
+			}
+			if err := s.navigate(ctx, s.c.abs(s.c.cfg.AppPath)); err != nil {
+				return err
+			}
+			st, err := s.poll(ctx, func(st *pageState) (bool, error) { return st.Login || s.inApp(st), nil })
+			if err != nil {
+				return err
+			}
+			if st.Login {
+				return fmt.Errorf("%w: Stonly did not accept the session cookie in %s (expired or revoked?): log in again in a browser and copy a fresh %s cookie",
+					errSession, s.c.cfg.SessionCookieEnv, s.c.cfg.SessionCookieName)
+			}
+			return nil
+		})
+	}
+	return s.step("logging in", func(ctx context.Context) error {
+		if err := s.navigate(ctx, s.c.abs(s.c.cfg.LoginPath)); err != nil {
+			return err
+		}
+		st, err := s.poll(ctx, func(st *pageState) (bool, error) { return st.Login || s.inApp(st), nil })
+		if err != nil {
+			return fmt.Errorf("no login form at %s: %w", s.c.cfg.LoginPath, err)
+		}
+		if s.inApp(st) {
+			return nil // already logged in
+		}
+		if st.Captcha {
+			return errors.New("the login page asks for a captcha, which an unattended run cannot solve: use a session cookie (session_cookie_env) or ask Stonly to allow this account")
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS(`input[type=email],input[name=email],input[autocomplete=username]`), s.c.cfg.Email),
+			chromedp.SendKeys(chromedp.CSS(`input[type=password]`), s.c.password),
+			chromedp.Click(chromedp.CSS(`form button[type=submit],form input[type=submit],form button:not([type])`)),
+		); err != nil {
+			return fmt.Errorf("filling the login form: %w", err)
+		}
+		s.comp.Requests++
+		// One attempt, then a verdict: a wrong password never loops.
+		st, err = s.poll(ctx, func(st *pageState) (bool, error) {
+			return s.inApp(st) || st.Alert != "" || st.MFA, nil
+		})
+		switch {
+		case err != nil:
+			return fmt.Errorf("the login did not complete: %w", err)
+		case s.inApp(st):
+			return nil
+		case st.MFA:
+			return fmt.Errorf("Stonly asks %s for a verification code (multi-factor authentication), which an unattended run cannot give: exempt the service account from MFA or use session_cookie_env", s.c.cfg.Email)
+		default:
+			return fmt.Errorf("Stonly refused the login of %s: %q; check the password in %s", s.c.cfg.Email, st.Alert, s.c.cfg.PasswordEnv)
+		}
+	})
+}
+
+func (s *scrape) inApp(st *pageState) bool {
+	u, err := url.Parse(st.URL)
+	return err == nil && !st.Login && strings.HasPrefix(u.Path, strings.TrimRight(s.c.base.Path, "/")+s.c.cfg.AppPath)
+}
+
+type teamRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (s *scrape) teams() ([]teamRef, error) {
+	var found []teamRef
+	err := s.step("finding the teams", func(ctx context.Context) error {
+		_, err := s.poll(ctx, func(st *pageState) (bool, error) {
+			if st.Login {
+				return false, fmt.Errorf("%w: the app sent the browser back to the login page", errSession)
+			}
+			ts, err := action[[]teamRef](ctx, "teams")
+			if err != nil {
+				return false, err
+			}
+			found = ts
+			return len(ts) > 0, nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(s.c.cfg.Teams) == 0 {
+		return found, nil
+	}
+	var out []teamRef
+	var missing []string
+	for _, want := range s.c.cfg.Teams {
+		ok := false
+		for _, t := range found {
+			if t.ID == want || strings.EqualFold(t.Name, want) {
+				out = append(out, t)
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		var seen []string
+		for _, t := range found {
+			seen = append(seen, fmt.Sprintf("%s (%s)", t.Name, t.ID))
+		}
+		s.comp.Fail(fmt.Errorf("stonly: the account cannot see the configured teams %s (it sees: %s)", strings.Join(missing, ", "), strings.Join(seen, ", ")))
+	}
+	return out, nil
+}
+
+// columns maps the visible headers this scraper understands.
+var columns = map[string]string{
+	"name": "name", "full name": "name", "member": "name", "user": "name", "display name": "name",
+	"email": "email", "e-mail": "email", "email address": "email", "e-mail address": "email",
+	"role": "role", "permission": "role", "permission level": "role",
+	"last activity": "activity", "last active": "activity", "last seen": "activity", "last login": "activity",
+}
+
+func headerIndex(headers []string) map[string]int {
+	idx := map[string]int{}
+	for i, h := range headers {
+		if k, ok := columns[strings.ToLower(strings.TrimSpace(h))]; ok {
+			if _, dup := idx[k]; !dup {
+				idx[k] = i
+			}
+		}
+	}
+	return idx
+}
+
+var invitePattern = regexp.MustCompile(`(?i)invit|pending`)
+
+// split finds the members table and the invitations table.
+func split(st *pageState) (members, invites *table, unknown []string) {
+	for i := range st.Tables {
+		t := &st.Tables[i]
+		idx := headerIndex(t.Headers)
+		_, hasEmail := idx["email"]
+		_, hasRole := idx["role"]
+		switch {
+		case invitePattern.MatchString(t.Label):
+			if invites == nil && hasEmail {
+				invites = t
+			}
+		case hasEmail && hasRole:
+			if members == nil {
+				members = t
+			}
+		default:
+			unknown = append(unknown, strings.Join(t.Headers, " | "))
+		}
+	}
+	return members, invites, unknown
+}
+
+func shownCount(st *pageState) int {
+	for _, c := range st.Counts {
+		n, err := strconv.Atoi(strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, c))
+		if err == nil {
+			return n
+		}
+	}
+	return -1
+}
+
+func sig(t *table) string {
+	if t == nil || len(t.Rows) == 0 {
+		return "0"
+	}
+	first, last := t.Rows[0], t.Rows[len(t.Rows)-1]
+	return fmt.Sprintf("%d|%v|%v", len(t.Rows), first, last)
+}
+
+func (s *scrape) team(t teamRef) error {
+	label := t.Name
+	if label == "" {
+		label = t.ID
+	}
+	s.req.Report(collectors.Progress{Source: "stonly", Stage: "team " + label, Pages: s.comp.Pages, Records: len(s.accs)})
+	path := strings.ReplaceAll(s.c.cfg.TeamPath, "{team}", url.PathEscape(t.ID))
+	var st *pageState
+	var members, invites *table
+	err := s.step("opening Team Management of "+label, func(ctx context.Context) error {
+		if err := s.navigate(ctx, s.c.abs(path)); err != nil {
+			return err
+		}
+		var err error
+		// The list is rendered client-side after a delay: wait for rows,
+		// or for the page to say positively that there are none.
+		st, err = s.poll(ctx, func(st *pageState) (bool, error) {
+			if st.Login {
+				return false, fmt.Errorf("%w: the session expired while reading team %s (the app showed its login page); the run stops here and will log in afresh next time", errSession, label)
+			}
+			members, invites, _ = split(st)
+			return members != nil && (len(members.Rows) > 0 || st.Empty), nil
+		})
+		return err
+	})
+	if errors.Is(err, errSession) {
+		return err
+	}
+	if err != nil || members == nil {
+		_, _, unknown := split(orEmpty(st))
+		why := "no table with Email and Role columns was found"
+		if len(unknown) > 0 {
+			why += fmt.Sprintf(" (tables seen with headers: %s)", strings.Join(unknown, "; "))
+		}
+		return s.layoutChanged(t, label, why)
+	}
+	idx := headerIndex(members.Headers)
+	rows := map[string]bool{}
+	var got []collectors.Account
+	add := func(tb *table) error {
+		for _, r := range tb.Rows {
+			a, err := s.row(r, idx, t, collectors.StatusActive)
+			if err != nil {
+				return s.layoutChanged(t, label, err.Error())
+			}
+			if !rows[a.ID] {
+				rows[a.ID] = true
+				got = append(got, a)
+			}
+		}
+		return nil
+	}
+	if err := add(members); err != nil {
+		return err
+	}
+	s.comp.Pages++
+	count := shownCount(st)
+	scrolls := 0
+	for iter := 0; iter < 10000; iter++ {
+		var act string
+		switch {
+		case st.LoadMore:
+			act = "loadMore"
+		case st.Next:
+			act = "next"
+		case (count >= 0 && len(rows) < count && scrolls < 3) || (count < 0 && scrolls == 0):
+			act = "scroll"
+			scrolls++
+		default:
+			iter = 10000
+			continue
+		}
+		before := sig(members)
+		err := s.step("loading more members of "+label, func(ctx context.Context) error {
+			if _, err := action[bool](ctx, act); err != nil {
+				return err
+			}
+			wait := ctx
+			if act == "scroll" {
+				// A scroll that loads nothing is how an infinite list ends.
+				var cancel context.CancelFunc
+				wait, cancel = context.WithTimeout(ctx, 1500*time.Millisecond)
+				defer cancel()
+			}
+			next, err := s.poll(wait, func(n *pageState) (bool, error) {
+				if n.Login {
+					return false, fmt.Errorf("%w: the session expired while reading team %s (the app showed its login page); the run stops here and will log in afresh next time", errSession, label)
+				}
+				m, _, _ := split(n)
+				return m != nil && sig(m) != before && !(act == "next" && len(m.Rows) == 0), nil
+			})
+			if errors.Is(err, errSession) {
+				return err
+			}
+			if err != nil && act == "scroll" && errors.Is(wait.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			st = next
+			members, _, _ = split(next)
+			return nil
+		})
+		if err != nil {
+			if errors.Is(err, errSession) {
+				return err
+			}
+			return s.layoutChanged(t, label, "the next page of members did not load: "+err.Error())
+		}
+		if sig(members) == before {
+			continue // a scroll that loaded nothing
+		}
+		scrolls = 0
+		s.comp.Pages++
+		if err := add(members); err != nil {
+			return err
+		}
+		s.req.Report(collectors.Progress{Source: "stonly", Stage: "team " + label, Pages: s.comp.Pages, Records: len(s.accs) + len(got)})
+	}
+	switch {
+	case count >= 0 && count != len(got):
+		return s.layoutChanged(t, label, fmt.Sprintf("the page says %d members but %d rows were read", count, len(got)))
+	case len(got) == 0 && !st.Empty:
+		return s.layoutChanged(t, label, "the member list is empty but the page does not say the team has no members")
+	}
+	owners := 0
+	for _, a := range got {
+		if strings.EqualFold(a.Role, "Owner") {
+			owners++
+		}
+	}
+	if owners != 1 && len(got) > 0 {
+		s.comp.Warnings = append(s.comp.Warnings, fmt.Sprintf("team %s shows %d Owners; Stonly teams have exactly one", label, owners))
+	}
+	s.accs = append(s.accs, got...)
+	if invites != nil {
+		iidx := headerIndex(invites.Headers)
+		for _, r := range invites.Rows {
+			a, err := s.row(r, iidx, t, collectors.StatusInvited)
+			if err != nil {
+				s.comp.Warnings = append(s.comp.Warnings, fmt.Sprintf("team %s: an invitation row could not be read: %v", label, err))
+				continue
+			}
+			if !rows[a.ID] {
+				a.ID = "invite:" + a.ID
+				s.accs = append(s.accs, a)
+			}
+		}
+	}
+	return nil
+}
+
+func orEmpty(st *pageState) *pageState {
+	if st == nil {
+		return &pageState{}
+	}
+	return st
+}
+
+var knownRoles = map[string]bool{"owner": true, "admin": true, "member": true}
+
+func (s *scrape) row(r []cell, idx map[string]int, t teamRef, status collectors.Status) (collectors.Account, error) {
+	get := func(k string) cell {
+		if i, ok := idx[k]; ok && i < len(r) {
+			return r[i]
+		}
+		return cell{}
+	}
+	email := strings.TrimSpace(get("email").T)
+	if !strings.Contains(email, "@") {
+		return collectors.Account{}, fmt.Errorf("a row's Email cell holds %q, not an address", truncate(email))
+	}
+	role := get("role").T
+	if role != "" && !knownRoles[strings.ToLower(role)] {
+		s.comp.Warnings = append(s.comp.Warnings, fmt.Sprintf("team %s: unknown role %q for %s, kept as shown", t.ID, truncate(role), truncate(email)))
+	}
+	a := collectors.Account{Source: "stonly", ID: strings.ToLower(email), Team: t.ID, TeamName: t.Name, Email: email,
+		Addresses: []collectors.Address{{Field: "email", Value: email}}, DisplayName: get("name").T,
+		Role: role, Status: status, RawStatus: string(status)}
+	if d := get("activity").D; d != "" {
+		if tm, err := time.Parse(time.RFC3339, d); err == nil {
+			a.LastActivity = tm
+		}
+	}
+	return a, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+// layoutChanged records that the page is not as the scraper expects, and
+// saves a screenshot and the page's HTML, secrets removed.
+func (s *scrape) layoutChanged(t teamRef, label, why string) error {
+	base := filepath.Join(s.c.cfg.DebugDir, fmt.Sprintf("team-%s-%s", safe(t.ID), time.Now().UTC().Format("20060102T150405")))
+	ctx, cancel := context.WithTimeout(s.tab, 10*time.Second)
+	defer cancel()
+	saved := ""
+	if err := os.MkdirAll(s.c.cfg.DebugDir, 0o700); err == nil {
+		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil && os.WriteFile(base+".png", png, 0o600) == nil {
+			saved = base + ".png"
+		}
+		if h, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html"))); err == nil {
+			if os.WriteFile(base+".html", []byte(s.c.scrub(h)), 0o600) == nil {
+				saved += " and " + base + ".html"
+			}
+		}
+	}
+	s.debug = append(s.debug, saved)
+	return fmt.Errorf("stonly: team %s: the Team Management page layout changed: %s; capture: %s", label, why, saved)
+}
+
+func safe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+var inputValue = regexp.MustCompile(`(?i)(<input[^>]*\svalue=)("[^"]*"|'[^']*')`)
+
+// scrub removes secrets from captured HTML: input values and any
+// occurrence of the password or session cookie.
+func (c *Collector) scrub(h string) string {
+	h = inputValue.ReplaceAllString(h, `$1"[REDACTED]"`)
+	return c.redact(h)
+}
+
+func (c *Collector) redact(s string) string {
+	for _, sec := range []string{c.password, c.cookie} {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	return s
+}
