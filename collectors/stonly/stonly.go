@@ -305,18 +305,18 @@ func (c *Collector) abs(path string) string {
 
 // pageState is what extract.js reports.
 type pageState struct {
-	URL      string  `json:"url"`
-	Title    string  `json:"title"`
-	Login    bool    `json:"login"`
-	MFA      bool    `json:"mfa"`
-	Captcha  bool    `json:"captcha"`
-	Alert    string  `json:"alert"`
-	Tables   []table `json:"tables"`
+	URL      string   `json:"url"`
+	Title    string   `json:"title"`
+	Login    bool     `json:"login"`
+	MFA      bool     `json:"mfa"`
+	Captcha  bool     `json:"captcha"`
+	Alert    string   `json:"alert"`
+	Tables   []table  `json:"tables"`
 	Counts   []string `json:"counts"`
-	Empty    bool `json:"empty"`
-	Next     bool `json:"next"`
-	LoadMore bool `json:"loadMore"`
-	Busy     bool `json:"busy"`
+	Empty    bool     `json:"empty"`
+	Next     bool     `json:"next"`
+	LoadMore bool     `json:"loadMore"`
+	Busy     bool     `json:"busy"`
 }
 
 type table struct {
