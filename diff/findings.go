@@ -130,6 +130,26 @@ func Evaluate(in Input) []Finding {
 	return e.out
 }
 
+// Expectations returns, for every person of the graph in order, the role
+// their active assignments imply and why: the auditor's "expected role"
+// column, also for people without findings.
+func Expectations(in Input) []Expectation {
+	e := evaluator{in: in, idps: idpNames(in.Sources)}
+	g := in.Graph
+	out := make([]Expectation, len(g.People))
+	var idp []*collectors.Account
+	for p := range g.People {
+		idp = idp[:0]
+		for _, i := range g.People[p].Accounts {
+			if a := &g.Accounts[i]; in.Sources[a.Source].Kind == collectors.KindIdP {
+				idp = append(idp, a)
+			}
+		}
+		out[p] = e.expect(idp)
+	}
+	return out
+}
+
 // Sort orders findings by severity (highest first), kind, team, e-mail and
 // key, which is the order of every report and export.
 func Sort(fs []Finding) {

@@ -127,7 +127,9 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, fmt.Errorf("correlating accounts: %w", err)
 	}
 	snap.Graph = g
-	snap.Findings = diff.Evaluate(diff.Input{Graph: g, Sources: sources, Roles: o.Config.Roles})
+	in := diff.Input{Graph: g, Sources: sources, Roles: o.Config.Roles}
+	snap.Findings = diff.Evaluate(in)
+	snap.Expected = diff.Expectations(in)
 	log.Info("correlated", "accounts", len(g.Accounts), "people", len(g.People),
 		"conflicts", len(g.Conflicts), "findings", len(snap.Findings))
 
@@ -154,7 +156,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	log.Info("snapshot written", "snapshot", snap.ID, "hash", snap.Hash[:12])
 	if out.Baseline > 0 {
-		d, err := DriftBetween(ctx, o.Store, out.Baseline, snap.ID)
+		d, err := o.Store.Drift(ctx, out.Baseline, snap.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -194,38 +196,6 @@ func carryFirstSeen(ctx context.Context, st *store.Store, baseline int64, fs []d
 		}
 	}
 	return nil
-}
-
-// DriftBetween computes the drift from snapshot a to snapshot b.
-func DriftBetween(ctx context.Context, st *store.Store, a, b int64) (*diff.Drift, error) {
-	var snaps [2]diff.Snapshot
-	for i, id := range []int64{a, b} {
-		sum, err := st.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		fs, err := st.Findings(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		las, err := st.Accounts(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		acc := make([]collectors.Account, len(las))
-		for j := range las {
-			acc[j] = las[j].Account
-		}
-		inc := map[string]bool{}
-		for _, s := range sum.Sources {
-			if !s.Completeness.Complete {
-				inc[s.Info.Name] = true
-			}
-		}
-		snaps[i] = diff.Snapshot{ID: id, Findings: fs, Accounts: acc, Incomplete: inc}
-	}
-	d := diff.Compare(snaps[0], snaps[1])
-	return &d, nil
 }
 
 // Collect runs every source concurrently and checks what they return. It

@@ -281,7 +281,7 @@ func (s *Store) recompute(ctx context.Context, sum *Summary) (string, error) {
 	}{
 		{`SELECT name, completeness FROM sources WHERE snapshot_id = ? ORDER BY name`, "source"},
 		{`SELECT data, person_id, link_reason FROM accounts WHERE snapshot_id = ? ORDER BY seq`, "account"},
-		{`SELECT person_id, email, display_name FROM people WHERE snapshot_id = ? ORDER BY person_id`, "person"},
+		{`SELECT person_id, email, display_name, expected_role, expected_why FROM people WHERE snapshot_id = ? ORDER BY person_id`, "person"},
 		{`SELECT data FROM findings WHERE snapshot_id = ? ORDER BY seq`, "finding"},
 	}
 	for _, q := range queries {
@@ -308,4 +308,77 @@ func (s *Store) recompute(ctx context.Context, sum *Summary) (string, error) {
 		}
 	}
 	return h.sum(), nil
+}
+
+// Person is a stored person.
+type Person struct {
+	ID           string `json:"id"`
+	Email        string `json:"email"`
+	DisplayName  string `json:"display_name"`
+	ExpectedRole string `json:"expected_role"`
+	ExpectedWhy  string `json:"expected_why"`
+}
+
+// People returns a snapshot's people by ID.
+func (s *Store) People(ctx context.Context, id int64) (map[string]Person, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT person_id, email, display_name, expected_role, expected_why FROM people WHERE snapshot_id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading people: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Person{}
+	for rows.Next() {
+		var p Person
+		if err := rows.Scan(&p.ID, &p.Email, &p.DisplayName, &p.ExpectedRole, &p.ExpectedWhy); err != nil {
+			return nil, err
+		}
+		out[p.ID] = p
+	}
+	return out, rows.Err()
+}
+
+// Drift computes what changed from snapshot a to snapshot b. Accounts of a
+// source incomplete in either snapshot are not compared, so a failed read
+// never shows as removals.
+func (s *Store) Drift(ctx context.Context, a, b int64) (*diff.Drift, error) {
+	var snaps [2]diff.Snapshot
+	for i, id := range []int64{a, b} {
+		sum, err := s.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		fs, err := s.Findings(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		las, err := s.Accounts(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		acc := make([]collectors.Account, len(las))
+		for j := range las {
+			acc[j] = las[j].Account
+		}
+		inc := map[string]bool{}
+		for _, src := range sum.Sources {
+			if !src.Completeness.Complete {
+				inc[src.Info.Name] = true
+			}
+		}
+		snaps[i] = diff.Snapshot{ID: id, Findings: fs, Accounts: acc, Incomplete: inc}
+	}
+	d := diff.Compare(snaps[0], snaps[1])
+	return &d, nil
+}
+
+// BaselineOf returns the snapshot a snapshot's drift compares with: the
+// newest earlier one in which the sources complete in it were complete too.
+func (s *Store) BaselineOf(ctx context.Context, sum *Summary) (int64, error) {
+	var complete []string
+	for _, src := range sum.Sources {
+		if src.Completeness.Complete {
+			complete = append(complete, src.Info.Name)
+		}
+	}
+	return s.Baseline(ctx, sum.ID, complete)
 }

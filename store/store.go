@@ -112,6 +112,7 @@ type Snapshot struct {
 	Version    string
 	Sources    []Source
 	Graph      *graph.Graph
+	Expected   []diff.Expectation // per person of Graph.People
 	Findings   []diff.Finding
 	Hash       string
 	PrevHash   string
@@ -178,7 +179,7 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 	if err = s.writeAccounts(ctx, tx, snap, h, step); err != nil {
 		return err
 	}
-	pst, err := tx.PrepareContext(ctx, `INSERT INTO people VALUES (?,?,?,?)`)
+	pst, err := tx.PrepareContext(ctx, `INSERT INTO people VALUES (?,?,?,?,?,?)`)
 	if err != nil {
 		return err
 	}
@@ -190,8 +191,12 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(g.People[a].ID, g.People[b].ID) })
 	for _, i := range order {
 		p := &g.People[i]
-		h.row("person", p.ID, p.Email, p.DisplayName)
-		if _, err = pst.ExecContext(ctx, snap.ID, p.ID, p.Email, p.DisplayName); err != nil {
+		var exp diff.Expectation
+		if i < len(snap.Expected) {
+			exp = snap.Expected[i]
+		}
+		h.row("person", p.ID, p.Email, p.DisplayName, exp.Role, exp.Why)
+		if _, err = pst.ExecContext(ctx, snap.ID, p.ID, p.Email, p.DisplayName, exp.Role, exp.Why); err != nil {
 			return fmt.Errorf("store: writing person %s: %w", p.ID, err)
 		}
 	}

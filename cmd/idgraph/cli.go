@@ -121,7 +121,8 @@ Exit codes: 0 success; 1 the run failed; 2 bad usage or configuration;
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "log warnings and errors only")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
-	root.AddCommand(a.runCmd(), a.collectCmd(), a.findingsCmd(), a.snapshotsCmd(), a.driftCmd(), a.verifyCmd(), a.versionCmd())
+	root.AddCommand(a.runCmd(), a.collectCmd(), a.findingsCmd(), a.snapshotsCmd(), a.driftCmd(), a.verifyCmd(), a.versionCmd(),
+		a.exportCmd(), a.reportCmd())
 	return root
 }
 
@@ -196,6 +197,9 @@ written but at least one source was incomplete (its findings are recorded as unk
 				return err
 			}
 			a.printRunSummary(out)
+			if err := a.afterRun(ctx, cfg, st, out); err != nil {
+				return err
+			}
 			if len(out.Incomplete) > 0 {
 				return &exitError{exitIncomplete, fmt.Errorf("snapshot %d written, but %d source(s) were incomplete; their findings are recorded as unknown:\n  %s",
 					out.Snapshot.ID, len(out.Incomplete), strings.Join(out.Incomplete, "\n  "))}
@@ -438,20 +442,14 @@ without --from, the last snapshot before it in which the same sources were compl
 				return err
 			}
 			if from == 0 {
-				var complete []string
-				for _, s := range toSum.Sources {
-					if s.Completeness.Complete {
-						complete = append(complete, s.Info.Name)
-					}
-				}
-				if from, err = st.Baseline(ctx, toSum.ID, complete); err != nil {
+				if from, err = st.BaselineOf(ctx, toSum); err != nil {
 					return err
 				}
 				if from == 0 {
 					return usageErr("no earlier snapshot of snapshot %d's complete sources to compare with; pass --from", toSum.ID)
 				}
 			}
-			d, err := pipeline.DriftBetween(ctx, st, from, toSum.ID)
+			d, err := st.Drift(ctx, from, toSum.ID)
 			if err != nil {
 				return err
 			}

@@ -41,6 +41,8 @@ CREATE TABLE people (
     person_id    TEXT    NOT NULL,
     email        TEXT    NOT NULL,
     display_name TEXT    NOT NULL,
+    expected_role TEXT   NOT NULL,          -- the Stonly role the IdPs imply, '' when none
+    expected_why  TEXT   NOT NULL,
     PRIMARY KEY (snapshot_id, person_id)
 ) WITHOUT ROWID;
 

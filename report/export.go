@@ -1,0 +1,283 @@
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/idgraph/idgraph/diff"
+)
+
+// AccountColumns are the population export's fixed columns; one
+// "<idp>_status" column per IdP source follows matched_person_email, in
+// source-name order. Review columns stay empty until the review workflow
+// records decisions.
+var AccountColumns = []string{"snapshot_id", "snapshot_utc", "system", "team", "team_name", "account_email", "display_name",
+	"role", "status", "matched_person", "matched_person_email", "link_reason"}
+
+var accountTail = []string{"expected_role", "expected_why", "finding_kinds", "finding_ids",
+	"review_decision", "review_by", "review_at", "review_justification", "review_expires"}
+
+// Export is a written export and its manifest.
+type Export struct {
+	File     string
+	Manifest string
+	Rows     int
+	SHA256   string
+}
+
+// Manifest describes an export for the auditor's file.
+type Manifest struct {
+	File              string            `json:"file"`
+	Kind              string            `json:"kind"`
+	SHA256            string            `json:"sha256"`
+	Bytes             int               `json:"bytes"`
+	Rows              int               `json:"rows"`
+	RowsPerTeam       map[string]int    `json:"rows_per_team"`
+	Columns           []string          `json:"columns"`
+	Snapshot          manifestSnapshot  `json:"snapshot"`
+	Sources           []manifestSource  `json:"sources"`
+	CollectorVersions map[string]string `json:"collector_versions"`
+	ConfigSHA256      string            `json:"config_sha256"`
+	Generator         string            `json:"generator"`
+}
+
+type manifestSnapshot struct {
+	ID         int64  `json:"id"`
+	FinishedAt string `json:"finished_at_utc"`
+	Complete   bool   `json:"complete"`
+	Hash       string `json:"hash"`
+	PrevHash   string `json:"prev_hash"`
+}
+
+type manifestSource struct {
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	Complete bool     `json:"complete"`
+	Records  int      `json:"records"`
+	Pages    int      `json:"pages"`
+	Errors   []string `json:"errors,omitempty"`
+}
+
+// AccountsCSV renders the population: one row per app account per team,
+// then one row per missing account, in a stable order, so that the same
+// snapshot always gives the same bytes.
+func AccountsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, error) {
+	idps := d.IdPs()
+	cols := slices.Clone(AccountColumns)
+	for _, n := range idps {
+		cols = append(cols, n+"_status")
+	}
+	cols = append(cols, accountTail...)
+	byAccount := map[string][]diff.Finding{}
+	var missing []diff.Finding
+	for _, f := range d.Facts() {
+		if f.Kind == diff.KindMissing && f.Reason == "no_account" || f.Kind == diff.KindMissing && f.Account == "" {
+			missing = append(missing, f)
+			continue
+		}
+		if f.Account != "" {
+			byAccount[f.Account] = append(byAccount[f.Account], f)
+		}
+		if f.Kind == diff.KindDuplicate || f.Kind == diff.KindIdPConflict {
+			byAccount["person:"+f.Person] = append(byAccount["person:"+f.Person], f)
+		}
+	}
+	status := map[string]map[string]string{} // person -> idp -> status
+	var apps []int
+	for i, a := range d.Accounts {
+		if slices.Contains(idps, a.Source) {
+			if status[a.Person] == nil {
+				status[a.Person] = map[string]string{}
+			}
+			s := a.RawStatus
+			if s == "" {
+				s = string(a.Status)
+			}
+			status[a.Person][a.Source] = s
+			continue
+		}
+		apps = append(apps, i)
+	}
+	sort.SliceStable(apps, func(i, j int) bool {
+		a, b := &d.Accounts[apps[i]], &d.Accounts[apps[j]]
+		return a.Source+"\x00"+a.Team+"\x00"+strings.ToLower(a.Email) < b.Source+"\x00"+b.Team+"\x00"+strings.ToLower(b.Email)
+	})
+	sort.SliceStable(missing, func(i, j int) bool { return missing[i].Email+missing[i].Key < missing[j].Email+missing[j].Key })
+	var buf bytes.Buffer
+	cw, err := NewCSVWriter(&buf, opt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cw.Write(cols)
+	perTeam := map[string]int{}
+	snapID, snapAt := fmt.Sprint(d.Snapshot.ID), d.Snapshot.FinishedAt.UTC().Format(time.RFC3339)
+	idpCols := func(person string) []string {
+		out := make([]string, len(idps))
+		for i, n := range idps {
+			out[i] = status[person][n]
+			if out[i] == "" {
+				out[i] = "absent"
+			}
+		}
+		return out
+	}
+	for _, i := range apps {
+		a := &d.Accounts[i]
+		fs := append(slices.Clone(byAccount[a.Key()]), byAccount["person:"+a.Person]...)
+		var kinds, ids []string
+		for _, f := range fs {
+			if f.Kind == diff.KindDuplicate && f.Team != a.Team {
+				continue
+			}
+			kinds, ids = append(kinds, f.Kind), append(ids, f.ID)
+		}
+		p := d.People[a.Person]
+		rec := []string{snapID, snapAt, a.Source, a.Team, a.TeamName, a.Email, a.DisplayName, a.Role, string(a.Status), a.Person, p.Email, a.LinkReason}
+		rec = append(rec, idpCols(a.Person)...)
+		rec = append(rec, p.ExpectedRole, p.ExpectedWhy, strings.Join(kinds, ";"), strings.Join(ids, ";"), "", "", "", "", "")
+		if err := cw.Write(rec); err != nil {
+			return nil, nil, nil, err
+		}
+		perTeam[a.Team]++
+	}
+	for _, f := range missing {
+		p := d.People[f.Person]
+		rec := []string{snapID, snapAt, f.App, f.Team, f.TeamName, "", f.DisplayName, "", "missing", f.Person, p.Email, ""}
+		rec = append(rec, idpCols(f.Person)...)
+		rec = append(rec, f.ExpectedRole, f.ExpectedWhy, f.Kind, f.ID, "", "", "", "", "")
+		if err := cw.Write(rec); err != nil {
+			return nil, nil, nil, err
+		}
+		perTeam["(missing)"]++
+	}
+	if err := cw.Flush(); err != nil {
+		return nil, nil, nil, err
+	}
+	return buf.Bytes(), perTeam, cols, nil
+}
+
+// FindingsCSV renders the snapshot's findings (facts only).
+func FindingsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, error) {
+	var buf bytes.Buffer
+	facts := d.Facts()
+	if err := WriteFindingsCSV(&buf, d.Snapshot.ID, facts, opt); err != nil {
+		return nil, nil, nil, err
+	}
+	per := map[string]int{}
+	for _, f := range facts {
+		per[f.Team]++
+	}
+	return buf.Bytes(), per, FindingColumns, nil
+}
+
+// WriteExport writes an export of kind "accounts" or "findings" to path
+// with its manifest at path + ".manifest.json", both mode 0600, each
+// written to a temporary file and renamed, so that no reader ever sees half
+// a file.
+func WriteExport(d *Data, kind, path string, opt CSVOptions) (*Export, error) {
+	var data []byte
+	var per map[string]int
+	var cols []string
+	var err error
+	switch kind {
+	case "accounts":
+		data, per, cols, err = AccountsCSV(d, opt)
+	case "findings":
+		data, per, cols, err = FindingsCSV(d, opt)
+	default:
+		return nil, fmt.Errorf("export kind must be accounts or findings, not %q", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	rows := 0
+	for _, n := range per {
+		rows += n
+	}
+	m := Manifest{File: filepath.Base(path), Kind: kind, SHA256: hex.EncodeToString(sum[:]), Bytes: len(data), Rows: rows,
+		RowsPerTeam: per, Columns: cols, ConfigSHA256: d.Snapshot.ConfigHash, Generator: "idgraph " + d.Version,
+		CollectorVersions: map[string]string{},
+		Snapshot: manifestSnapshot{ID: d.Snapshot.ID, FinishedAt: d.Snapshot.FinishedAt.UTC().Format(time.RFC3339),
+			Complete: d.Snapshot.Complete, Hash: d.Snapshot.Hash, PrevHash: d.Snapshot.PrevHash}}
+	for _, s := range d.Snapshot.Sources {
+		m.Sources = append(m.Sources, manifestSource{Name: s.Info.Name, Kind: string(s.Info.Kind), Complete: s.Completeness.Complete,
+			Records: s.Completeness.Records, Pages: s.Completeness.Pages, Errors: s.Completeness.Errors})
+		m.CollectorVersions[s.Info.Name] = s.Info.Version
+	}
+	mj, _ := json.MarshalIndent(m, "", "  ")
+	if err := WriteFile(path, data); err != nil {
+		return nil, err
+	}
+	if err := WriteFile(path+".manifest.json", append(mj, '\n')); err != nil {
+		return nil, err
+	}
+	return &Export{File: path, Manifest: path + ".manifest.json", Rows: rows, SHA256: m.SHA256}, nil
+}
+
+// WriteFile writes data to path with mode 0600 through a temporary file in
+// the same folder and a rename.
+func WriteFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Render writes report.html, report.md, accounts.csv and findings.csv
+// (with manifests) for a snapshot into dir.
+func Render(d *Data, dir string, opt CSVOptions) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var out []string
+	var html, md bytes.Buffer
+	if err := WriteHTML(&html, d); err != nil {
+		return nil, err
+	}
+	if err := WriteMarkdown(&md, d); err != nil {
+		return nil, err
+	}
+	for name, b := range map[string][]byte{"report.html": html.Bytes(), "report.md": md.Bytes()} {
+		p := filepath.Join(dir, name)
+		if err := WriteFile(p, b); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	for _, kind := range []string{"accounts", "findings"} {
+		e, err := WriteExport(d, kind, filepath.Join(dir, kind+".csv"), opt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e.File, e.Manifest)
+	}
+	sort.Strings(out)
+	return out, nil
+}
