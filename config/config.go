@@ -103,6 +103,25 @@ type Report struct {
 	Dir string `yaml:"dir"` // folder for report.html, report.md and exports; empty: none
 }
 
+// Alerts configures drift alerts. Endpoints and keys are named by
+// environment variable: a webhook URL is a secret.
+type Alerts struct {
+	Slack       *SlackAlerts   `yaml:"slack"`
+	Webhook     *WebhookAlerts `yaml:"webhook"`
+	MinSeverity string         `yaml:"min_severity"` // lowest severity that alerts; default medium
+}
+
+// SlackAlerts is a Slack incoming webhook.
+type SlackAlerts struct {
+	WebhookURLEnv string `yaml:"webhook_url_env"`
+}
+
+// WebhookAlerts is a generic JSON webhook signed with HMAC-SHA256.
+type WebhookAlerts struct {
+	URLEnv    string `yaml:"url_env"`
+	SecretEnv string `yaml:"secret_env"`
+}
+
 // Config is the whole configuration file.
 type Config struct {
 	Store   string     `yaml:"store"`
@@ -112,6 +131,7 @@ type Config struct {
 	Guard   Guard      `yaml:"guard"`
 	Serve   Serve      `yaml:"serve"`
 	Report  Report     `yaml:"report"`
+	Alerts  Alerts     `yaml:"alerts"`
 
 	// Sources holds the subtree of every source key, in file order.
 	Sources []SourceNode `yaml:"-"`
@@ -274,6 +294,28 @@ func (c *Config) validate() error {
 		if len(l.Accounts) < 2 {
 			return errorf("%s: links[%d]: accounts needs at least two account keys", c.File, i)
 		}
+	}
+	switch c.Alerts.MinSeverity {
+	case "", "info", "low", "medium", "high", "critical":
+	default:
+		return errorf("%s: alerts.min_severity must be info, low, medium, high or critical, not %q", c.File, c.Alerts.MinSeverity)
+	}
+	if s := c.Alerts.Slack; s != nil && s.WebhookURLEnv == "" {
+		return errorf("%s: alerts.slack.webhook_url_env is required (the environment variable holding the webhook URL)", c.File)
+	}
+	if w := c.Alerts.Webhook; w != nil && (w.URLEnv == "" || w.SecretEnv == "") {
+		return errorf("%s: alerts.webhook needs url_env and secret_env (environment variables holding the URL and the HMAC key)", c.File)
+	}
+	switch c.Alerts.MinSeverity {
+	case "", "info", "low", "medium", "high", "critical":
+	default:
+		return errorf("%s: alerts.min_severity must be info, low, medium, high or critical, not %q", c.File, c.Alerts.MinSeverity)
+	}
+	if s := c.Alerts.Slack; s != nil && s.WebhookURLEnv == "" {
+		return errorf("%s: alerts.slack.webhook_url_env is required (the environment variable holding the webhook URL)", c.File)
+	}
+	if w := c.Alerts.Webhook; w != nil && (w.URLEnv == "" || w.SecretEnv == "") {
+		return errorf("%s: alerts.webhook needs url_env and secret_env (environment variables holding the URL and the HMAC key)", c.File)
 	}
 	if c.Guard.MaxDrop != nil && (*c.Guard.MaxDrop <= 0 || *c.Guard.MaxDrop > 1) {
 		return errorf("%s: guard.max_drop must be a fraction in (0, 1], e.g. 0.2", c.File)

@@ -21,8 +21,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"day": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"dur": func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"day":  func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"dur":  func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 	"join": strings.Join,
 	// clean makes source text readable and inert: bidirectional overrides
 	// and control characters become visible replacement characters, so a

@@ -20,6 +20,7 @@ import (
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report"
+	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -186,6 +187,10 @@ written but at least one source was incomplete (its findings are recorded as unk
 			if err != nil {
 				return err
 			}
+			sinks, err := alert.Sinks(cfg.Alerts, cfg.File, a.getenv)
+			if err != nil {
+				return err
+			}
 			st, err := a.openStore(ctx, cfg)
 			if err != nil {
 				return err
@@ -197,7 +202,7 @@ written but at least one source was incomplete (its findings are recorded as unk
 				return err
 			}
 			a.printRunSummary(out)
-			if err := a.afterRun(ctx, cfg, st, out); err != nil {
+			if err := a.afterRun(ctx, cfg, st, out, sinks); err != nil {
 				return err
 			}
 			if len(out.Incomplete) > 0 {

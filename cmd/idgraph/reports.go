@@ -11,11 +11,22 @@ import (
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report"
+	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
 
 // afterRun writes the configured reports of a fresh snapshot.
-func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome) error {
+func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink) error {
+	if len(sinks) > 0 {
+		// A delivery problem is logged and retried next run; it does not
+		// fail a run whose snapshot is safely stored.
+		res, err := alert.Process(ctx, st, out.Snapshot.ID, sinks, cfg.Alerts.MinSeverity, a.log)
+		if err != nil {
+			a.log.Error("alerts could not be processed; the next run will try again", "error", err)
+		} else {
+			fmt.Fprintf(a.stdout, "alerts: %d queued, %d delivered, %d pending\n", res.Queued, res.Delivered, res.Pending)
+		}
+	}
 	if cfg.Report.Dir == "" {
 		return nil
 	}

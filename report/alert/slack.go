@@ -1,0 +1,120 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"net/http"
+
+	"github.com/idgraph/idgraph/report"
+)
+
+// Slack posts Block Kit messages to an incoming webhook.
+type Slack struct {
+	URL    string
+	Client *http.Client
+}
+
+// Name names the sink.
+func (s *Slack) Name() string { return "slack" }
+
+// Slack's limits: 50 blocks per message, 3,000 characters in a section's
+// text, 150 in a header; we show at most maxItems findings and summarise
+// the rest with a count.
+const (
+	maxBlocks   = 50
+	maxSection  = 3000
+	maxHeader   = 150
+	maxItems    = 20
+	maxFallback = 3000
+)
+
+// escape applies Slack's escaping of its control characters (& < >), and
+// neutralises text that would otherwise format or mention (*, _, ~, `).
+func escape(s string) string {
+	s = report.Terminal(s, 400)
+	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return strings.NewReplacer("*", "\u2217", "_", "\uff3f", "~", "\u223c", "`", "\u2018").Replace(s)
+}
+
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Message renders the alert as a Block Kit message.
+func Message(a *Alert) map[string]any {
+	var appeared, escalated int
+	for _, f := range a.Findings {
+		if f.Change == "appeared" {
+			appeared++
+		} else {
+			escalated++
+		}
+	}
+	head := fmt.Sprintf("idgraph: %d new and %d escalated Stonly access findings", appeared, escalated)
+	if len(a.Findings) == 0 && len(a.Incomplete) > 0 {
+		head = "idgraph: a source was incomplete in the nightly run"
+	}
+	summary := fmt.Sprintf("Snapshot %d", a.Snapshot)
+	if a.Baseline > 0 {
+		summary += fmt.Sprintf(" compared with %d", a.Baseline)
+	}
+	summary += fmt.Sprintf(": *%d* appeared, *%d* escalated, *%d* resolved, *%d* privilege changes.", appeared, escalated, a.Resolved, len(a.RoleChange))
+	blocks := []any{
+		map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": cut(head, maxHeader)}},
+		map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": summary}},
+	}
+	for _, p := range a.Incomplete {
+		t := fmt.Sprintf(":warning: *%s was incomplete*: %s. Findings that depend on it were not judged.", escape(p.Source), escape(strings.Join(p.Errors, "; ")))
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(t, maxSection)}})
+	}
+	if len(a.Findings) > 0 {
+		blocks = append(blocks, map[string]any{"type": "divider"})
+	}
+	shown := a.Findings
+	if len(shown) > maxItems {
+		shown = shown[:maxItems]
+	}
+	for _, f := range shown {
+		who := escape(f.Email)
+		if f.DisplayName != "" {
+			who = escape(f.DisplayName) + " (" + who + ")"
+		}
+		t := fmt.Sprintf("*%s* %s (%s) %s: %s", strings.ToUpper(f.Severity), f.Kind, f.Change, who, escape(f.Explanation))
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(t, maxSection)}})
+	}
+	if n := len(a.Findings) - len(shown); n > 0 {
+		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn",
+			"text": fmt.Sprintf("… and %d more findings in the access-review report.", n)}}})
+	}
+	if len(a.RoleChange) > 0 {
+		var lines []string
+		for i, c := range a.RoleChange {
+			if i == 10 {
+				lines = append(lines, fmt.Sprintf("… and %d more", len(a.RoleChange)-10))
+				break
+			}
+			lines = append(lines, fmt.Sprintf("• %s in %s: %s → %s", escape(c.Email), escape(c.Team), escape(c.From), escape(c.To)))
+		}
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut("*New privilege*\n"+strings.Join(lines, "\n"), maxSection)}})
+	}
+	if len(blocks) > maxBlocks {
+		blocks = blocks[:maxBlocks]
+	}
+	return map[string]any{"text": cut(head+". "+strings.ReplaceAll(summary, "*", ""), maxFallback), "blocks": blocks}
+}
+
+// Send posts the message.
+func (s *Slack) Send(ctx context.Context, a *Alert, _ int64) error {
+	body, err := json.Marshal(Message(a))
+	if err != nil {
+		return &permanent{err}
+	}
+	return post(ctx, s.Client, s.URL, body, nil)
+}
