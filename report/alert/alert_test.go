@@ -187,11 +187,22 @@ func TestSlackMessage(t *testing.T) {
 	if msg.Text == "" || len(msg.Blocks) == 0 || len(msg.Blocks) > 50 || msg.Blocks[0]["type"] != "header" {
 		t.Fatalf("not a Block Kit message: %s", bodies[0])
 	}
-	raw := string(bodies[0])
+	var texts strings.Builder
+	for _, bl := range msg.Blocks {
+		if txt, ok := bl["text"].(map[string]any); ok {
+			texts.WriteString(txt["text"].(string) + "\n")
+		}
+		if els, ok := bl["elements"].([]any); ok {
+			for _, el := range els {
+				texts.WriteString(el.(map[string]any)["text"].(string) + "\n")
+			}
+		}
+	}
+	raw := texts.String()
 	if strings.Contains(raw, "<!channel>") || strings.Contains(raw, "<https://evil") {
 		t.Error("Slack control sequences in source text must be escaped (& < >)")
 	}
-	if !strings.Contains(raw, "&lt;!channel&gt;") {
+	if !strings.Contains(raw, "&lt;!channel&gt; &amp; &lt;https://evil|click&gt;") {
 		t.Error("the escaped text should still be shown")
 	}
 	if !strings.Contains(raw, "more findings in the access-review report") {
