@@ -577,8 +577,28 @@ func sourceList(as []*collectors.Account) string {
 	return strings.Join(slices.Compact(s), " and ")
 }
 
+// leftPhrase says how the person left, citing the IdP that dates it.
 func leftPhrase(inactive []*collectors.Account) string {
 	a := inactive[0]
+	for _, x := range inactive {
+		if !x.StatusChanged.IsZero() && (a.StatusChanged.IsZero() || x.StatusChanged.Before(a.StatusChanged)) {
+			a = x
+		}
+	}
+	others := ""
+	for _, x := range inactive {
+		if x != a {
+			raw := x.RawStatus
+			if raw == "" {
+				raw = string(x.Status)
+			}
+			others += fmt.Sprintf(" and %s in %s", raw, x.Source)
+		}
+	}
+	return leftOne(a) + others
+}
+
+func leftOne(a *collectors.Account) string {
 	raw := a.RawStatus
 	if raw == "" {
 		raw = string(a.Status)

@@ -20,7 +20,6 @@ import (
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report"
-	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -123,7 +122,7 @@ Exit codes: 0 success; 1 the run failed; 2 bad usage or configuration;
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "log warnings and errors only")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
 	root.AddCommand(a.runCmd(), a.collectCmd(), a.findingsCmd(), a.snapshotsCmd(), a.driftCmd(), a.verifyCmd(), a.versionCmd(),
-		a.exportCmd(), a.reportCmd())
+		a.exportCmd(), a.reportCmd(), a.demoCmd())
 	return root
 }
 
@@ -183,26 +182,8 @@ written but at least one source was incomplete (its findings are recorded as unk
 			if err != nil {
 				return err
 			}
-			srcs, err := pipeline.Build(cfg, a.getenv, a.log)
+			out, err := a.execute(ctx, cfg, a.getenv, pipeline.Options{Full: full, AcceptDrop: accept}, true)
 			if err != nil {
-				return err
-			}
-			sinks, err := alert.Sinks(cfg.Alerts, cfg.File, a.getenv)
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			out, err := pipeline.Run(ctx, pipeline.Options{Config: cfg, Sources: srcs, Store: st, Logger: a.log,
-				Version: version(), Full: full, AcceptDrop: accept})
-			if err != nil {
-				return err
-			}
-			a.printRunSummary(out)
-			if err := a.afterRun(ctx, cfg, st, out, sinks); err != nil {
 				return err
 			}
 			if len(out.Incomplete) > 0 {

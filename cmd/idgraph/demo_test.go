@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idgraph/idgraph/collectors/stonly"
+)
+
+// TestDemoEndToEnd runs `idgraph demo`: the real Okta and Graph SDKs
+// against their simulators, real Chromium against the Stonly replica, a
+// real SQLite file, two runs, alerts to the demo's HMAC-checking webhook,
+// and the reports. It is the README's first command.
+func TestDemoEndToEnd(t *testing.T) {
+	if _, err := stonly.ChromiumPath(""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and %v", err)
+		}
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	r := run(t, nil, "demo", "--dir", dir, "--people", "80")
+	if r.code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, f := range []string{"idgraph.yaml", "idgraph.db", "alerts.jsonl", "report/report.html", "report/report.md",
+		"report/accounts.csv", "report/accounts.csv.manifest.json", "report/findings.csv", "report/findings.csv.manifest.json"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("missing %s: %v", f, err)
+			continue
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %o: evidence and the store are for the owner only", f, fi.Mode().Perm())
+		}
+	}
+	cfg := filepath.Join(dir, "idgraph.yaml")
+	fr := run(t, nil, "findings", "-c", cfg, "--format", "json")
+	var fs []struct{ Kind, Reason, Email string }
+	if err := json.Unmarshal([]byte(fr.stdout), &fs); err != nil {
+		t.Fatalf("%v\n%s", err, fr.stdout)
+	}
+	kinds := map[string]bool{}
+	for _, f := range fs {
+		kinds[f.Kind+"/"+f.Reason] = true
+	}
+	for _, k := range []string{"orphaned/deprovisioned", "orphaned/unknown", "orphaned/not_yet_active", "unassigned/not_assigned",
+		"missing/no_account", "missing/pending_invitation", "role_mismatch/excess", "role_mismatch/shortfall",
+		"idp_conflict/status", "idp_conflict/role", "duplicate/same_team", "conflict/correlation"} {
+		if !kinds[k] {
+			t.Errorf("the demo shows no %s finding", k)
+		}
+	}
+	// Drift between the two runs, and one alert per run, signed.
+	if !strings.Contains(r.stdout, "since snapshot 1: 2 appeared, 1 resolved") {
+		t.Errorf("drift of the second run not as planted:\n%s", r.stdout)
+	}
+	alerts, _ := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
+	lines := strings.Split(strings.TrimSpace(string(alerts)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "quentin.quitter@acme.com") || strings.Contains(lines[1], "bob.leaver@acme.com") {
+		t.Errorf("want two alerts, the second about Quentin only (Bob's standing finding alerted once): %d lines", len(lines))
+	}
+	if v := run(t, nil, "verify", "-c", cfg); v.code != 0 {
+		t.Errorf("verify: %s %s", v.stdout, v.stderr)
+	}
+	// No secret of the demo appears in any output or file it wrote.
+	// The demo's secrets are random per run with fixed prefixes (00demo…,
+	// demo~…, demo-…): none may show up anywhere.
+	var secrets []string
+	outputs := r.stdout + r.stderr + fr.stdout
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && !strings.HasSuffix(p, ".db") && !strings.HasSuffix(p, ".pem") {
+			b, _ := os.ReadFile(p)
+			outputs += string(b)
+		}
+		return nil
+	})
+	for _, word := range []string{"00demo", "demo~", "demo-"} {
+		if i := strings.Index(outputs, word); i >= 0 && !strings.Contains(outputs[max(0, i-20):i+10], "idgraph-demo") {
+			secrets = append(secrets, outputs[max(0, i-30):min(len(outputs), i+30)])
+		}
+	}
+	if len(secrets) > 0 {
+		t.Errorf("secrets of the demo leaked into its outputs: %q", secrets)
+	}
+}
