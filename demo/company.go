@@ -227,7 +227,7 @@ func (c *Company) plant() {
 	e = "judy.twice@acme.com"
 	add(Person{Name: "Judy Twice", Email: e, EmployeeID: "E00019", Okta: act(e, OktaUsers), Entra: ent(e, EntraUsers),
 		Stonly: []Membership{{Team: Teams[0].ID, Role: "Member", Email: e}, {Team: Teams[0].ID, Role: "Member", Email: "judy.twice+stonly@acme.com"}},
-		Note: "two accounts in one team"})
+		Note:   "two accounts in one team"})
 	e = "ivan.acquired@acquisicorp.net"
 	add(Person{Name: "Ivan Acquired", Email: e, EmployeeID: "E00020", Okta: act(e, OktaUsers), Stonly: member(1, "Member", "ivan.acquired@acme.com"),
 		Note: "matched through the domain alias"})

@@ -151,7 +151,7 @@ func (e *Env) Overnight() {
 	carol.Okta.Groups = append(carol.Okta.Groups, OktaUsers)
 	nora := "nora.newhire@acme.com"
 	c.People = append(c.People, Person{Name: "Nora Newhire", Email: nora, EmployeeID: "E00099",
-		Okta: &OktaUser{ID: oktaID(len(c.People)), Status: "ACTIVE", Login: nora, Groups: []string{OktaUsers}},
+		Okta:   &OktaUser{ID: oktaID(len(c.People)), Status: "ACTIVE", Login: nora, Groups: []string{OktaUsers}},
 		Stonly: []Membership{{Team: Teams[1].ID, Role: "Member", Email: nora}}, Note: "joined overnight"})
 	tok := e.Okta.Scenario().Token
 	e.Okta.Update(func(sc *oktatest.Scenario) { *sc = *c.Okta(tok) })
