@@ -74,8 +74,8 @@ type Account struct {
 	Guest       bool      `json:"guest,omitempty"`
 	// StatusChanged is when the source last changed the status, when known
 	// (it dates a leaver: "left Okta on 2026-10-02").
-	StatusChanged time.Time `json:"status_changed,omitempty"`
-	LastActivity  time.Time `json:"last_activity,omitempty"`
+	StatusChanged time.Time `json:"status_changed,omitzero"`
+	LastActivity  time.Time `json:"last_activity,omitzero"`
 
 	// IdP sources.
 	Groups       []string `json:"groups,omitempty"`        // direct memberships

@@ -119,7 +119,7 @@ type Expectation struct {
 // Evaluate computes the findings of one run, sorted by severity, kind,
 // team and e-mail.
 func Evaluate(in Input) []Finding {
-	e := evaluator{in: in, idps: idpNames(in.Sources)}
+	e := evaluator{in: in, idps: idpNames(in.Sources), appSources: appNames(in.Sources)}
 	for p := range in.Graph.People {
 		e.person(int32(p))
 	}
@@ -164,6 +164,17 @@ func Sort(fs []Finding) {
 	})
 }
 
+func appNames(src map[string]Source) []string {
+	var out []string
+	for n, s := range src {
+		if s.Kind == collectors.KindApp {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func idpNames(src map[string]Source) []string {
 	var out []string
 	for n, s := range src {
@@ -176,9 +187,10 @@ func idpNames(src map[string]Source) []string {
 }
 
 type evaluator struct {
-	in   Input
-	idps []string
-	out  []Finding
+	in         Input
+	idps       []string
+	appSources []string
+	out        []Finding
 }
 
 func (e *evaluator) add(f Finding) {
@@ -222,9 +234,16 @@ func (e *evaluator) person(p int32) {
 			staged = append(staged, a)
 		}
 	}
-	idpEvidence := make([]Evidence, 0, len(idp))
-	for _, a := range idp {
-		idpEvidence = append(idpEvidence, idpFact(a))
+	// Evidence is rendered only for people who have a finding.
+	var idpEvidence []Evidence
+	evidence := func() []Evidence {
+		if idpEvidence == nil {
+			idpEvidence = make([]Evidence, 0, len(idp))
+			for _, a := range idp {
+				idpEvidence = append(idpEvidence, idpFact(a))
+			}
+		}
+		return idpEvidence
 	}
 	allIdPs := e.idps
 
@@ -244,8 +263,12 @@ func (e *evaluator) person(p int32) {
 			App: appName, Team: a.Team, TeamName: a.TeamName, Email: g.Normalized[appIdx[n]],
 			DisplayName: a.DisplayName, Person: per.ID, Account: a.Key(), ActualRole: role,
 			ExpectedRole: exp.Role, ExpectedWhy: exp.Why,
-			Evidence:  append([]Evidence{appFact(a, g.Links[appIdx[n]].Reason)}, idpEvidence...),
 			DependsOn: append([]string{a.Source}, allIdPs...),
+		}
+		base.Evidence = []Evidence{appFact(a, g.Links[appIdx[n]].Reason)}
+		withIdP := func(f Finding) Finding {
+			f.Evidence = append(f.Evidence, evidence()...)
+			return f
 		}
 		where := fmt.Sprintf("still %s %s in %s", appTitle(appName), roleOr(role), teamLabel(a))
 		privileged := config.RoleRank(role) >= config.RoleRank(config.RoleAdmin)
@@ -256,21 +279,21 @@ func (e *evaluator) person(p int32) {
 			f.Severity = pick(privileged, SevHigh, SevMedium)
 			f.Explanation = fmt.Sprintf("no identity provider knows %s; %s", f.Email, where)
 			f.Key = key(f.Kind, appName, a.Key())
-			e.add(f)
+			e.add(withIdP(f))
 		case len(active) == 0 && len(inactive) > 0:
 			f := base
 			f.Kind, f.Reason = KindOrphaned, "deprovisioned"
 			f.Severity = pick(privileged, SevCritical, SevHigh)
 			f.Explanation = fmt.Sprintf("%s, %s", leftPhrase(inactive), where)
 			f.Key = key(f.Kind, appName, a.Key())
-			e.add(f)
+			e.add(withIdP(f))
 		case len(active) == 0:
 			f := base
 			f.Kind, f.Reason = KindOrphaned, "not_yet_active"
 			f.Severity = pick(privileged, SevHigh, SevMedium)
 			f.Explanation = fmt.Sprintf("not yet active in %s (%s), %s", staged[0].Source, staged[0].RawStatus, where)
 			f.Key = key(f.Kind, appName, a.Key())
-			e.add(f)
+			e.add(withIdP(f))
 		case len(assigned) == 0:
 			f := base
 			f.Kind, f.Reason = KindUnassigned, "not_assigned"
@@ -278,9 +301,9 @@ func (e *evaluator) person(p int32) {
 			f.Explanation = fmt.Sprintf("active in %s but not assigned %s there; %s %s in %s",
 				sourceList(active), appTitle(appName), appTitle(appName), roleOr(role), teamLabel(a))
 			f.Key = key(f.Kind, appName, a.Key())
-			e.add(f)
+			e.add(withIdP(f))
 		default:
-			e.roleMismatch(base, a, role, exp)
+			e.roleMismatch(withIdP(base), a, role, exp)
 		}
 	}
 
@@ -310,7 +333,7 @@ func (e *evaluator) person(p int32) {
 	if len(assigned) > 0 {
 		e.missing(per, assigned, app, exp)
 	}
-	e.idpConflict(per, idp, idpEvidence)
+	e.idpConflict(per, idp, evidence)
 }
 
 func (e *evaluator) roleMismatch(base Finding, a *collectors.Account, role string, exp Expectation) {
@@ -352,10 +375,7 @@ func (e *evaluator) missing(per *graph.Person, assigned []*collectors.Account, a
 		}
 	}
 	var ev []Evidence
-	for _, a := range assigned {
-		ev = append(ev, idpFact(a))
-	}
-	for _, name := range sortedKeys(e.in.Sources) {
+	for _, name := range e.appSources {
 		src := e.in.Sources[name]
 		if src.Kind != collectors.KindApp {
 			continue
@@ -374,6 +394,11 @@ func (e *evaluator) missing(per *graph.Person, assigned []*collectors.Account, a
 		}
 		if member != nil {
 			continue
+		}
+		if ev == nil {
+			for _, a := range assigned {
+				ev = append(ev, idpFact(a))
+			}
 		}
 		f := Finding{
 			Kind: KindMissing, Reason: "no_account", Severity: SevLow, App: src.App,
@@ -395,10 +420,35 @@ func (e *evaluator) missing(per *graph.Person, assigned []*collectors.Account, a
 	}
 }
 
-func (e *evaluator) idpConflict(per *graph.Person, idp []*collectors.Account, ev []Evidence) {
+func (e *evaluator) idpConflict(per *graph.Person, idp []*collectors.Account, evidence func() []Evidence) {
 	if len(idp) < 2 {
 		return
 	}
+	// Most people agree everywhere: decide before building anything.
+	var anyActive, anyInactive bool
+	var firstRole string
+	roleDiffers := false
+	for _, a := range idp {
+		switch a.Status {
+		case collectors.StatusActive:
+			anyActive = true
+			if a.Assigned {
+				if r, _ := e.implied(a); r != "" {
+					if firstRole == "" {
+						firstRole = r
+					} else if r != firstRole {
+						roleDiffers = true
+					}
+				}
+			}
+		case collectors.StatusInactive:
+			anyInactive = true
+		}
+	}
+	if !(anyActive && anyInactive) && !roleDiffers {
+		return
+	}
+	ev := evidence()
 	var act, inact []*collectors.Account
 	for _, a := range idp {
 		switch a.Status {

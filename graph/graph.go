@@ -200,9 +200,10 @@ func Correlate(accounts []collectors.Account, opt Options) (*Graph, error) {
 
 	// 3. Addresses of IdP accounts.
 	owner := make(map[string]int32, n*2)
+	norms := normalizeAll(accounts, norm, g)
 	field := func(i int32, addr string) string {
-		for _, ad := range accounts[i].Addresses {
-			if v, err := norm.Normalize(ad.Value); err == nil && v == addr {
+		for k, ad := range allAddresses(&accounts[i]) {
+			if norms[i][k] == addr {
 				return accounts[i].Source + " " + ad.Field
 			}
 		}
@@ -210,7 +211,7 @@ func Correlate(accounts []collectors.Account, opt Options) (*Graph, error) {
 	}
 	conflicted := map[string]bool{}
 	badAddr := map[string]bool{} // addresses two people claim: they link nothing
-	forEachAddress(accounts, norm, g, func(i int32, addr string) {
+	forEachAddress(norms, func(i int32, addr string) {
 		if !isIdP[i] {
 			return
 		}
@@ -249,9 +250,9 @@ func Correlate(accounts []collectors.Account, opt Options) (*Graph, error) {
 		var via []string
 		ambiguous := false
 		seen := map[string]bool{}
-		for _, ad := range allAddresses(a) {
-			v, err := norm.Normalize(ad.Value)
-			if err != nil || seen[v] {
+		for k, ad := range allAddresses(a) {
+			v := norms[i][k]
+			if v == "" || seen[v] {
 				continue
 			}
 			seen[v] = true
@@ -360,38 +361,58 @@ func allAddresses(a *collectors.Account) []collectors.Address {
 	return append([]collectors.Address{{Field: "email", Value: a.Email}}, a.Addresses...)
 }
 
-// forEachAddress normalises every address of every account once, records
-// the primary, collects the rejected ones and calls fn for each distinct
-// normalised address of each account.
-func forEachAddress(accounts []collectors.Account, norm *Normalizer, g *Graph, fn func(i int32, addr string)) {
-	var seen []string
+// normalizeAll normalises every address of every account once ("" where
+// an address is rejected), records each account's primary address and
+// collects the rejected ones.
+func normalizeAll(accounts []collectors.Account, norm *Normalizer, g *Graph) [][]string {
+	out := make([][]string, len(accounts))
+	domains := map[string]string{}
 	for i := range accounts {
 		a := &accounts[i]
-		seen = seen[:0]
-		for _, ad := range allAddresses(a) {
-			v, err := norm.Normalize(ad.Value)
+		addrs := allAddresses(a)
+		vs := make([]string, len(addrs))
+		for k, ad := range addrs {
+			v, err := norm.normalize(ad.Value, domains)
 			if err != nil {
-				if ad.Field == "proxyAddresses" && strings.Contains(err.Error(), "address") && !strings.Contains(ad.Value, "@") {
+				if ad.Field == "proxyAddresses" && !strings.Contains(ad.Value, "@") {
 					continue // SIP:, X500: and the like carry no mail address
 				}
 				g.Rejected = append(g.Rejected, Conflict{Address: ad.Value, Accounts: []string{a.Key()}, Reason: err.Error()})
 				continue
 			}
+			vs[k] = v
 			if g.Normalized[i] == "" && (ad.Value == a.Email || a.Email == "") {
 				g.Normalized[i] = v
 			}
-			dup := false
-			for _, s := range seen {
-				dup = dup || s == v
+		}
+		if g.Normalized[i] == "" {
+			for _, v := range vs {
+				if v != "" {
+					g.Normalized[i] = v
+					break
+				}
 			}
-			if dup {
+		}
+		out[i] = vs
+	}
+	return out
+}
+
+// forEachAddress calls fn once for each distinct normalised address of
+// each account.
+func forEachAddress(norms [][]string, fn func(i int32, addr string)) {
+	for i, vs := range norms {
+		for k, v := range vs {
+			if v == "" {
 				continue
 			}
-			seen = append(seen, v)
-			fn(int32(i), v)
-		}
-		if g.Normalized[i] == "" && len(seen) > 0 {
-			g.Normalized[i] = seen[0]
+			dup := false
+			for _, w := range vs[:k] {
+				dup = dup || w == v
+			}
+			if !dup {
+				fn(int32(i), v)
+			}
 		}
 	}
 }

@@ -44,6 +44,13 @@ var ErrNotEmail = errors.New("not an e-mail address")
 // prefix, Unicode NFC, case-folded, IDN domains in Unicode form, domain
 // aliases applied and, when configured, +tags removed.
 func (n *Normalizer) Normalize(addr string) (string, error) {
+	return n.normalize(addr, nil)
+}
+
+// normalize is Normalize with an optional cache of normalised domains
+// (raw domain -> domain after aliases), for one goroutine's bulk work:
+// a company has few domains and millions of addresses.
+func (n *Normalizer) normalize(addr string, domains map[string]string) (string, error) {
 	s := strings.TrimSpace(addr)
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("%w: invalid UTF-8", ErrNotEmail)
@@ -71,12 +78,18 @@ func (n *Normalizer) Normalize(addr string) (string, error) {
 			local = local[:p]
 		}
 	}
+	if d, ok := domains[domain]; ok {
+		return local + "@" + d, nil
+	}
 	d, err := n.domain(domain)
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrNotEmail, truncate(s), err)
 	}
 	if c, ok := n.aliases[d]; ok {
 		d = c
+	}
+	if domains != nil {
+		domains[domain] = d
 	}
 	return local + "@" + d, nil
 }

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
+	"strconv"
 	"io/fs"
 	"net/url"
 	"os"
@@ -57,6 +59,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// A 64 MiB page cache keeps a large snapshot transaction from spilling
+	// the same pages to the WAL again and again.
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Set("_txlock", "immediate") // writers queue at BEGIN instead of failing on upgrade
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
@@ -179,11 +184,7 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 	if err = s.writeAccounts(ctx, tx, snap, h, step); err != nil {
 		return err
 	}
-	pst, err := tx.PrepareContext(ctx, `INSERT INTO people VALUES (?,?,?,?,?,?)`)
-	if err != nil {
-		return err
-	}
-	defer pst.Close()
+	pb := newBatch(tx, "people", 6)
 	order := make([]int, len(g.People))
 	for i := range order {
 		order[i] = i
@@ -196,15 +197,14 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 			exp = snap.Expected[i]
 		}
 		h.row("person", p.ID, p.Email, p.DisplayName, exp.Role, exp.Why)
-		if _, err = pst.ExecContext(ctx, snap.ID, p.ID, p.Email, p.DisplayName, exp.Role, exp.Why); err != nil {
+		if err = pb.add(ctx, snap.ID, p.ID, p.Email, p.DisplayName, exp.Role, exp.Why); err != nil {
 			return fmt.Errorf("store: writing person %s: %w", p.ID, err)
 		}
 	}
-	fst, err := tx.PrepareContext(ctx, `INSERT INTO findings VALUES (?,?,?,?,?,?,?)`)
-	if err != nil {
+	if err = pb.flush(ctx); err != nil {
 		return err
 	}
-	defer fst.Close()
+	fb := newBatch(tx, "findings", 7)
 	for i := range snap.Findings {
 		f := &snap.Findings[i]
 		f.LastSnap, f.LastSeen = snap.ID, snap.FinishedAt
@@ -213,12 +213,15 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 		}
 		data, _ := json.Marshal(f)
 		h.row("finding", string(data))
-		if _, err = fst.ExecContext(ctx, snap.ID, i, f.Key, f.Kind, f.Severity, f.State, string(data)); err != nil {
+		if err = fb.add(ctx, snap.ID, i, f.Key, f.Kind, f.Severity, f.State, string(data)); err != nil {
 			return fmt.Errorf("store: writing finding %s: %w", f.Key, err)
 		}
 		if err = step(); err != nil {
 			return err
 		}
+	}
+	if err = fb.flush(ctx); err != nil {
+		return err
 	}
 	snap.Hash = h.sum()
 	if _, err = tx.ExecContext(ctx, `UPDATE snapshots SET hash = ? WHERE id = ?`, snap.Hash, snap.ID); err != nil {
@@ -232,28 +235,104 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 
 func (s *Store) writeAccounts(ctx context.Context, tx *sql.Tx, snap *Snapshot, h *hasher, step func() error) error {
 	g := snap.Graph
-	st, err := tx.PrepareContext(ctx, `INSERT INTO accounts VALUES (?,?,?,?,?,?,?)`)
-	if err != nil {
-		return err
+	type row struct {
+		i    int
+		pid  string
+		data string
+		err  error
 	}
-	defer st.Close()
-	for i := range g.Accounts {
-		a := &g.Accounts[i]
-		data, err := json.Marshal(a)
-		if err != nil {
-			return err
+	// Encoding and hashing run beside the inserts, in order, so that the
+	// two halves of the work share the machine's cores.
+	rows := make(chan row, 4096)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(rows)
+		for i := range g.Accounts {
+			data, err := json.Marshal(&g.Accounts[i])
+			link := g.Links[i]
+			pid := g.People[link.Person].ID
+			if err == nil {
+				h.row("account", string(data), pid, link.Reason)
+			}
+			select {
+			case rows <- row{i, pid, string(data), err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		link := g.Links[i]
-		pid := g.People[link.Person].ID
-		h.row("account", string(data), pid, link.Reason)
-		if _, err := st.ExecContext(ctx, snap.ID, i, a.Source, a.Key(), pid, link.Reason, string(data)); err != nil {
+	}()
+	b := newBatch(tx, "accounts", 7)
+	for r := range rows {
+		if r.err != nil {
+			return r.err
+		}
+		a := &g.Accounts[r.i]
+		if err := b.add(ctx, snap.ID, r.i, a.Source, a.Key(), r.pid, g.Links[r.i].Reason, r.data); err != nil {
 			return fmt.Errorf("store: writing account %s: %w", a.Key(), err)
 		}
 		if err := step(); err != nil {
 			return err
 		}
 	}
-	return nil
+	return b.flush(ctx)
+}
+
+// batch inserts rows many at a time: one statement per few hundred rows
+// instead of one per row, which is most of the cost of a large snapshot.
+type batch struct {
+	tx    *sql.Tx
+	table string
+	cols  int
+	rows  int
+	args  []any
+	stmt  *sql.Stmt // prepared for a full batch
+}
+
+const batchRows = 256
+
+func newBatch(tx *sql.Tx, table string, cols int) *batch {
+	return &batch{tx: tx, table: table, cols: cols, args: make([]any, 0, cols*batchRows)}
+}
+
+func (b *batch) sql(rows int) string {
+	one := "(?" + strings.Repeat(",?", b.cols-1) + ")"
+	return "INSERT INTO " + b.table + " VALUES " + one + strings.Repeat(","+one, rows-1)
+}
+
+func (b *batch) add(ctx context.Context, vals ...any) error {
+	b.args = append(b.args, vals...)
+	b.rows++
+	if b.rows < batchRows {
+		return nil
+	}
+	if b.stmt == nil {
+		st, err := b.tx.PrepareContext(ctx, b.sql(batchRows))
+		if err != nil {
+			return err
+		}
+		b.stmt = st
+	}
+	_, err := b.stmt.ExecContext(ctx, b.args...)
+	b.args, b.rows = b.args[:0], 0
+	return err
+}
+
+func (b *batch) flush(ctx context.Context) error {
+	defer func() {
+		if b.stmt != nil {
+			b.stmt.Close()
+		}
+	}()
+	if b.rows == 0 {
+		return nil
+	}
+	_, err := b.tx.ExecContext(ctx, b.sql(b.rows), b.args...)
+	b.args, b.rows = b.args[:0], 0
+	return err
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -266,17 +345,23 @@ func parseTS(s string) time.Time {
 // hasher computes a snapshot's content hash: SHA-256 over the previous
 // hash, the header and every row in write order, each field
 // length-prefixed so that no two contents share an encoding.
-type hasher struct{ h hash.Hash }
+type hasher struct {
+	h   hash.Hash
+	buf []byte
+}
 
 func newHasher(s *Snapshot) *hasher {
-	h := &hasher{sha256.New()}
+	h := &hasher{h: sha256.New()}
 	h.row("snapshot", s.PrevHash, ts(s.StartedAt), ts(s.FinishedAt), s.ConfigHash, s.Version)
 	return h
 }
 
 func (h *hasher) row(fields ...string) {
 	for _, f := range fields {
-		fmt.Fprintf(h.h, "%d:%s", len(f), f)
+		h.buf = strconv.AppendInt(h.buf[:0], int64(len(f)), 10)
+		h.buf = append(h.buf, ':')
+		h.h.Write(h.buf)
+		io.WriteString(h.h, f)
 	}
 	h.h.Write([]byte{'\n'})
 }

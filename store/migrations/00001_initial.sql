@@ -25,6 +25,8 @@ CREATE TABLE sources (
     PRIMARY KEY (snapshot_id, name)
 ) WITHOUT ROWID;
 
+-- A rowid table: its rows are large (SQLite advises against WITHOUT ROWID
+-- for rows over a twentieth of a page), and rows arrive in key order.
 CREATE TABLE accounts (
     snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
     seq         INTEGER NOT NULL,
@@ -32,9 +34,9 @@ CREATE TABLE accounts (
     account_key TEXT    NOT NULL,
     person_id   TEXT    NOT NULL,
     link_reason TEXT    NOT NULL,
-    data        TEXT    NOT NULL,          -- JSON of collectors.Account
-    PRIMARY KEY (snapshot_id, seq)
-) WITHOUT ROWID;
+    data        TEXT    NOT NULL           -- JSON of collectors.Account
+);
+CREATE UNIQUE INDEX accounts_by_snapshot ON accounts (snapshot_id, seq);
 
 CREATE TABLE people (
     snapshot_id  INTEGER NOT NULL REFERENCES snapshots(id),
@@ -53,9 +55,9 @@ CREATE TABLE findings (
     kind        TEXT    NOT NULL,
     severity    TEXT    NOT NULL,
     state       TEXT    NOT NULL,
-    data        TEXT    NOT NULL,          -- JSON of diff.Finding
-    PRIMARY KEY (snapshot_id, seq)
-) WITHOUT ROWID;
+    data        TEXT    NOT NULL           -- JSON of diff.Finding
+);
+CREATE UNIQUE INDEX findings_by_snapshot ON findings (snapshot_id, seq);
 
 CREATE INDEX findings_by_key ON findings (finding_key, snapshot_id);
 
