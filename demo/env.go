@@ -44,16 +44,64 @@ func secret() string {
 // Secrets are made up for this run and handed over through Getenv: the
 // file names environment variables, as a real configuration does.
 func Start(c *Company, dir string) (*Env, error) {
+	sec := newSecrets()
+	return start(c, dir, sec, c.Okta(sec["DEMO_OKTA_TOKEN"]), c.Entra(sec["DEMO_ENTRA_SECRET"]), c.Stonly("it-bot@acme.com", sec["DEMO_STONLY_PASSWORD"]))
+}
+
+func newSecrets() map[string]string {
+	return map[string]string{
+		"DEMO_OKTA_TOKEN": "00demo" + secret(), "DEMO_ENTRA_SECRET": "demo~" + secret(), "DEMO_STONLY_PASSWORD": "demo-" + secret(),
+		"DEMO_WEBHOOK_SECRET": secret(),
+	}
+}
+
+// StartScale runs the simulators for a synthetic company at scale: n
+// people in Okta and in Entra (their generators' user<i>@acme.com, a
+// fifth assigned, realistic statuses, guests, aliases and nested groups),
+// and `members` of them in Stonly over `teams` teams, among them 2%
+// leavers who kept their account and a few accounts nobody knows.
+func StartScale(n, members, teams int, dir string) (*Env, error) {
+	sec := newSecrets()
+	ok := oktatest.Generate(n, n/5, 1)
+	ok.Token = sec["DEMO_OKTA_TOKEN"]
+	en := graphtest.Generate(n, n/5)
+	en.ClientSecret = sec["DEMO_ENTRA_SECRET"]
+	st := &stonlytest.Scenario{Email: "it-bot@acme.com", Password: sec["DEMO_STONLY_PASSWORD"]}
+	for t := 0; t < teams; t++ {
+		st.Teams = append(st.Teams, stonlytest.Team{ID: fmt.Sprintf("T%02dscale", t), Name: fmt.Sprintf("Team %d", t+1)})
+	}
+	step := max(n/5/max(members, 1), 1) // members among the assigned fifth
+	for i := 0; i < members; i++ {
+		u := i * step
+		email := fmt.Sprintf("user%07d@acme.com", u)
+		switch {
+		case i%50 == 25: // a leaver: deprovisioned in Okta, disabled in Entra, still in Stonly
+			ok.Users[u].Status = "DEPROVISIONED"
+			en.Users[u].AccountEnabled = false
+		case i%200 == 199:
+			email = fmt.Sprintf("outsider%05d@gmail.com", i)
+		}
+		tm := &st.Teams[i%teams]
+		role := "Member"
+		switch {
+		case len(tm.Members) == 0:
+			role = "Owner"
+		case i%10 == 0:
+			role = "Admin"
+		}
+		tm.Members = append(tm.Members, stonlytest.Member{Name: fmt.Sprintf("User %d", u), Email: email, Role: role})
+	}
+	return start(nil, dir, sec, ok, en, st)
+}
+
+func start(c *Company, dir string, sec map[string]string, ok *oktatest.Scenario, en *graphtest.Scenario, st *stonlytest.Scenario) (*Env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	e := &Env{Dir: dir, Company: c, AlertsFile: filepath.Join(dir, "alerts.jsonl"), secrets: map[string]string{
-		"DEMO_OKTA_TOKEN": "00demo" + secret(), "DEMO_ENTRA_SECRET": "demo~" + secret(), "DEMO_STONLY_PASSWORD": "demo-" + secret(),
-		"DEMO_WEBHOOK_SECRET": secret(),
-	}}
-	e.Okta = oktatest.NewServer(c.Okta(e.secrets["DEMO_OKTA_TOKEN"]))
-	e.Graph = graphtest.NewServer(c.Entra(e.secrets["DEMO_ENTRA_SECRET"]))
-	e.Stonly = stonlytest.NewServer(c.Stonly("it-bot@acme.com", e.secrets["DEMO_STONLY_PASSWORD"]))
+	e := &Env{Dir: dir, Company: c, AlertsFile: filepath.Join(dir, "alerts.jsonl"), secrets: sec}
+	e.Okta = oktatest.NewServer(ok)
+	e.Graph = graphtest.NewServer(en)
+	e.Stonly = stonlytest.NewServer(st)
 	e.Stonly.SetVariant(stonlytest.Variant{Paging: "loadmore", PageSize: 25, RenderDelay: 200 * time.Millisecond, LoadDelay: 50 * time.Millisecond})
 	e.Receiver = httptest.NewServer(http.HandlerFunc(e.receive))
 	e.secrets["DEMO_WEBHOOK_URL"] = e.Receiver.URL + "/hooks/idgraph"

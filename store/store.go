@@ -18,11 +18,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strconv"
 	"io/fs"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 

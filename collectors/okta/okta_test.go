@@ -318,3 +318,56 @@ var testKeyPEM = func() string {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 }()
+
+func TestIncrementalRead(t *testing.T) {
+	sc := oktatest.Generate(3000, 600, 1)
+	sc.Token = token
+	srv := oktatest.NewServer(sc)
+	defer srv.Close()
+	c := collector(t, srv)
+	first, err := c.Collect(context.Background(), collectors.Request{})
+	if err != nil || first.State == "" {
+		t.Fatalf("err %v state %q", err, first.State)
+	}
+	fullBytes := srv.Stats().Bytes
+	srv.ResetStats()
+	srv.Update(func(sc *oktatest.Scenario) {
+		sc.Users[10].Status = "SUSPENDED"             // a leaver
+		sc.Groups[0].Members = sc.Groups[0].Members[1:] // someone leaves Stonly Admins
+	})
+	second, err := c.Collect(context.Background(), collectors.Request{Previous: &collectors.Previous{State: first.State, Accounts: first.Accounts}})
+	if err != nil || second.Completeness.Mode != "incremental" {
+		t.Fatalf("err %v mode %q", err, second.Completeness.Mode)
+	}
+	if len(second.Accounts) != 3000 {
+		t.Fatalf("%d accounts after an incremental read", len(second.Accounts))
+	}
+	m := map[string]collectors.Account{}
+	for _, a := range second.Accounts {
+		m[a.ID] = a
+	}
+	if m[oktatest.UserID(10)].Status != collectors.StatusInactive {
+		t.Error("the changed user was not read")
+	}
+	if a := m[oktatest.UserID(0)]; a.Assigned {
+		t.Errorf("user 0 left Stonly Admins, yet is still assigned: %+v", a)
+	}
+	if a := m[oktatest.UserID(100)]; !a.Assigned || a.Groups[0] != "Stonly Admins" {
+		t.Errorf("unchanged membership lost: %+v", a)
+	}
+	if a := m[oktatest.UserID(2)]; !a.Assigned || a.Groups[0] != "Stonly Users" {
+		t.Errorf("membership of an unchanged group must be reused: %+v", a)
+	}
+	st := srv.Stats()
+	if st.Requests["GET /api/v1/groups/{id}/users"] != 1 {
+		t.Errorf("group member reads %d: only the changed group should be read", st.Requests["GET /api/v1/groups/{id}/users"])
+	}
+	if st.Bytes*4 > fullBytes {
+		t.Errorf("incremental read moved %d bytes against %d for the full one", st.Bytes, fullBytes)
+	}
+	// --full forces a full read.
+	third, _ := c.Collect(context.Background(), collectors.Request{Full: true, Previous: &collectors.Previous{State: second.State, Accounts: second.Accounts}})
+	if third.Completeness.Mode != "full" {
+		t.Errorf("mode %q with Full", third.Completeness.Mode)
+	}
+}

@@ -44,6 +44,9 @@ type Group struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name"`
 	Members []string `json:"members"`
+	// MembershipUpdated is reported as lastMembershipUpdated; Update sets
+	// it when the members change.
+	MembershipUpdated time.Time `json:"membershipUpdated"`
 }
 
 // DirectAssignment assigns the app to one user (scope USER).
@@ -171,11 +174,36 @@ func (s *Server) SetFaults(f Faults) {
 	s.buckets = map[string]*bucket{}
 }
 
-// Update changes the scenario while the server runs.
+// Update changes the scenario while the server runs. Like Okta, it stamps
+// lastUpdated on every user it changed and lastMembershipUpdated on every
+// group whose members changed.
 func (s *Server) Update(f func(*Scenario)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	before := map[string]string{}
+	for _, u := range s.sc.Users {
+		u.LastUpdated = time.Time{}
+		before[u.ID] = fmt.Sprintf("%v", u)
+	}
+	members := map[string]string{}
+	for _, g := range s.sc.Groups {
+		members[g.ID] = strings.Join(g.Members, ",")
+	}
 	f(s.sc)
+	now := s.now().UTC()
+	for i := range s.sc.Users {
+		u := s.sc.Users[i]
+		lu := u.LastUpdated
+		u.LastUpdated = time.Time{}
+		if before[u.ID] != fmt.Sprintf("%v", u) && !lu.After(now.Add(-time.Second)) {
+			s.sc.Users[i].LastUpdated = now
+		}
+	}
+	for i := range s.sc.Groups {
+		if g := &s.sc.Groups[i]; members[g.ID] != strings.Join(g.Members, ",") {
+			g.MembershipUpdated = now
+		}
+	}
 	s.idx = build(s.sc)
 }
 
@@ -315,8 +343,12 @@ func userJSON(u User) []byte {
 }
 
 func groupJSON(g *Group) []byte {
+	mu := g.MembershipUpdated
+	if mu.IsZero() {
+		mu = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
 	b, _ := json.Marshal(map[string]any{"id": g.ID, "created": "2024-01-01T00:00:00.000Z", "lastUpdated": "2024-01-01T00:00:00.000Z",
-		"lastMembershipUpdated": "2024-01-01T00:00:00.000Z", "objectClass": []string{"okta:user_group"}, "type": "OKTA_GROUP",
+		"lastMembershipUpdated": ts(mu), "objectClass": []string{"okta:user_group"}, "type": "OKTA_GROUP",
 		"profile": map[string]any{"name": g.Name, "description": ""}, "_links": map[string]any{}})
 	return b
 }

@@ -1,0 +1,90 @@
+package demo_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/idgraph/idgraph/collectors"
+	_ "github.com/idgraph/idgraph/collectors/all"
+	"github.com/idgraph/idgraph/collectors/entra/graphtest"
+	"github.com/idgraph/idgraph/collectors/stonly"
+	"github.com/idgraph/idgraph/config"
+	"github.com/idgraph/idgraph/demo"
+	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/store"
+)
+
+// BenchmarkEndToEnd is the end-to-end figure: 100,000 people in
+// Okta and in Entra and 2,000 Stonly members over 5 teams, through the
+// simulators with rate limiting off, collect to snapshot; then an
+// incremental run after 1% of users changed.
+//
+//	go test ./demo -run '^$' -bench EndToEnd -benchtime 1x -timeout 30m
+//
+// Peak memory: build the test binary and run it under /usr/bin/time -v
+// (docs/BENCHMARKS.md).
+func BenchmarkEndToEnd(b *testing.B) {
+	if _, err := stonly.ChromiumPath(""); err != nil {
+		b.Skip(err)
+	}
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("people=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			env, err := demo.StartScale(n, 2000, 5, dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer env.Close()
+			cfg, err := config.Load(env.Config, collectors.Names())
+			if err != nil {
+				b.Fatal(err)
+			}
+			log := slog.New(slog.DiscardHandler)
+			run := func(full bool) (*pipeline.Outcome, time.Duration, int64) {
+				srcs, err := pipeline.Build(cfg, env.Getenv, log)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := store.Open(context.Background(), filepath.Join(dir, "idgraph.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.Close()
+				env.Okta.ResetStats()
+				env.Graph.ResetStats()
+				start := time.Now()
+				out, err := pipeline.Run(context.Background(), pipeline.Options{Config: cfg, Sources: srcs, Store: st, Logger: log, Full: full})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(out.Incomplete) > 0 {
+					b.Fatalf("incomplete: %v", out.Incomplete)
+				}
+				var bytes int64
+				bytes += env.Okta.Stats().Bytes
+				for _, v := range env.Graph.Stats().Bytes {
+					bytes += v
+				}
+				return out, time.Since(start), bytes
+			}
+			for i := 0; i < b.N; i++ {
+				os.Remove(filepath.Join(dir, "idgraph.db"))
+				out, full, fullBytes := run(true)
+				b.ReportMetric(full.Seconds(), "full-s")
+				b.ReportMetric(float64(len(out.Snapshot.Graph.Accounts)), "accounts")
+				b.ReportMetric(float64(fullBytes)/1e6, "full-MB")
+				for k := 0; k < n/100; k++ {
+					env.Graph.ChangeUser(graphtest.GUID(7, (k*97)%n), func(u *graphtest.User) { u.DisplayName += "." })
+				}
+				_, inc, incBytes := run(false)
+				b.ReportMetric(inc.Seconds(), "incremental-s")
+				b.ReportMetric(100*float64(incBytes)/float64(fullBytes), "incremental-bytes-%")
+			}
+		})
+	}
+}
