@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -18,6 +20,14 @@ import (
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/store"
 )
+
+// memTotal is all memory the Go runtime has mapped: heap, stacks and
+// runtime structures.
+func memTotal() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
 
 // BenchmarkEndToEnd is the end-to-end figure: 100,000 people in
 // Okta and in Entra and 2,000 Stonly members over 5 teams, through the
@@ -45,6 +55,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				b.Fatal(err)
 			}
 			log := slog.New(slog.DiscardHandler)
+			runs := 0
 			run := func(full bool) (*pipeline.Outcome, time.Duration, int64) {
 				srcs, err := pipeline.Build(cfg, env.Getenv, log)
 				if err != nil {
@@ -57,11 +68,34 @@ func BenchmarkEndToEnd(b *testing.B) {
 				defer st.Close()
 				env.Okta.ResetStats()
 				env.Graph.ResetStats()
+				runtime.GC()
+				base := memTotal()
+				stop := make(chan struct{})
+				peak := make(chan uint64)
+				go func() {
+					p := base
+					t := time.NewTicker(20 * time.Millisecond)
+					defer t.Stop()
+					for {
+						select {
+						case <-stop:
+							peak <- p
+							return
+						case <-t.C:
+							p = max(p, memTotal())
+						}
+					}
+				}()
 				start := time.Now()
 				out, err := pipeline.Run(context.Background(), pipeline.Options{Config: cfg, Sources: srcs, Store: st, Logger: log, Full: full})
 				if err != nil {
 					b.Fatal(err)
 				}
+				close(stop)
+				if p := <-peak; p > base {
+					b.ReportMetric(float64(p-base)/1e6, fmt.Sprintf("run%d-peak-MB", runs))
+				}
+				runs++
 				if len(out.Incomplete) > 0 {
 					b.Fatalf("incomplete: %v", out.Incomplete)
 				}
