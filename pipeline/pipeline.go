@@ -139,7 +139,11 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		if s.Completeness.Complete {
 			complete = append(complete, s.Info.Name)
 		} else {
-			out.Incomplete = append(out.Incomplete, s.Info.Name+": "+strings.Join(s.Completeness.Errors, "; "))
+			msg := strings.Join(s.Completeness.Errors, "; ")
+			if !strings.HasPrefix(msg, s.Info.Name+":") {
+				msg = s.Info.Name + ": " + msg
+			}
+			out.Incomplete = append(out.Incomplete, msg)
 		}
 	}
 	// The baseline is the last snapshot in which the sources complete now

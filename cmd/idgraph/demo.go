@@ -17,6 +17,7 @@ import (
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report/alert"
+	"github.com/idgraph/idgraph/store"
 )
 
 func (a *app) demoCmd() *cobra.Command {
@@ -115,6 +116,11 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(strin
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := store.Lock(cfg.Path(cfg.Store))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := a.openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
