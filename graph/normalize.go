@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -102,11 +103,20 @@ func (n *Normalizer) domain(d string) (string, error) {
 	d = n.text(d)
 	if strings.Contains(d, "xn--") {
 		// Punycode and Unicode spellings of one IDN domain must compare equal.
-		u, err := idna.ToUnicode(d)
+		// The lookup profile validates as a resolver would (IDNA2008 rules);
+		// plain punycode decoding accepts labels that decode to spaces and
+		// control characters.
+		u, err := idna.Lookup.ToUnicode(d)
+		if err == nil && strings.IndexFunc(u, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			err = errors.New("decodes to spaces or control characters")
+		}
 		if err != nil {
 			return "", fmt.Errorf("invalid IDN domain: %v", err)
 		}
 		d = n.text(u)
+		if d == "" || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || strings.Contains(d, "..") {
+			return "", errors.New("invalid IDN domain")
+		}
 	}
 	return d, nil
 }
@@ -124,8 +134,11 @@ func (n *Normalizer) text(s string) string {
 	if ascii {
 		return strings.ToLower(s)
 	}
-	// A Caser is stateful, so each slow-path call gets its own.
-	return norm.NFC.String(cases.Fold().String(norm.NFC.String(s)))
+	// A Caser is stateful, so each slow-path call gets its own. Folding
+	// alone is not idempotent (it maps lowercase Cherokee to uppercase,
+	// and the uppercase back on a second pass, as fuzzing found); folding
+	// then lower-casing is.
+	return norm.NFC.String(strings.ToLower(cases.Fold().String(norm.NFC.String(s))))
 }
 
 func truncate(s string) string {

@@ -245,3 +245,21 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestTableIsSafeOnATerminal(t *testing.T) {
+	cfg := quickstart(t)
+	f := filepath.Join(filepath.Dir(cfg), "stonly-members.csv")
+	b, _ := os.ReadFile(f)
+	hostile := "intruder@evil.com,Evil,Admin,active,t-evil,\"\x1b]0;pwned\x07\x1b[31mRed\u202eTeam\"\n"
+	os.WriteFile(f, append(b, []byte(hostile)...), 0o600)
+	if r := run(t, nil, "run", "-q", "-c", cfg); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := run(t, nil, "findings", "-c", cfg)
+	if strings.ContainsAny(r.stdout, "\x1b\x07\u202e") {
+		t.Fatalf("terminal control characters reached the table:\n%q", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "intruder@evil.com") {
+		t.Fatal("the finding is missing")
+	}
+}

@@ -182,7 +182,6 @@ func Parse(r io.Reader, file, source string, kind collectors.Kind) ([]collectors
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -192,9 +191,10 @@ func Parse(r io.Reader, file, source string, kind collectors.Kind) ([]collectors
 			}
 			return out, bad, fmt.Errorf("%s: %w", file, err)
 		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+		if len(rec) == 0 || len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line carries no record
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
 			bad = append(bad, &RowError{file, line, fmt.Sprintf("%d fields, the header has %d", len(rec), len(header))})
 			continue
