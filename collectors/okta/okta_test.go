@@ -332,7 +332,7 @@ func TestIncrementalRead(t *testing.T) {
 	fullBytes := srv.Stats().Bytes
 	srv.ResetStats()
 	srv.Update(func(sc *oktatest.Scenario) {
-		sc.Users[10].Status = "SUSPENDED"             // a leaver
+		sc.Users[10].Status = "SUSPENDED"               // a leaver
 		sc.Groups[0].Members = sc.Groups[0].Members[1:] // someone leaves Stonly Admins
 	})
 	second, err := c.Collect(context.Background(), collectors.Request{Previous: &collectors.Previous{State: first.State, Accounts: first.Accounts}})
