@@ -249,3 +249,17 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Check is one line of `idgraph doctor`.
+type Check struct {
+	Name   string // what was checked, e.g. "token", "read users"
+	OK     bool
+	Detail string // what was seen
+	Fix    string // what to do when it failed
+}
+
+// Checker is implemented by sources that can check their credentials,
+// permissions and reachability without a full read.
+type Checker interface {
+	Check(ctx context.Context) []Check
+}

@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/idgraph/idgraph"
+	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/report"
+	"github.com/idgraph/idgraph/report/alert"
+	"github.com/idgraph/idgraph/store"
 )
 
 func (a *app) initCmd() *cobra.Command {
@@ -44,4 +51,95 @@ func (a *app) initCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&out, "out", "o", "idgraph.yaml", "file to write")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	return cmd
+}
+
+func (a *app) doctorCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the configuration, secrets, permissions and reachability of every source",
+		Long: `doctor checks a configuration without a full run and prints one line per check, with a
+fix for each failure: the file is valid; each secret's environment variable is set (never
+printed); each source is reachable and its credentials hold the permissions idgraph needs
+(Okta: users, the Stonly app, groups; Entra: a token, User.Read.All, Application.Read.All,
+GroupMember.Read.All; Stonly: the browser, the login, Team Management); the alert sinks'
+variables are set; the store is writable and private (mode 0600).
+
+Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuration is invalid.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			failed := 0
+			line := func(ok bool, what, detail, fix string) {
+				mark := "ok  "
+				if !ok {
+					mark = "FAIL"
+					failed++
+				}
+				fmt.Fprintf(a.stdout, "%s  %-34s %s\n", mark, report.Terminal(what, 34), report.Terminal(detail, 300))
+				if !ok && fix != "" {
+					fmt.Fprintf(a.stdout, "      fix: %s\n", report.Terminal(fix, 300))
+				}
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				line(false, "configuration", err.Error(), "")
+				return &exitError{exitUsage, errors.New("the configuration is invalid")}
+			}
+			line(true, "configuration", cfg.File+" is valid", "")
+			env := collectors.Env{File: cfg.File, Dir: cfg.Dir, Getenv: a.getenv, Logger: a.log}
+			for _, sn := range cfg.Sources {
+				f, _ := collectors.Lookup(sn.Name)
+				cs, err := f(sn.Node, env)
+				if err != nil {
+					line(false, sn.Name+": configuration and secrets", err.Error(), "set the environment variable named, or fix the key")
+					continue
+				}
+				for _, c := range cs {
+					name := c.Info().Name
+					line(true, name+": configuration and secrets", "set", "")
+					ch, ok := c.(collectors.Checker)
+					if !ok {
+						continue
+					}
+					cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+					for _, r := range ch.Check(cctx) {
+						line(r.OK, name+": "+r.Name, r.Detail, r.Fix)
+					}
+					cancel()
+				}
+			}
+			if _, err := alert.Sinks(cfg.Alerts, cfg.File, a.getenv); err != nil {
+				line(false, "alerts", err.Error(), "set the environment variable named")
+			} else if cfg.Alerts.Slack != nil || cfg.Alerts.Webhook != nil {
+				line(true, "alerts", "sink secrets set", "")
+			}
+			path := cfg.Path(cfg.Store)
+			switch fi, err := os.Stat(path); {
+			case err == nil && fi.Mode().Perm()&0o077 != 0:
+				line(false, "store", fmt.Sprintf("%s has mode %o: others can read the evidence", path, fi.Mode().Perm()), "chmod 600 "+path)
+			case err == nil:
+				if st, err := store.Open(ctx, path); err != nil {
+					line(false, "store", err.Error(), "check the file")
+				} else {
+					v, _ := st.SchemaVersion(ctx)
+					st.Close()
+					line(true, "store", fmt.Sprintf("%s opens (schema %d), mode 0600", path, v), "")
+				}
+			default:
+				probe, err := os.CreateTemp(filepath.Dir(path), ".idgraph-doctor-*")
+				if err != nil {
+					line(false, "store", "cannot create "+path+": "+err.Error(), "create the folder or fix its permissions")
+				} else {
+					probe.Close()
+					os.Remove(probe.Name())
+					line(true, "store", path+" will be created with mode 0600", "")
+				}
+			}
+			if failed > 0 {
+				return &exitError{exitFailed, fmt.Errorf("%d check(s) failed", failed)}
+			}
+			fmt.Fprintln(a.stdout, "all checks passed")
+			return nil
+		},
+	}
 }
