@@ -133,7 +133,9 @@ func (a *app) setupLog() error {
 		return usageErr("--verbose and --quiet exclude each other")
 	case a.verbose:
 		level = slog.LevelDebug
-	case a.quiet:
+	case a.quiet, terminal(a.stderr):
+		// On a terminal the progress bars say what info lines would, and
+		// interleaved lines would garble them; --verbose brings them back.
 		level = slog.LevelWarn
 	}
 	opts := &slog.HandlerOptions{Level: level}
@@ -260,7 +262,9 @@ check credentials and selectors. Exits 3 when the source was incomplete.`,
 			var names []string
 			for _, s := range srcs {
 				if s.Info().Name == source {
-					res := pipeline.Collect(cmd.Context(), []collectors.Collector{s}, nil, true, a.log, nil)[0]
+					bars := a.newBars()
+					res := pipeline.Collect(cmd.Context(), []collectors.Collector{s}, nil, true, a.log, bars.callback())[0]
+					bars.done()
 					enc := json.NewEncoder(a.stdout)
 					enc.SetIndent("", "  ")
 					if res.Result.Accounts == nil {

@@ -127,7 +127,10 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(strin
 	}
 	defer st.Close()
 	o.Config, o.Sources, o.Store, o.Logger, o.Version = cfg, srcs, st, a.log, version()
+	bars := a.newBars()
+	o.Progress = bars.callback()
 	out, err := pipeline.Run(ctx, o)
+	bars.done()
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,10 @@ func TestDoctor(t *testing.T) {
 			}
 			return env.Getenv(k)
 		}, "FAIL  entra: configuration and secrets"},
-		{"store readable by others", func() { os.WriteFile(filepath.Join(dir, "idgraph.db"), nil, 0o644); os.Chmod(filepath.Join(dir, "idgraph.db"), 0o644) },
+		{"store readable by others", func() {
+			os.WriteFile(filepath.Join(dir, "idgraph.db"), nil, 0o644)
+			os.Chmod(filepath.Join(dir, "idgraph.db"), 0o644)
+		},
 			func() { os.Remove(filepath.Join(dir, "idgraph.db")) }, nil, "chmod 600"},
 	}
 	for _, tt := range tests {

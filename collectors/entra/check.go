@@ -51,4 +51,3 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	}
 	return append(out, collectors.Check{Name: "GroupMember.Read.All", OK: true, Detail: "no group is assigned the app: nothing to read"})
 }
-

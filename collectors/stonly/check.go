@@ -64,4 +64,3 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	m, _, _ := split(st)
 	return append(out, collectors.Check{Name: "Team Management", OK: true, Detail: fmt.Sprintf("teams %s; %d member rows visible in %s", strings.Join(names, ", "), len(m.Rows), teams[0].Name)})
 }
-
