@@ -21,6 +21,31 @@ type Data struct {
 	Drift    *diff.Drift // nil without a comparable earlier snapshot
 	History  []Point     // every snapshot, oldest first
 	Version  string      // idgraph's, for manifests
+	// Decisions in force, by finding key, and every revoke with its
+	// remediation state.
+	Decisions    map[string]store.Decision
+	Remediations []Remediation
+}
+
+// Remediation is a revoke decision and whether the access is gone.
+type Remediation struct {
+	store.Decision
+	Done bool // a later complete snapshot no longer has the finding
+}
+
+// DecisionPtr returns the decision in force for a finding, or nil (for
+// templates, where a struct value is never empty).
+func (d *Data) DecisionPtr(key string) *store.Decision {
+	if dec, ok := d.Decisions[key]; ok {
+		return &dec
+	}
+	return nil
+}
+
+// DecisionOf returns the decision in force for a finding, if any.
+func (d *Data) DecisionOf(key string) (store.Decision, bool) {
+	dec, ok := d.Decisions[key]
+	return dec, ok
 }
 
 // Point is one snapshot on the history chart.
@@ -63,6 +88,23 @@ func Load(ctx context.Context, st *store.Store, id int64, version string) (*Data
 		if d.Drift, err = st.Drift(ctx, d.Baseline, sum.ID); err != nil {
 			return nil, err
 		}
+	}
+	cur, all, err := st.Decisions(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	d.Decisions = cur
+	present := map[string]bool{}
+	for _, f := range d.Findings {
+		present[f.Key] = true
+	}
+	for _, dec := range all {
+		if dec.Decision != "revoke" || cur[dec.FindingKey].ID != dec.ID || dec.SnapshotID > sum.ID {
+			continue
+		}
+		// Remediated only when a later snapshot read every source in full
+		// and no longer has the finding.
+		d.Remediations = append(d.Remediations, Remediation{Decision: dec, Done: !present[dec.FindingKey] && sum.Complete && sum.ID > dec.SnapshotID})
 	}
 	list, err := st.List(ctx)
 	if err != nil {

@@ -24,7 +24,26 @@ var AccountColumns = []string{"snapshot_id", "snapshot_utc", "system", "team", "
 	"role", "status", "matched_person", "matched_person_email", "link_reason"}
 
 var accountTail = []string{"expected_role", "expected_why", "finding_kinds", "finding_ids",
-	"review_decision", "review_by", "review_at", "review_justification", "review_expires"}
+	"review_decision", "review_by", "review_at", "review_justification", "review_expires", "remediation"}
+
+// review fills the review columns from the decision on the row's findings.
+func (d *Data) review(fs []diff.Finding) []string {
+	for _, f := range fs {
+		dec, ok := d.Decisions[f.Key]
+		if !ok {
+			continue
+		}
+		exp, rem := "", ""
+		if !dec.ExpiresAt.IsZero() {
+			exp = dec.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		if dec.Decision == "revoke" {
+			rem = "pending"
+		}
+		return []string{dec.Decision, dec.Reviewer, dec.DecidedAt.UTC().Format(time.RFC3339), dec.Justification, exp, rem}
+	}
+	return []string{"", "", "", "", "", ""}
+}
 
 // Export is a written export and its manifest.
 type Export struct {
@@ -143,7 +162,8 @@ func AccountsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, err
 		p := d.People[a.Person]
 		rec := []string{snapID, snapAt, a.Source, a.Team, a.TeamName, a.Email, a.DisplayName, a.Role, string(a.Status), a.Person, p.Email, a.LinkReason}
 		rec = append(rec, idpCols(a.Person)...)
-		rec = append(rec, p.ExpectedRole, p.ExpectedWhy, strings.Join(kinds, ";"), strings.Join(ids, ";"), "", "", "", "", "")
+		rec = append(rec, p.ExpectedRole, p.ExpectedWhy, strings.Join(kinds, ";"), strings.Join(ids, ";"))
+		rec = append(rec, d.review(fs)...)
 		if err := cw.Write(rec); err != nil {
 			return nil, nil, nil, err
 		}
@@ -153,7 +173,8 @@ func AccountsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, err
 		p := d.People[f.Person]
 		rec := []string{snapID, snapAt, f.App, f.Team, f.TeamName, "", f.DisplayName, "", "missing", f.Person, p.Email, ""}
 		rec = append(rec, idpCols(f.Person)...)
-		rec = append(rec, f.ExpectedRole, f.ExpectedWhy, f.Kind, f.ID, "", "", "", "", "")
+		rec = append(rec, f.ExpectedRole, f.ExpectedWhy, f.Kind, f.ID)
+		rec = append(rec, d.review([]diff.Finding{f})...)
 		if err := cw.Write(rec); err != nil {
 			return nil, nil, nil, err
 		}

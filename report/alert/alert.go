@@ -64,7 +64,10 @@ func (a *Alert) Empty() bool {
 // Compose decides what a snapshot alerts about, against the ledger of what
 // was alerted before. It returns the alert, the keys to record as alerted
 // (with their severity) and the keys to forget (resolved).
-func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger map[string]string, minSeverity string) (*Alert, map[string]string, []string) {
+//
+// A finding with an approval in force (or an exception) does not alert; it
+// also leaves the ledger, so that it alerts again once the approval expires.
+func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger map[string]string, minSeverity string, decisions map[string]store.Decision) (*Alert, map[string]string, []string) {
 	if minSeverity == "" {
 		minSeverity = diff.SevMedium
 	}
@@ -78,8 +81,15 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 	}
 	alerted := map[string]string{}
 	present := map[string]bool{}
+	var forget []string
 	for _, f := range fs {
 		present[f.Key] = true
+		if d, ok := decisions[f.Key]; ok && (d.Decision == "approve" || d.Decision == "exception") && d.Active(sum.FinishedAt) {
+			if _, seen := ledger[f.Key]; seen {
+				forget = append(forget, f.Key)
+			}
+			continue
+		}
 		if f.State != diff.StateOpen || diff.SeverityRank(f.Severity) < diff.SeverityRank(minSeverity) {
 			continue
 		}
@@ -103,6 +113,7 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 		}
 	}
 	a.Resolved = len(resolved)
+	resolved = append(resolved, forget...)
 	if drift != nil {
 		a.Baseline = drift.From
 		for _, c := range drift.RoleChanges {
@@ -183,7 +194,11 @@ func Process(ctx context.Context, st *store.Store, snapshot int64, sinks []Sink,
 	if err != nil {
 		return res, err
 	}
-	a, alerted, resolved := Compose(sum, fs, drift, ledger, minSeverity)
+	decisions, _, err := st.Decisions(ctx, false)
+	if err != nil {
+		return res, err
+	}
+	a, alerted, resolved := Compose(sum, fs, drift, ledger, minSeverity, decisions)
 	var out []store.Outbound
 	if !a.Empty() {
 		body, _ := json.Marshal(a)
