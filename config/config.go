@@ -94,7 +94,8 @@ type Guard struct {
 // Serve configures `idgraph serve`.
 type Serve struct {
 	Listen   string `yaml:"listen"`
-	TokenEnv string `yaml:"token_env"`
+	TokenEnv string `yaml:"token_env"` // bearer token for the API and scripts
+	UsersEnv string `yaml:"users_env"` // reviewers: "alice@acme.com:password,bob@acme.com:password"
 	Schedule string `yaml:"schedule"`
 }
 

@@ -263,3 +263,17 @@ func TestTableIsSafeOnATerminal(t *testing.T) {
 		t.Fatal("the finding is missing")
 	}
 }
+
+func TestServeNeedsAuthentication(t *testing.T) {
+	cfg := quickstart(t)
+	r := run(t, nil, "serve", "--no-schedule", "-c", cfg)
+	if r.code != 2 || !strings.Contains(r.stderr, "requires authentication") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(b, []byte("serve: {users_env: IDGRAPH_USERS, listen: 127.0.0.1:0}\n")...), 0o600)
+	r = run(t, map[string]string{"IDGRAPH_USERS": "alice@acme.com:short"}, "serve", "--no-schedule", "-c", cfg)
+	if r.code != 2 || !strings.Contains(r.stderr, "at least 8 characters") {
+		t.Fatalf("weak password: exit %d: %s", r.code, r.stderr)
+	}
+}

@@ -108,22 +108,33 @@ func (a *app) demoSummary(env *demo.Env, out *pipeline.Outcome) {
 
 // execute is one run with its alerts and reports, shared by run and demo.
 func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options, reports bool) (*pipeline.Outcome, error) {
+	out, _, err := a.run(ctx, cfg, getenv, o, reports)
+	return out, err
+}
+
+// executeFull is execute for the service, which also wants the alert result.
+func (a *app) executeFull(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options) (*pipeline.Outcome, alert.Result, error) {
+	return a.run(ctx, cfg, getenv, o, true)
+}
+
+func (a *app) run(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options, reports bool) (*pipeline.Outcome, alert.Result, error) {
+	var ares alert.Result
 	srcs, err := pipeline.Build(cfg, getenv, a.log)
 	if err != nil {
-		return nil, err
+		return nil, ares, err
 	}
 	sinks, err := alert.Sinks(cfg.Alerts, cfg.File, getenv)
 	if err != nil {
-		return nil, err
+		return nil, ares, err
 	}
 	unlock, err := store.Lock(cfg.Path(cfg.Store))
 	if err != nil {
-		return nil, err
+		return nil, ares, err
 	}
 	defer unlock()
 	st, err := a.openStore(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, ares, err
 	}
 	defer st.Close()
 	o.Config, o.Sources, o.Store, o.Logger, o.Version = cfg, srcs, st, a.log, version()
@@ -132,7 +143,7 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(strin
 	out, err := pipeline.Run(ctx, o)
 	bars.done()
 	if err != nil {
-		return nil, err
+		return nil, ares, err
 	}
 	a.printRunSummary(out)
 	if !reports {
@@ -140,8 +151,9 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(strin
 		cfg.Report.Dir = ""
 		defer func() { cfg.Report.Dir = saved }()
 	}
-	if err := a.afterRun(ctx, cfg, st, out, sinks); err != nil {
-		return nil, err
+	ares, err = a.afterRun(ctx, cfg, st, out, sinks)
+	if err != nil {
+		return nil, ares, err
 	}
-	return out, nil
+	return out, ares, nil
 }

@@ -16,11 +16,13 @@ import (
 )
 
 // afterRun writes the configured reports of a fresh snapshot.
-func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink) error {
+func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink) (alert.Result, error) {
+	var res alert.Result
 	if len(sinks) > 0 {
 		// A delivery problem is logged and retried next run; it does not
 		// fail a run whose snapshot is safely stored.
-		res, err := alert.Process(ctx, st, out.Snapshot.ID, sinks, cfg.Alerts.MinSeverity, a.log)
+		var err error
+		res, err = alert.Process(ctx, st, out.Snapshot.ID, sinks, cfg.Alerts.MinSeverity, a.log)
 		if err != nil {
 			a.log.Error("alerts could not be processed; the next run will try again", "error", err)
 		} else {
@@ -28,20 +30,20 @@ func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store,
 		}
 	}
 	if cfg.Report.Dir == "" {
-		return nil
+		return res, nil
 	}
 	d, err := report.Load(ctx, st, out.Snapshot.ID, version())
 	if err != nil {
-		return err
+		return res, err
 	}
 	files, err := report.Render(d, cfg.Path(cfg.Report.Dir), report.CSVOptions{})
 	if err != nil {
-		return fmt.Errorf("writing the reports (the snapshot %d is stored; rerun `idgraph report`): %w", out.Snapshot.ID, err)
+		return res, fmt.Errorf("writing the reports (the snapshot %d is stored; rerun `idgraph report`): %w", out.Snapshot.ID, err)
 	}
 	for _, f := range files {
 		fmt.Fprintln(a.stdout, "wrote", f)
 	}
-	return nil
+	return res, nil
 }
 
 func (a *app) exportCmd() *cobra.Command {

@@ -1,0 +1,268 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/store"
+)
+
+func urlEscape(s string) string { return url.QueryEscape(s) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func fail(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+func snapshotParam(r *http.Request) (int64, error) {
+	v := r.URL.Query().Get("snapshot")
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0, errors.New("snapshot must be a snapshot id")
+	}
+	return id, nil
+}
+
+// Item is a finding with the decision in force, as the API and UI show it.
+type Item struct {
+	diff.Finding
+	Decision *store.Decision `json:"decision,omitempty"`
+	Status   string          `json:"review_status"` // undecided, approved, approval expired, exception, revoke pending
+}
+
+// findings returns a snapshot's findings filtered as the query asks:
+// kind, severity, team, decision (undecided, approve, revoke, exception,
+// expired) and state (open, unknown, all; default open).
+func (s *Server) findings(r *http.Request) (*store.Summary, []Item, int, error) {
+	id, err := snapshotParam(r)
+	if err != nil {
+		return nil, nil, http.StatusBadRequest, err
+	}
+	sum, err := s.o.Store.Get(r.Context(), id)
+	if errors.Is(err, store.ErrNoSnapshot) {
+		return nil, nil, http.StatusNotFound, err
+	}
+	if err != nil {
+		return nil, nil, http.StatusInternalServerError, err
+	}
+	fs, err := s.o.Store.Findings(r.Context(), sum.ID)
+	if err != nil {
+		return nil, nil, http.StatusInternalServerError, err
+	}
+	decisions, _, err := s.o.Store.Decisions(r.Context(), false)
+	if err != nil {
+		return nil, nil, http.StatusInternalServerError, err
+	}
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = diff.StateOpen
+	}
+	out := []Item{}
+	for _, f := range fs {
+		it := Item{Finding: f, Status: "undecided"}
+		if d, ok := decisions[f.Key]; ok {
+			it.Decision = &d
+			switch {
+			case d.Decision == "approve" && !d.Active(s.o.Now()):
+				it.Status = "approval expired"
+			case d.Decision == "approve":
+				it.Status = "approved"
+			case d.Decision == "revoke":
+				it.Status = "revoke pending"
+			default:
+				it.Status = d.Decision
+			}
+		}
+		if (state != "all" && f.State != state) ||
+			(q.Get("kind") != "" && f.Kind != q.Get("kind")) ||
+			(q.Get("severity") != "" && f.Severity != q.Get("severity")) ||
+			(q.Get("team") != "" && f.Team != q.Get("team") && !strings.EqualFold(f.TeamName, q.Get("team"))) {
+			continue
+		}
+		if dq := q.Get("decision"); dq != "" {
+			cur := "undecided"
+			if it.Decision != nil {
+				cur = it.Decision.Decision
+				if it.Status == "approval expired" {
+					cur = "expired"
+				}
+			}
+			if cur != dq {
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return sum, out, http.StatusOK, nil
+}
+
+func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
+	list, err := s.o.Store.List(r.Context())
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	if list == nil {
+		list = []store.Summary{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) apiFindings(w http.ResponseWriter, r *http.Request) {
+	_, items, status, err := s.findings(r)
+	if err != nil {
+		fail(w, status, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, items)
+}
+
+// Person is a person's page of the graph.
+type Person struct {
+	Snapshot int64                 `json:"snapshot"`
+	Person   store.Person          `json:"person"`
+	Accounts []store.LinkedAccount `json:"accounts"`
+	Findings []diff.Finding        `json:"findings"`
+}
+
+func (s *Server) person(r *http.Request) (*Person, int, error) {
+	id, err := snapshotParam(r)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	sum, err := s.o.Store.Get(r.Context(), id)
+	if err != nil {
+		return nil, http.StatusNotFound, err
+	}
+	pid := r.PathValue("id")
+	people, err := s.o.Store.People(r.Context(), sum.ID)
+	if err != nil {
+		return nil, http.StatusInternalServerError, err
+	}
+	p, ok := people[pid]
+	if !ok {
+		return nil, http.StatusNotFound, errors.New("no person " + pid + " in snapshot " + strconv.FormatInt(sum.ID, 10))
+	}
+	out := &Person{Snapshot: sum.ID, Person: p, Accounts: []store.LinkedAccount{}, Findings: []diff.Finding{}}
+	accs, err := s.o.Store.Accounts(r.Context(), sum.ID)
+	if err != nil {
+		return nil, http.StatusInternalServerError, err
+	}
+	for _, a := range accs {
+		if a.Person == pid {
+			out.Accounts = append(out.Accounts, a)
+		}
+	}
+	fs, _ := s.o.Store.Findings(r.Context(), sum.ID)
+	for _, f := range fs {
+		if f.Person == pid {
+			out.Findings = append(out.Findings, f)
+		}
+	}
+	return out, http.StatusOK, nil
+}
+
+func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request) {
+	p, status, err := s.person(r)
+	if err != nil {
+		fail(w, status, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) apiDecisions(w http.ResponseWriter, r *http.Request) {
+	_, all, err := s.o.Store.Decisions(r.Context(), true)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	if all == nil {
+		all = []store.Decision{}
+	}
+	writeJSON(w, http.StatusOK, all)
+}
+
+// DecisionRequest is the body of POST /api/v1/decisions.
+type DecisionRequest struct {
+	Finding       string `json:"finding"` // key or id
+	Decision      string `json:"decision"`
+	Justification string `json:"justification"`
+	Expires       string `json:"expires"` // YYYY-MM-DD or RFC 3339; approvals only
+}
+
+func parseDate(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse("2006-01-02", v)
+	if err != nil {
+		return time.Time{}, errors.New("expires must be a date (YYYY-MM-DD)")
+	}
+	return t.Add(24*time.Hour - time.Second), nil // through the end of that day
+}
+
+func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request) {
+	var req DecisionRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, errors.New("the body must be a JSON object with finding, decision, justification and expires: "+err.Error()))
+		return
+	}
+	exp, err := parseDate(req.Expires)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	d, status, err := s.Decide(r.Context(), reviewer(r), req.Finding, req.Decision, req.Justification, exp)
+	if err != nil {
+		fail(w, status, err)
+		return
+	}
+	writeJSON(w, status, d)
+}
+
+func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
+	if err := s.startRun(); err != nil {
+		fail(w, http.StatusConflict, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "started"})
+}
+
+// startRun begins a manual run in the background.
+func (s *Server) startRun() error {
+	s.mu.Lock()
+	busy := s.running
+	s.mu.Unlock()
+	if busy {
+		return ErrBusy
+	}
+	go func() {
+		if err := s.RunNow(contextBackground(), "manual"); err != nil && !errors.Is(err, ErrBusy) {
+			s.log.Error("manual run failed", "error", err)
+		}
+	}()
+	return nil
+}

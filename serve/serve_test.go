@@ -1,0 +1,313 @@
+package serve_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/collectors/csvfile"
+	"github.com/idgraph/idgraph/config"
+	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/report"
+	"github.com/idgraph/idgraph/serve"
+	"github.com/idgraph/idgraph/store"
+)
+
+const token = "a-bearer-token-for-tests-0123456789"
+
+type fixture struct {
+	t      *testing.T
+	dir    string
+	st     *store.Store
+	srv    *serve.Server
+	http   *httptest.Server
+	now    time.Time
+	stonly string
+}
+
+func newFixture(t *testing.T) *fixture {
+	dir := t.TempDir()
+	q := "../testdata/quickstart/"
+	for _, f := range []string{"okta-users.csv", "entra-users.csv", "stonly-members.csv", "idgraph.yaml"} {
+		b, _ := os.ReadFile(q + f)
+		os.WriteFile(filepath.Join(dir, f), b, 0o600)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "idgraph.yaml"))
+	cfg, err := config.Parse(b, filepath.Join(dir, "idgraph.yaml"), collectors.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{t: t, dir: dir, st: st, now: time.Now(), stonly: filepath.Join(dir, "stonly-members.csv")}
+	run := func(ctx context.Context) (*serve.RunResult, error) {
+		srcs := []collectors.Collector{
+			csvfile.NewSource("okta-export", collectors.KindIdP, "", filepath.Join(dir, "okta-users.csv")),
+			csvfile.NewSource("entra-export", collectors.KindIdP, "", filepath.Join(dir, "entra-users.csv")),
+			csvfile.NewSource("stonly", collectors.KindApp, "stonly", f.stonly),
+		}
+		time.Sleep(50 * time.Millisecond) // a run takes a moment, as real ones do
+		out, err := pipeline.Run(ctx, pipeline.Options{Config: cfg, Sources: srcs, Store: st, Version: "test"})
+		if err != nil {
+			return nil, err
+		}
+		return &serve.RunResult{Outcome: out}, nil
+	}
+	f.srv, err = serve.New(serve.Options{Store: st, Run: run, Token: token, Version: "test",
+		Users: map[string]string{"alice@acme.com": "alice-password", "bob@acme.com": "bob-password"},
+		Now:   func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.RunNow(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	f.http = httptest.NewServer(f.srv.Handler())
+	t.Cleanup(f.http.Close)
+	return f
+}
+
+func (f *fixture) do(method, path, auth string, body any) (int, string) {
+	f.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, f.http.URL+path, rd)
+	switch {
+	case auth == "token":
+		req.Header.Set("Authorization", "Bearer "+token)
+	case strings.Contains(auth, ":"):
+		u, p, _ := strings.Cut(auth, ":")
+		req.SetBasicAuth(u, p)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAuthentication(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		path, auth string
+		want       int
+	}{
+		{"/healthz", "", 200}, {"/readyz", "", 200},
+		{"/api/v1/findings", "", 401}, {"/metrics", "", 401}, {"/api/v1/snapshots", "alice@acme.com:wrong-password", 401},
+		{"/api/v1/findings", "token", 200}, {"/api/v1/findings", "alice@acme.com:alice-password", 200}, {"/metrics", "token", 200},
+		{"/findings", "", 303}, {"/findings", "bob@acme.com:bob-password", 200}, {"/download/accounts.csv", "", 303},
+	} {
+		if code, body := f.do("GET", tt.path, tt.auth, nil); code != tt.want {
+			t.Errorf("GET %s as %q: %d, want %d: %.200s", tt.path, tt.auth, code, tt.want, body)
+		}
+	}
+}
+
+type item struct {
+	Key, Kind, Email, Status string
+	Decision                 *store.Decision
+	Status2                  string `json:"review_status"`
+}
+
+func (f *fixture) findings(query string) []item {
+	f.t.Helper()
+	code, body := f.do("GET", "/api/v1/findings"+query, "token", nil)
+	if code != 200 {
+		f.t.Fatalf("%d %s", code, body)
+	}
+	var items []item
+	if err := json.Unmarshal([]byte(body), &items); err != nil {
+		f.t.Fatal(err)
+	}
+	return items
+}
+
+func TestDecisions(t *testing.T) {
+	f := newFixture(t)
+	all := f.findings("")
+	var bob, carol string
+	for _, it := range all {
+		switch {
+		case it.Kind == "orphaned" && it.Email == "bob@acme.com":
+			bob = it.Key
+		case it.Kind == "unassigned" && it.Email == "carol@acme.com":
+			carol = it.Key
+		}
+	}
+	if bob == "" || carol == "" {
+		t.Fatalf("fixture findings missing: %+v", all)
+	}
+	alice, bobAuth := "alice@acme.com:alice-password", "bob@acme.com:bob-password"
+	expires := f.now.Add(30 * 24 * time.Hour).Format("2006-01-02")
+	for _, tt := range []struct {
+		name string
+		auth string
+		req  serve.DecisionRequest
+		want int
+		msg  string
+	}{
+		{"approval needs an expiry", alice, serve.DecisionRequest{Finding: carol, Decision: "approve", Justification: "contractor"}, 400, "expiry"},
+		{"a justification is required", alice, serve.DecisionRequest{Finding: carol, Decision: "exception"}, 400, "justification"},
+		{"unknown decision", alice, serve.DecisionRequest{Finding: carol, Decision: "ignore", Justification: "x"}, 400, "approve, revoke or exception"},
+		{"the token is no reviewer", "token", serve.DecisionRequest{Finding: carol, Decision: "revoke", Justification: "x"}, 400, "named reviewer"},
+		{"nobody approves their own finding", bobAuth, serve.DecisionRequest{Finding: bob, Decision: "approve", Justification: "I still need it", Expires: expires}, 403, "about themselves"},
+		{"unknown finding", alice, serve.DecisionRequest{Finding: "nope", Decision: "revoke", Justification: "x"}, 404, "no finding"},
+		{"approve", alice, serve.DecisionRequest{Finding: carol, Decision: "approve", Justification: "contractor until March", Expires: expires}, 201, ""},
+		{"revoke", alice, serve.DecisionRequest{Finding: bob, Decision: "revoke", Justification: "left in October"}, 201, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := f.do("POST", "/api/v1/decisions", tt.auth, tt.req)
+			if code != tt.want || !strings.Contains(body, tt.msg) {
+				t.Fatalf("%d %s, want %d with %q", code, body, tt.want, tt.msg)
+			}
+		})
+	}
+	// Decisions follow the findings into the next snapshot.
+	if err := f.srv.RunNow(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	approved := f.findings("?decision=approve")
+	if len(approved) != 1 || approved[0].Key != carol || approved[0].Decision.Reviewer != "alice@acme.com" || approved[0].Status2 != "approved" {
+		t.Fatalf("approved in snapshot 2: %+v", approved)
+	}
+	// The approval expires.
+	f.now = f.now.Add(31 * 24 * time.Hour)
+	if exp := f.findings("?decision=expired"); len(exp) != 1 || exp[0].Status2 != "approval expired" {
+		t.Fatalf("expired: %+v", exp)
+	}
+	// The revoke is pending until the access is gone, then completed.
+	d, _ := report.Load(context.Background(), f.st, 0, "test")
+	if len(d.Remediations) != 1 || d.Remediations[0].Done {
+		t.Fatalf("remediation should be pending: %+v", d.Remediations)
+	}
+	rows, _, _, _ := report.AccountsCSV(d, report.CSVOptions{})
+	if !strings.Contains(string(rows), "revoke,alice@acme.com,") || !strings.Contains(string(rows), "left in October,,pending") {
+		t.Errorf("the auditor CSV does not show the decision:\n%s", rows)
+	}
+	b, _ := os.ReadFile(f.stonly)
+	var kept []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "bob@acme.com,") {
+			kept = append(kept, l)
+		}
+	}
+	os.WriteFile(f.stonly, []byte(strings.Join(kept, "\n")), 0o600)
+	if err := f.srv.RunNow(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = report.Load(context.Background(), f.st, 0, "test")
+	if len(d.Remediations) != 1 || !d.Remediations[0].Done {
+		t.Fatalf("remediation should be completed: %+v", d.Remediations)
+	}
+	var html strings.Builder
+	report.WriteHTML(&html, d)
+	if !strings.Contains(html.String(), "completed") {
+		t.Error("the report does not show the completed remediation")
+	}
+}
+
+func TestRunsNeverOverlapAndReadsDuringARun(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan string, 100)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if code, body := f.do("GET", "/api/v1/findings", "token", nil); code != 200 {
+					errs <- fmt.Sprintf("%d %s", code, body)
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan error)
+	go func() { done <- f.srv.RunNow(context.Background(), "a") }()
+	time.Sleep(10 * time.Millisecond)
+	if err := f.srv.RunNow(context.Background(), "b"); err != serve.ErrBusy {
+		t.Errorf("a second run while one is under way: %v, want ErrBusy", err)
+	}
+	if code, _ := f.do("POST", "/api/v1/runs", "token", nil); code != http.StatusConflict {
+		t.Errorf("POST /api/v1/runs during a run: %d, want 409", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("read during a run: %s", e)
+	}
+	code, body := f.do("GET", "/metrics", "token", nil)
+	if code != 200 || !strings.Contains(body, `idgraph_runs_total{result="ok"} 2`) || !strings.Contains(body, `idgraph_findings{kind="orphaned",severity="critical"} 1`) ||
+		!strings.Contains(body, "idgraph_last_success_timestamp_seconds") || !strings.Contains(body, `idgraph_source_complete{source="stonly"} 1`) {
+		t.Errorf("metrics:\n%.3000s", body)
+	}
+}
+
+func TestPagesAndAPI(t *testing.T) {
+	f := newFixture(t)
+	a := "alice@acme.com:alice-password"
+	for _, p := range []string{"/", "/findings?kind=orphaned&severity=critical", "/drift?to=1", "/download/report.html", "/download/findings.csv", "/api/v1/snapshots", "/api/v1/decisions"} {
+		code, body := f.do("GET", p, a, nil)
+		if p == "/drift?to=1" {
+			if code != 404 {
+				t.Errorf("drift without an earlier snapshot: %d", code)
+			}
+			continue
+		}
+		if code != 200 {
+			t.Errorf("GET %s: %d %.200s", p, code, body)
+		}
+	}
+	_, body := f.do("GET", "/findings?kind=orphaned&severity=critical", a, nil)
+	if !strings.Contains(body, "bob@acme.com") || strings.Contains(body, "carol@acme.com") {
+		t.Error("the filters do not filter")
+	}
+	items := f.findings("")
+	var person string
+	for _, it := range items {
+		if it.Email == "bob@acme.com" {
+			code, b := f.do("GET", "/api/v1/findings?kind=orphaned", "token", nil)
+			_ = code
+			var full []map[string]any
+			json.Unmarshal([]byte(b), &full)
+			person = full[0]["person"].(string)
+		}
+	}
+	code, pb := f.do("GET", "/api/v1/people/"+person, "token", nil)
+	if code != 200 || !strings.Contains(pb, "link_reason") || !strings.Contains(pb, "okta-export") {
+		t.Errorf("person %s: %d %.300s", person, code, pb)
+	}
+	code, hb := f.do("GET", "/people/"+person, a, nil)
+	if code != 200 || !strings.Contains(hb, "Linked because") {
+		t.Errorf("person page: %d", code)
+	}
+}
