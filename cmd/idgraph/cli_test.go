@@ -277,3 +277,20 @@ func TestServeNeedsAuthentication(t *testing.T) {
 		t.Fatalf("weak password: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+func TestCompletionAndVersion(t *testing.T) {
+	for shell, want := range map[string]string{"bash": "__start_idgraph", "zsh": "#compdef idgraph", "fish": "complete -c idgraph"} {
+		r := run(t, nil, "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("completion %s: exit %d, no %q", shell, r.code, want)
+		}
+	}
+	r := run(t, nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "idgraph ") || !strings.Contains(r.stdout, "commit ") {
+		t.Errorf("version: %q", r.stdout)
+	}
+	r = run(t, nil, "init", "-o", filepath.Join(t.TempDir(), "new.yaml"))
+	if r.code != 0 || !strings.Contains(r.stdout, "idgraph doctor") {
+		t.Errorf("init: %d %s", r.code, r.stdout)
+	}
+}

@@ -1,7 +1,11 @@
 package stonly
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"os/exec"
+	"syscall"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,5 +245,51 @@ func TestHostileNamesAreData(t *testing.T) {
 	}
 	if !strings.Contains(res.Accounts[0].TeamName, "<img") || !strings.Contains(res.Accounts[1].DisplayName, "<script>") {
 		t.Errorf("hostile text must arrive as text: %q, %q", res.Accounts[0].TeamName, res.Accounts[1].DisplayName)
+	}
+}
+
+func TestBlocksAssetsAndAttachesToARunningBrowser(t *testing.T) {
+	needChromium(t)
+	srv := stonlytest.NewServer(stonlytest.Generate(12, "Support Center"))
+	defer srv.Close()
+	srv.SetVariant(fast(stonlytest.Variant{}))
+	res, err := newCollector(t, srv, t.TempDir()).Collect(context.Background(), collectors.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Assets(); n != 0 {
+		t.Errorf("%d image or font requests: they should be blocked", n)
+	}
+	// A browser started elsewhere (a sidecar), reached through its DevTools websocket.
+	path, _ := ChromiumPath("")
+	// Not t.TempDir: Chromium's helper processes can outlive a killed
+	// parent for a moment and still write there; clean up best-effort.
+	profile, _ := os.MkdirTemp("", "idgraph-remote-browser-")
+	defer os.RemoveAll(profile)
+	cmd := exec.Command(path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--user-data-dir="+profile, "about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill the browser and its helpers together
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	ws := ""
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "DevTools listening on "); ok {
+			ws = strings.TrimSpace(after)
+			break
+		}
+	}
+	if ws == "" {
+		t.Fatal("the browser printed no DevTools address")
+	}
+	go io.Copy(io.Discard, stderr)
+	start := time.Now()
+	res2, err := newCollector(t, srv, t.TempDir(), func(c *Config) { c.BrowserURL = ws }).Collect(context.Background(), collectors.Request{})
+	t.Logf("through the remote browser in %s", time.Since(start))
+	if err != nil || res2.Completeness.Records != res.Completeness.Records {
+		t.Fatalf("through the remote browser: %v, %d records (want %d)", err, res2.Completeness.Records, res.Completeness.Records)
 	}
 }

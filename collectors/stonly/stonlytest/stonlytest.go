@@ -82,6 +82,14 @@ type Server struct {
 	sessions map[string]*session
 	logins   int
 	requests int
+	assets   int // image and font requests: a scraper should block them
+}
+
+// Assets counts requests for images and fonts.
+func (s *Server) Assets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.assets
 }
 
 type session struct {
@@ -115,7 +123,14 @@ func NewUnstarted(sc *Scenario) *Server {
 	mux.HandleFunc("GET /app/general/{team}/{rest...}", s.teamPage)
 	mux.HandleFunc("GET /api/v1/teams/{team}/members", s.apiMembers)
 	mux.HandleFunc("GET /api/v1/teams/{team}/invitations", s.apiInvitations)
-	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	asset := func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.assets++
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}
+	mux.HandleFunc("GET /favicon.ico", asset)
+	mux.HandleFunc("GET /assets/{file}", asset)
 	s.Server = httptest.NewUnstartedServer(mux)
 	return s
 }
@@ -215,7 +230,8 @@ func (s *Server) team(id string) *Team {
 	return nil
 }
 
-const style = `body{font-family:sans-serif;margin:0}header{background:#223;color:#fff;padding:8px}main{padding:16px}
+const style = `@font-face{font-family:Brand;src:url(/assets/brand.woff2) format("woff2")}
+body{font-family:Brand,sans-serif;margin:0}header{background:#223;color:#fff;padding:8px}main{padding:16px}
 table,[role=table],[role=grid]{border-collapse:collapse;margin:8px 0}td,th,[role=cell],[role=gridcell],[role=columnheader]{padding:4px 8px;border-bottom:1px solid #ddd}
 [role=row]{display:flex}[role=row]>*{width:220px}`
 
@@ -294,7 +310,7 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) {
 func (s *Server) shell(t *Team, v Variant) string {
 	c := func(n string) string { return "c-" + v.ClassSeed + n } // generated class names
 	var b strings.Builder
-	fmt.Fprintf(&b, `<header class="%s"><span class="%s">Stonly</span>
+	fmt.Fprintf(&b, `<header class="%s"><img src="/assets/logo.png" alt="" width="16" height="16"><span class="%s">Stonly</span>
 <nav aria-label="Switch team" class="%s"><button class="%s" aria-haspopup="menu">%s ▾</button><ul role="menu" class="%s">`,
 		c("h"), c("logo"), c("nav"), c("tsw"), html.EscapeString(t.Name), c("menu"))
 	s.mu.Lock()
