@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/idgraph/idgraph/config"
 )
 
 // Kind says what a source can tell: who should have access (an IdP) or who
@@ -213,6 +215,23 @@ func (e Env) Secret(key, envName string) (string, error) {
 // Factory builds the collectors configured under one top-level key of the
 // configuration file. A key may configure several sources (csvfile does).
 type Factory func(node *yaml.Node, env Env) ([]Collector, error)
+
+// One adapts the constructor of a source configured by one YAML mapping
+// into a Factory: the subtree is decoded strictly (unknown keys are errors
+// naming file, line and key), then built.
+func One[C any](section string, build func(C, Env) (Collector, error)) Factory {
+	return func(node *yaml.Node, env Env) ([]Collector, error) {
+		var cfg C
+		if err := config.DecodeStrict(node, &cfg, section, env.File); err != nil {
+			return nil, err
+		}
+		c, err := build(cfg, env)
+		if err != nil {
+			return nil, err
+		}
+		return []Collector{c}, nil
+	}
+}
 
 var (
 	regMu    sync.RWMutex

@@ -307,21 +307,19 @@ func (c *Config) validate() error {
 	if w := c.Alerts.Webhook; w != nil && (w.URLEnv == "" || w.SecretEnv == "") {
 		return errorf("%s: alerts.webhook needs url_env and secret_env (environment variables holding the URL and the HMAC key)", c.File)
 	}
-	switch c.Alerts.MinSeverity {
-	case "", "info", "low", "medium", "high", "critical":
-	default:
-		return errorf("%s: alerts.min_severity must be info, low, medium, high or critical, not %q", c.File, c.Alerts.MinSeverity)
-	}
-	if s := c.Alerts.Slack; s != nil && s.WebhookURLEnv == "" {
-		return errorf("%s: alerts.slack.webhook_url_env is required (the environment variable holding the webhook URL)", c.File)
-	}
-	if w := c.Alerts.Webhook; w != nil && (w.URLEnv == "" || w.SecretEnv == "") {
-		return errorf("%s: alerts.webhook needs url_env and secret_env (environment variables holding the URL and the HMAC key)", c.File)
-	}
 	if c.Guard.MaxDrop != nil && (*c.Guard.MaxDrop <= 0 || *c.Guard.MaxDrop > 1) {
 		return errorf("%s: guard.max_drop must be a fraction in (0, 1], e.g. 0.2", c.File)
 	}
 	return nil
+}
+
+// Section returns a constructor of errors about keys of one section of
+// file: Section("idgraph.yaml", "okta")("app_id is required") reads
+// "idgraph.yaml: okta.app_id is required".
+func Section(file, section string) func(format string, args ...any) error {
+	return func(format string, args ...any) error {
+		return &Error{Err: fmt.Errorf("%s: %s.%s", file, section, fmt.Sprintf(format, args...))}
+	}
 }
 
 // CheckKnown reports the first mapping key under node that the Go type t

@@ -13,33 +13,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/collectors/csvfile"
-	"github.com/idgraph/idgraph/config"
-	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/pipeline/pipelinetest"
 	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// snapshot runs the pipeline over CSV sources at a fixed time and loads
-// the result.
+// snapshot runs the pipeline over the quick-start exports at a fixed time
+// (with another Stonly export when stonlyCSV is set) and loads the result.
 func snapshot(t *testing.T, dir string, stonlyCSV string) *report.Data {
 	t.Helper()
-	q := "../testdata/quickstart/"
-	cfgBytes, _ := os.ReadFile(q + "idgraph.yaml")
-	cfg, err := config.Parse(cfgBytes, filepath.Join(dir, "idgraph.yaml"), collectors.Names())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stonlyCSV == "" {
-		stonlyCSV = q + "stonly-members.csv"
-	}
-	srcs := []collectors.Collector{
-		csvfile.NewSource("okta-export", collectors.KindIdP, "", q+"okta-users.csv"),
-		csvfile.NewSource("entra-export", collectors.KindIdP, "", q+"entra-users.csv"),
-		csvfile.NewSource("stonly", collectors.KindApp, "stonly", stonlyCSV),
+	q := pipelinetest.New(t)
+	q.Dir = dir
+	if stonlyCSV != "" {
+		q.Stonly = stonlyCSV
 	}
 	st, err := store.Open(context.Background(), filepath.Join(dir, "r.db"))
 	if err != nil {
@@ -47,8 +35,8 @@ func snapshot(t *testing.T, dir string, stonlyCSV string) *report.Data {
 	}
 	t.Cleanup(func() { st.Close() })
 	clock := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
-	out, err := pipeline.Run(context.Background(), pipeline.Options{Config: cfg, Sources: srcs, Store: st, Version: "test",
-		Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
+	q.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	out, err := q.Run(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
 	}

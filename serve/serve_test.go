@@ -8,16 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/collectors/csvfile"
-	"github.com/idgraph/idgraph/config"
-	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/pipeline/pipelinetest"
 	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/serve"
 	"github.com/idgraph/idgraph/store"
@@ -36,36 +32,18 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	dir := t.TempDir()
-	q := "../testdata/quickstart/"
-	for _, f := range []string{"okta-users.csv", "entra-users.csv", "stonly-members.csv", "idgraph.yaml"} {
-		b, _ := os.ReadFile(q + f)
-		os.WriteFile(filepath.Join(dir, f), b, 0o600)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "idgraph.yaml"))
-	cfg, err := config.Parse(b, filepath.Join(dir, "idgraph.yaml"), collectors.Names())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, dir: dir, st: st, now: time.Now(), stonly: filepath.Join(dir, "stonly-members.csv")}
+	q := pipelinetest.New(t)
+	st := q.Store(t)
+	f := &fixture{t: t, dir: q.Dir, st: st, now: time.Now(), stonly: q.Stonly}
 	run := func(ctx context.Context) (*serve.RunResult, error) {
-		srcs := []collectors.Collector{
-			csvfile.NewSource("okta-export", collectors.KindIdP, "", filepath.Join(dir, "okta-users.csv")),
-			csvfile.NewSource("entra-export", collectors.KindIdP, "", filepath.Join(dir, "entra-users.csv")),
-			csvfile.NewSource("stonly", collectors.KindApp, "stonly", f.stonly),
-		}
 		time.Sleep(50 * time.Millisecond) // a run takes a moment, as real ones do
-		out, err := pipeline.Run(ctx, pipeline.Options{Config: cfg, Sources: srcs, Store: st, Version: "test"})
+		out, err := q.Run(ctx, st)
 		if err != nil {
 			return nil, err
 		}
 		return &serve.RunResult{Outcome: out}, nil
 	}
+	var err error
 	f.srv, err = serve.New(serve.Options{Store: st, Run: run, Token: token, Version: "test",
 		Users: map[string]string{"alice@acme.com": "alice-password", "bob@acme.com": "bob-password"},
 		Now:   func() time.Time { return f.now }})

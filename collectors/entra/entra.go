@@ -57,7 +57,6 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
-	"gopkg.in/yaml.v3"
 
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/config"
@@ -75,7 +74,9 @@ const pageSize = 999 // Graph's maximum $top
 
 const defaultAccess = "00000000-0000-0000-0000-000000000000"
 
-func init() { collectors.Register("entra", New) }
+func init() {
+	collectors.Register("entra", collectors.One("entra", func(c Config, env collectors.Env) (collectors.Collector, error) { return NewCollector(c, env) }))
+}
 
 // Config is the entra section of the configuration file.
 type Config struct {
@@ -101,26 +102,11 @@ type Collector struct {
 	roots     *x509.CertPool
 }
 
-// New builds the collector from its configuration subtree.
-func New(node *yaml.Node, env collectors.Env) ([]collectors.Collector, error) {
-	var cfg Config
-	if err := config.DecodeStrict(node, &cfg, "entra", env.File); err != nil {
-		return nil, err
-	}
-	if cfg.CAFile != "" && !strings.HasPrefix(cfg.CAFile, "/") && env.Dir != "" {
-		cfg.CAFile = env.Dir + "/" + cfg.CAFile
-	}
-	c, err := NewCollector(cfg, env)
-	if err != nil {
-		return nil, err
-	}
-	return []collectors.Collector{c}, nil
-}
-
 // NewCollector validates cfg and reads its secret.
 func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
-	bad := func(format string, args ...any) error {
-		return &config.Error{Err: fmt.Errorf("%s: entra.%s", env.File, fmt.Sprintf(format, args...))}
+	bad := config.Section(env.File, "entra")
+	if cfg.CAFile != "" && !strings.HasPrefix(cfg.CAFile, "/") && env.Dir != "" {
+		cfg.CAFile = env.Dir + "/" + cfg.CAFile
 	}
 	for k, v := range map[string]string{"tenant_id": cfg.TenantID, "client_id": cfg.ClientID, "service_principal_id": cfg.ServicePrincipalID} {
 		if v == "" {

@@ -33,7 +33,6 @@ import (
 
 	sdk "github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
-	"gopkg.in/yaml.v3"
 
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/config"
@@ -53,7 +52,9 @@ const (
 // DefaultScopes are the read-only scopes the OAuth service app needs.
 var DefaultScopes = []string{"okta.users.read", "okta.groups.read", "okta.apps.read"}
 
-func init() { collectors.Register("okta", New) }
+func init() {
+	collectors.Register("okta", collectors.One("okta", func(c Config, env collectors.Env) (collectors.Collector, error) { return NewCollector(c, env) }))
+}
 
 // Config is the okta section of the configuration file.
 type Config struct {
@@ -95,24 +96,9 @@ type Collector struct {
 	base   http.RoundTripper // for tests; nil: http.DefaultTransport
 }
 
-// New builds the collector from its configuration subtree.
-func New(node *yaml.Node, env collectors.Env) ([]collectors.Collector, error) {
-	var cfg Config
-	if err := config.DecodeStrict(node, &cfg, "okta", env.File); err != nil {
-		return nil, err
-	}
-	c, err := NewCollector(cfg, env)
-	if err != nil {
-		return nil, err
-	}
-	return []collectors.Collector{c}, nil
-}
-
 // NewCollector validates cfg and reads its secrets.
 func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
-	bad := func(format string, args ...any) error {
-		return &config.Error{Err: fmt.Errorf("%s: okta.%s", env.File, fmt.Sprintf(format, args...))}
-	}
+	bad := config.Section(env.File, "okta")
 	u, err := url.Parse(cfg.OrgURL)
 	switch {
 	case cfg.OrgURL == "":

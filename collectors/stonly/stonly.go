@@ -43,7 +43,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/remote"
-	"gopkg.in/yaml.v3"
 
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/config"
@@ -58,7 +57,9 @@ var extractJS string
 //go:embed actions.js
 var actionsJS string
 
-func init() { collectors.Register("stonly", New) }
+func init() {
+	collectors.Register("stonly", collectors.One("stonly", func(c Config, env collectors.Env) (collectors.Collector, error) { return NewCollector(c, env) }))
+}
 
 // Config is the stonly section of the configuration file.
 type Config struct {
@@ -86,26 +87,11 @@ type Collector struct {
 	cookie   string
 }
 
-// New builds the collector from its configuration subtree.
-func New(node *yaml.Node, env collectors.Env) ([]collectors.Collector, error) {
-	var cfg Config
-	if err := config.DecodeStrict(node, &cfg, "stonly", env.File); err != nil {
-		return nil, err
-	}
-	if cfg.DebugDir != "" && !filepath.IsAbs(cfg.DebugDir) && env.Dir != "" {
-		cfg.DebugDir = filepath.Join(env.Dir, cfg.DebugDir)
-	}
-	c, err := NewCollector(cfg, env)
-	if err != nil {
-		return nil, err
-	}
-	return []collectors.Collector{c}, nil
-}
-
 // NewCollector validates cfg and reads its secret.
 func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
-	bad := func(format string, args ...any) error {
-		return &config.Error{Err: fmt.Errorf("%s: stonly.%s", env.File, fmt.Sprintf(format, args...))}
+	bad := config.Section(env.File, "stonly")
+	if cfg.DebugDir != "" && !filepath.IsAbs(cfg.DebugDir) && env.Dir != "" {
+		cfg.DebugDir = filepath.Join(env.Dir, cfg.DebugDir)
 	}
 	u, err := url.Parse(cfg.URL)
 	switch {

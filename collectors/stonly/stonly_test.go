@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"os/exec"
-	"syscall"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 

@@ -8,16 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/collectors/csvfile"
-	"github.com/idgraph/idgraph/config"
-	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/pipeline/pipelinetest"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
@@ -57,40 +53,19 @@ func (r *receiver) got() ([][]byte, []http.Header) {
 
 type env struct {
 	t      *testing.T
-	dir    string
+	q      *pipelinetest.Quickstart
 	st     *store.Store
-	cfg    *config.Config
 	stonly string
 }
 
 func newEnv(t *testing.T) *env {
-	dir := t.TempDir()
-	q := "../../testdata/quickstart/"
-	for _, f := range []string{"okta-users.csv", "entra-users.csv", "stonly-members.csv", "idgraph.yaml"} {
-		b, _ := os.ReadFile(q + f)
-		os.WriteFile(filepath.Join(dir, f), b, 0o600)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "idgraph.yaml"))
-	cfg, err := config.Parse(b, filepath.Join(dir, "idgraph.yaml"), collectors.Names())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &env{t: t, dir: dir, st: st, cfg: cfg, stonly: filepath.Join(dir, "stonly-members.csv")}
+	q := pipelinetest.New(t)
+	return &env{t: t, q: q, st: q.Store(t), stonly: q.Stonly}
 }
 
 func (e *env) run(sinks []alert.Sink) alert.Result {
 	e.t.Helper()
-	srcs := []collectors.Collector{
-		csvfile.NewSource("okta-export", collectors.KindIdP, "", filepath.Join(e.dir, "okta-users.csv")),
-		csvfile.NewSource("entra-export", collectors.KindIdP, "", filepath.Join(e.dir, "entra-users.csv")),
-		csvfile.NewSource("stonly", collectors.KindApp, "stonly", e.stonly),
-	}
-	out, err := pipeline.Run(context.Background(), pipeline.Options{Config: e.cfg, Sources: srcs, Store: e.st, Version: "test"})
+	out, err := e.q.Run(context.Background(), e.st)
 	if err != nil {
 		e.t.Fatal(err)
 	}
