@@ -645,6 +645,12 @@ func (r *read) readGroup(ctx context.Context, g *group) error {
 	}); err != nil {
 		return r.c.explain(err, "/groups", "reading members of group "+g.name)
 	}
+	if len(g.nestedGroups) == 0 {
+		// No group nested in it: its transitive members are its direct ones.
+		g.transitive = g.direct
+		r.progress("group " + g.name)
+		return nil
+	}
 	tr, err := gb.TransitiveMembers().Get(ctx, &groups.ItemTransitiveMembersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemTransitiveMembersRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
 	if err != nil {
