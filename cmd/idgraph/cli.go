@@ -158,6 +158,20 @@ func (a *app) openStore(ctx context.Context, cfg *config.Config) (*store.Store, 
 	return store.Open(ctx, cfg.Path(cfg.Store))
 }
 
+// withStore loads the configuration and opens the store for f.
+func (a *app) withStore(ctx context.Context, f func(context.Context, *config.Config, *store.Store) error) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(ctx, cfg, st)
+}
+
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
@@ -311,44 +325,36 @@ unknown or --state all.`,
 			if state != "open" && state != "unknown" && state != "all" {
 				return usageErr("--state must be open, unknown or all, not %q", state)
 			}
-			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			sum, err := st.Get(ctx, snapshot)
-			if err != nil {
-				return err
-			}
-			all, err := st.Findings(ctx, sum.ID)
-			if err != nil {
-				return err
-			}
-			var fs []diff.Finding
-			unknown := 0
-			for _, f := range all {
-				if f.State == diff.StateUnknown {
-					unknown++
+			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
+				sum, err := st.Get(ctx, snapshot)
+				if err != nil {
+					return err
 				}
-				if state == "all" || f.State == state {
-					fs = append(fs, f)
+				all, err := st.Findings(ctx, sum.ID)
+				if err != nil {
+					return err
 				}
-			}
-			if unknown > 0 && state == "open" {
-				fmt.Fprintf(a.stderr, "note: %d findings of snapshot %d are unknown because a source was incomplete; see --state unknown\n", unknown, sum.ID)
-			}
-			switch format {
-			case "json":
-				return report.WriteFindingsJSON(a.stdout, fs)
-			case "csv":
-				return report.WriteFindingsCSV(a.stdout, sum.ID, fs, report.CSVOptions{})
-			}
-			return report.FindingsTable(a.stdout, fs)
+				var fs []diff.Finding
+				unknown := 0
+				for _, f := range all {
+					if f.State == diff.StateUnknown {
+						unknown++
+					}
+					if state == "all" || f.State == state {
+						fs = append(fs, f)
+					}
+				}
+				if unknown > 0 && state == "open" {
+					fmt.Fprintf(a.stderr, "note: %d findings of snapshot %d are unknown because a source was incomplete; see --state unknown\n", unknown, sum.ID)
+				}
+				switch format {
+				case "json":
+					return report.WriteFindingsJSON(a.stdout, fs)
+				case "csv":
+					return report.WriteFindingsCSV(a.stdout, sum.ID, fs, report.CSVOptions{})
+				}
+				return report.FindingsTable(a.stdout, fs)
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&snapshot, "snapshot", 0, "snapshot ID (default: the latest)")
@@ -364,42 +370,34 @@ func (a *app) snapshotsCmd() *cobra.Command {
 		Short: "List the stored snapshots with their sources' completeness",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			list, err := st.List(ctx)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if list == nil {
-					list = []store.Summary{}
+			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
+				list, err := st.List(ctx)
+				if err != nil {
+					return err
 				}
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(list)
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tFINISHED (UTC)\tCOMPLETE\tACCOUNTS\tFINDINGS\tSOURCES")
-			for _, s := range list {
-				var srcs []string
-				for _, src := range s.Sources {
-					mark := "ok"
-					if !src.Completeness.Complete {
-						mark = "INCOMPLETE"
+				if asJSON {
+					if list == nil {
+						list = []store.Summary{}
 					}
-					srcs = append(srcs, fmt.Sprintf("%s:%d %s", src.Info.Name, src.Completeness.Records, mark))
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(list)
 				}
-				fmt.Fprintf(w, "%d\t%s\t%v\t%d\t%d\t%s\n", s.ID, s.FinishedAt.Format("2006-01-02 15:04:05"), s.Complete, s.Accounts, s.Findings, strings.Join(srcs, ", "))
-			}
-			return w.Flush()
+				w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tFINISHED (UTC)\tCOMPLETE\tACCOUNTS\tFINDINGS\tSOURCES")
+				for _, s := range list {
+					var srcs []string
+					for _, src := range s.Sources {
+						mark := "ok"
+						if !src.Completeness.Complete {
+							mark = "INCOMPLETE"
+						}
+						srcs = append(srcs, fmt.Sprintf("%s:%d %s", src.Info.Name, src.Completeness.Records, mark))
+					}
+					fmt.Fprintf(w, "%d\t%s\t%v\t%d\t%d\t%s\n", s.ID, s.FinishedAt.Format("2006-01-02 15:04:05"), s.Complete, s.Accounts, s.Findings, strings.Join(srcs, ", "))
+				}
+				return w.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -417,38 +415,30 @@ accounts created or removed, role and status changes. Without --to, the latest s
 without --from, the last snapshot before it in which the same sources were complete.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			toSum, err := st.Get(ctx, to)
-			if err != nil {
-				return err
-			}
-			if from == 0 {
-				if from, err = st.BaselineOf(ctx, toSum); err != nil {
+			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
+				toSum, err := st.Get(ctx, to)
+				if err != nil {
 					return err
 				}
 				if from == 0 {
-					return usageErr("no earlier snapshot of snapshot %d's complete sources to compare with; pass --from", toSum.ID)
+					if from, err = st.BaselineOf(ctx, toSum); err != nil {
+						return err
+					}
+					if from == 0 {
+						return usageErr("no earlier snapshot of snapshot %d's complete sources to compare with; pass --from", toSum.ID)
+					}
 				}
-			}
-			d, err := st.Drift(ctx, from, toSum.ID)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(d)
-			}
-			return report.DriftText(a.stdout, d)
+				d, err := st.Drift(ctx, from, toSum.ID)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(d)
+				}
+				return report.DriftText(a.stdout, d)
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&from, "from", 0, "older snapshot ID")
@@ -463,25 +453,17 @@ func (a *app) verifyCmd() *cobra.Command {
 		Short: "Check the tamper-evident hash chain of every snapshot",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			res, err := st.Verify(ctx)
-			if err != nil {
-				return err
-			}
-			if res.BadID != 0 {
-				return fmt.Errorf("snapshot %d does not verify: %s (%d earlier snapshots verified)", res.BadID, res.Problem, res.Checked)
-			}
-			fmt.Fprintf(a.stdout, "%d snapshots verified: every hash and link of the chain matches\n", res.Checked)
-			return nil
+			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
+				res, err := st.Verify(ctx)
+				if err != nil {
+					return err
+				}
+				if res.BadID != 0 {
+					return fmt.Errorf("snapshot %d does not verify: %s (%d earlier snapshots verified)", res.BadID, res.Problem, res.Checked)
+				}
+				fmt.Fprintf(a.stdout, "%d snapshots verified: every hash and link of the chain matches\n", res.Checked)
+				return nil
+			})
 		},
 	}
 }
