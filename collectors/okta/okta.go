@@ -72,6 +72,10 @@ type Config struct {
 	// run (lastUpdated filter) and the members of groups whose membership
 	// changed; assignments are always re-read in full. Default true.
 	Incremental *bool `yaml:"incremental"`
+	// FullEvery forces a full read after this many incremental ones
+	// (default 7): a user deleted outright (not deprovisioned) leaves no
+	// trace in a lastUpdated filter. 0 keeps the default; -1 never.
+	FullEvery int `yaml:"full_every"`
 }
 
 // skew is how far back an incremental read reaches before the previous
@@ -80,8 +84,9 @@ const skew = 5 * time.Minute
 
 // state is what the collector keeps between runs.
 type state struct {
-	UsersSince string            `json:"users_since"`      // RFC 3339: read users changed after this
-	Groups     map[string]string `json:"groups,omitempty"` // group id -> lastMembershipUpdated seen
+	UsersSince  string            `json:"users_since"`      // RFC 3339: read users changed after this
+	Groups      map[string]string `json:"groups,omitempty"` // group id -> lastMembershipUpdated seen
+	Incremental int               `json:"incremental"`      // incremental reads since the last full one
 }
 
 // Incremental tells the pipeline to hand over the previous snapshot.
@@ -293,7 +298,11 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	r.assign()
 	res.Accounts = r.accounts()
 	r.comp.Records = len(res.Accounts)
-	st, _ := json.Marshal(state{UsersSince: start.Add(-skew).UTC().Format("2006-01-02T15:04:05.000Z"), Groups: r.seen})
+	n := 0
+	if r.prev != nil {
+		n = r.prev.Incremental + 1
+	}
+	st, _ := json.Marshal(state{UsersSince: start.Add(-skew).UTC().Format("2006-01-02T15:04:05.000Z"), Groups: r.seen, Incremental: n})
 	res.State = string(st)
 	return finish(nil)
 }
@@ -307,6 +316,14 @@ func (r *read) loadPrevious() {
 	}
 	var st state
 	if err := json.Unmarshal([]byte(p.State), &st); err != nil || st.UsersSince == "" {
+		return
+	}
+	every := r.c.cfg.FullEvery
+	if every == 0 {
+		every = 7
+	}
+	if every > 0 && st.Incremental >= every {
+		r.req.Log().Info("periodic full read of Okta users", "after_incremental_reads", st.Incremental)
 		return
 	}
 	r.prev = &st

@@ -365,6 +365,14 @@ func TestIncrementalRead(t *testing.T) {
 	if st.Bytes*4 > fullBytes {
 		t.Errorf("incremental read moved %d bytes against %d for the full one", st.Bytes, fullBytes)
 	}
+	// Every few incremental reads comes a full one, which alone sees users
+	// deleted outright.
+	c.cfg.FullEvery = 1
+	periodic, _ := c.Collect(context.Background(), collectors.Request{Previous: &collectors.Previous{State: second.State, Accounts: second.Accounts}})
+	if periodic.Completeness.Mode != "full" {
+		t.Errorf("mode %q after full_every incremental reads", periodic.Completeness.Mode)
+	}
+	c.cfg.FullEvery = 0
 	// --full forces a full read.
 	third, _ := c.Collect(context.Background(), collectors.Request{Full: true, Previous: &collectors.Previous{State: second.State, Accounts: second.Accounts}})
 	if third.Completeness.Mode != "full" {
