@@ -9,12 +9,13 @@ import (
 
 // Change is an attribute of one account that differs between snapshots.
 type Change struct {
-	Account string `json:"account"`
-	Source  string `json:"source"`
-	Team    string `json:"team,omitempty"`
-	Email   string `json:"email"`
-	From    string `json:"from"`
-	To      string `json:"to"`
+	Account  string `json:"account"`
+	Source   string `json:"source"`
+	Team     string `json:"team,omitempty"`
+	TeamName string `json:"team_name,omitempty"`
+	Email    string `json:"email"`
+	From     string `json:"from"`
+	To       string `json:"to"`
 }
 
 // AccountRef names an account that appeared or disappeared.
@@ -120,7 +121,7 @@ func Compare(prev, cur Snapshot) Drift {
 		}
 		delete(prevAcc, k)
 		if r1, r2 := config.CanonicalRole(old.Role), config.CanonicalRole(a.Role); r1 != r2 {
-			d.RoleChanges = append(d.RoleChanges, Change{Account: k, Source: a.Source, Team: a.Team, Email: a.Email, From: r1, To: r2})
+			d.RoleChanges = append(d.RoleChanges, Change{Account: k, Source: a.Source, Team: a.Team, TeamName: a.TeamName, Email: a.Email, From: r1, To: r2})
 		}
 		if s1, s2 := statusText(old), statusText(a); s1 != s2 {
 			d.StatusChanges = append(d.StatusChanges, Change{Account: k, Source: a.Source, Team: a.Team, Email: a.Email, From: s1, To: s2})

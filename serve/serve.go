@@ -116,6 +116,13 @@ func (s *Server) Stop() {
 	}
 }
 
+// Running reports whether a run is under way.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running
+}
+
 // RunNow performs a run unless one is under way.
 func (s *Server) RunNow(ctx context.Context, why string) error {
 	s.mu.Lock()

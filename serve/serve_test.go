@@ -29,6 +29,7 @@ type fixture struct {
 	http   *httptest.Server
 	now    time.Time
 	stonly string
+	gate   chan struct{} // when set, a run waits until it is closed
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -36,7 +37,9 @@ func newFixture(t *testing.T) *fixture {
 	st := q.Store(t)
 	f := &fixture{t: t, dir: q.Dir, st: st, now: time.Now(), stonly: q.Stonly}
 	run := func(ctx context.Context) (*serve.RunResult, error) {
-		time.Sleep(50 * time.Millisecond) // a run takes a moment, as real ones do
+		if f.gate != nil {
+			<-f.gate
+		}
 		out, err := q.Run(ctx, st)
 		if err != nil {
 			return nil, err
@@ -225,15 +228,20 @@ func TestRunsNeverOverlapAndReadsDuringARun(t *testing.T) {
 			}
 		}()
 	}
+	f.gate = make(chan struct{})
 	done := make(chan error)
 	go func() { done <- f.srv.RunNow(context.Background(), "a") }()
-	time.Sleep(10 * time.Millisecond)
+	for !f.srv.Running() {
+		time.Sleep(time.Millisecond)
+	}
 	if err := f.srv.RunNow(context.Background(), "b"); err != serve.ErrBusy {
 		t.Errorf("a second run while one is under way: %v, want ErrBusy", err)
 	}
 	if code, _ := f.do("POST", "/api/v1/runs", "token", nil); code != http.StatusConflict {
 		t.Errorf("POST /api/v1/runs during a run: %d, want 409", code)
 	}
+	time.Sleep(50 * time.Millisecond) // let the readers read while the run holds
+	close(f.gate)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

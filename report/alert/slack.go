@@ -100,7 +100,11 @@ func Message(a *Alert) map[string]any {
 				lines = append(lines, fmt.Sprintf("… and %d more", len(a.RoleChange)-10))
 				break
 			}
-			lines = append(lines, fmt.Sprintf("• %s in %s: %s → %s", escape(c.Email), escape(c.Team), escape(c.From), escape(c.To)))
+			team := c.TeamName
+			if team == "" {
+				team = c.Team
+			}
+			lines = append(lines, fmt.Sprintf("• %s in %s: %s → %s", escape(c.Email), escape(team), escape(c.From), escape(c.To)))
 		}
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut("*New privilege*\n"+strings.Join(lines, "\n"), maxSection)}})
 	}
