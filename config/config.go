@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -70,9 +71,8 @@ type RoleRule struct {
 
 // Domains configures address matching.
 type Domains struct {
-	Aliases    map[string]string `yaml:"aliases"`     // alias domain -> canonical domain
-	StripPlus  bool              `yaml:"strip_plus"`  // treat a+tag@x as a@x
-	IgnoreCase *bool             `yaml:"ignore_case"` // reserved; addresses are always case-folded
+	Aliases   map[string]string `yaml:"aliases"`    // alias domain -> canonical domain
+	StripPlus bool              `yaml:"strip_plus"` // treat a+tag@x as a@x
 }
 
 // Link is an operator's statement that accounts belong to one person.
@@ -202,7 +202,7 @@ func Parse(data []byte, file string, sources []string) (*Config, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, errEOF) || err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			return nil, errorf("%s: the file is empty", file)
 		}
 		return nil, errorf("%s: %v", file, err)
@@ -247,8 +247,6 @@ func Parse(data []byte, file string, sources []string) (*Config, error) {
 	}
 	return cfg, nil
 }
-
-var errEOF = errors.New("EOF")
 
 func (c *Config) validate() error {
 	if strings.TrimSpace(c.Store) == "" {

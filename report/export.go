@@ -99,7 +99,7 @@ func AccountsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, err
 	byAccount := map[string][]diff.Finding{}
 	var missing []diff.Finding
 	for _, f := range d.Facts() {
-		if f.Kind == diff.KindMissing && f.Reason == "no_account" || f.Kind == diff.KindMissing && f.Account == "" {
+		if f.Kind == diff.KindMissing && f.Account == "" { // no account at all; a pending invitation has one
 			missing = append(missing, f)
 			continue
 		}

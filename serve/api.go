@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -260,7 +261,7 @@ func (s *Server) startRun() error {
 		return ErrBusy
 	}
 	go func() {
-		if err := s.RunNow(contextBackground(), "manual"); err != nil && !errors.Is(err, ErrBusy) {
+		if err := s.RunNow(context.Background(), "manual"); err != nil && !errors.Is(err, ErrBusy) {
 			s.log.Error("manual run failed", "error", err)
 		}
 	}()

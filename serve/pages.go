@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -30,8 +29,6 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		return []string{"undecided", "approve", "revoke", "exception", "expired"}
 	},
 }).ParseFS(pagesFS, "pages.html.tmpl"))
-
-func contextBackground() context.Context { return context.Background() }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, data map[string]any) {
 	if data == nil {

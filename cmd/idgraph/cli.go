@@ -198,7 +198,7 @@ written but at least one source was incomplete (its findings are recorded as unk
 			if err != nil {
 				return err
 			}
-			out, err := a.execute(ctx, cfg, a.getenv, pipeline.Options{Full: full, AcceptDrop: accept}, true)
+			out, _, err := a.execute(ctx, cfg, a.getenv, pipeline.Options{Full: full, AcceptDrop: accept}, true)
 			if err != nil {
 				return err
 			}

@@ -60,13 +60,13 @@ this machine.`,
 			}
 			yesterday := func() time.Time { return time.Now().Add(-24 * time.Hour) }
 			fmt.Fprintln(a.stdout, "\n== run 1 (yesterday)")
-			if _, err := a.execute(ctx, cfg, env.Getenv, pipeline.Options{Now: yesterday}, false); err != nil {
+			if _, _, err := a.execute(ctx, cfg, env.Getenv, pipeline.Options{Now: yesterday}, false); err != nil {
 				return err
 			}
 			env.Overnight()
 			fmt.Fprintln(a.stdout, "\n== overnight: Quentin leaves but keeps Stonly Admin, Frank is made Stonly Admin, Carol is assigned, Nora joins")
 			fmt.Fprintln(a.stdout, "\n== run 2 (today)")
-			out, err := a.execute(ctx, cfg, env.Getenv, pipeline.Options{}, true)
+			out, _, err := a.execute(ctx, cfg, env.Getenv, pipeline.Options{}, true)
 			if err != nil {
 				return err
 			}
@@ -106,18 +106,9 @@ func (a *app) demoSummary(env *demo.Env, out *pipeline.Outcome) {
 	fmt.Fprintf(a.stdout, "explore the store:   go run ./cmd/idgraph findings -c %s   (also: snapshots, drift, verify, export, report)\n", rel(env.Config))
 }
 
-// execute is one run with its alerts and reports, shared by run and demo.
-func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options, reports bool) (*pipeline.Outcome, error) {
-	out, _, err := a.run(ctx, cfg, getenv, o, reports)
-	return out, err
-}
-
-// executeFull is execute for the service, which also wants the alert result.
-func (a *app) executeFull(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options) (*pipeline.Outcome, alert.Result, error) {
-	return a.run(ctx, cfg, getenv, o, true)
-}
-
-func (a *app) run(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options, reports bool) (*pipeline.Outcome, alert.Result, error) {
+// execute is one run with its alerts and, when reports is set, the
+// configured reports: shared by run, demo and serve.
+func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options, reports bool) (*pipeline.Outcome, alert.Result, error) {
 	var ares alert.Result
 	srcs, err := pipeline.Build(cfg, getenv, a.log)
 	if err != nil {
@@ -146,12 +137,7 @@ func (a *app) run(ctx context.Context, cfg *config.Config, getenv func(string) s
 		return nil, ares, err
 	}
 	a.printRunSummary(out)
-	if !reports {
-		saved := cfg.Report.Dir
-		cfg.Report.Dir = ""
-		defer func() { cfg.Report.Dir = saved }()
-	}
-	ares, err = a.afterRun(ctx, cfg, st, out, sinks)
+	ares, err = a.afterRun(ctx, cfg, st, out, sinks, reports)
 	if err != nil {
 		return nil, ares, err
 	}

@@ -15,8 +15,9 @@ import (
 	"github.com/idgraph/idgraph/store"
 )
 
-// afterRun writes the configured reports of a fresh snapshot.
-func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink) (alert.Result, error) {
+// afterRun sends the alerts of a fresh snapshot and, when reports is set,
+// writes the configured reports.
+func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink, reports bool) (alert.Result, error) {
 	var res alert.Result
 	if len(sinks) > 0 {
 		// A delivery problem is logged and retried next run; it does not
@@ -29,7 +30,7 @@ func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store,
 			fmt.Fprintf(a.stdout, "alerts: %d queued, %d delivered, %d pending\n", res.Queued, res.Delivered, res.Pending)
 		}
 	}
-	if cfg.Report.Dir == "" {
+	if !reports || cfg.Report.Dir == "" {
 		return res, nil
 	}
 	d, err := report.Load(ctx, st, out.Snapshot.ID, version())

@@ -73,7 +73,7 @@ accepting work and waits for a run under way, so the store stays consistent.`,
 			defer st.Close()
 			o.Store = st
 			o.Run = func(ctx context.Context) (*serve.RunResult, error) {
-				out, res, err := a.executeFull(ctx, cfg, a.getenv, pipeline.Options{})
+				out, res, err := a.execute(ctx, cfg, a.getenv, pipeline.Options{}, true)
 				if err != nil {
 					return nil, err
 				}

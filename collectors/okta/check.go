@@ -3,6 +3,7 @@ package okta
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 
@@ -11,7 +12,7 @@ import (
 
 // Check reads one record of each endpoint the collector needs.
 func (c *Collector) Check(ctx context.Context) []collectors.Check {
-	tr := newTransport(c.base, 1, min(c.cfg.RequestTimeout, 30e9))
+	tr := newTransport(c.base, 1, min(c.cfg.RequestTimeout, 30*time.Second))
 	cl, err := c.client(ctx, tr)
 	if err != nil {
 		return []collectors.Check{{Name: "client", Detail: err.Error(), Fix: "check okta.org_url and the credentials"}}

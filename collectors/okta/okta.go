@@ -344,13 +344,12 @@ func (r *read) progress(stage string, pages int) {
 		Retries: int(r.tr.retries.Load() + r.tr.throttled.Load()), Waited: time.Duration(r.tr.waited.Load())})
 }
 
-func (r *read) page(stage string, n int) {
+func (r *read) page(stage string) {
 	r.mu.Lock()
 	r.comp.Pages++
 	pages := r.comp.Pages
 	r.mu.Unlock()
 	r.progress(stage, pages)
-	_ = n
 }
 
 func (r *read) listUsers(ctx context.Context, cl *sdk.Client, filter, stage string) error {
@@ -364,7 +363,7 @@ func (r *read) listUsers(ctx context.Context, cl *sdk.Client, filter, stage stri
 			return r.c.explain(err, "/api/v1/users", fmt.Sprintf("reading %s, page %d", stage, pageNo))
 		}
 		r.addUsers(users)
-		r.page(stage, len(users))
+		r.page(stage)
 		if !resp.HasNextPage() {
 			return nil
 		}
@@ -441,7 +440,7 @@ func (r *read) listAppUsers(ctx context.Context, cl *sdk.Client) error {
 		r.mu.Lock()
 		r.appUsers = append(r.appUsers, aus...)
 		r.mu.Unlock()
-		r.page("app users", len(aus))
+		r.page("app users")
 		if !resp.HasNextPage() {
 			return nil
 		}
@@ -459,7 +458,7 @@ func (r *read) listAppGroups(ctx context.Context, cl *sdk.Client) error {
 		r.mu.Lock()
 		r.groups = append(r.groups, gs...)
 		r.mu.Unlock()
-		r.page("app groups", len(gs))
+		r.page("app groups")
 		if !resp.HasNextPage() {
 			return nil
 		}
@@ -502,7 +501,7 @@ func (r *read) listGroup(ctx context.Context, cl *sdk.Client, id string) error {
 		for _, u := range us {
 			ids = append(ids, u.Id)
 		}
-		r.page("group "+name, len(us))
+		r.page("group " + name)
 		if !resp.HasNextPage() {
 			break
 		}

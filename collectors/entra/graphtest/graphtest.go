@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
@@ -188,16 +189,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.stats
-	c.Requests, c.Bytes, c.Selects = map[string]int{}, map[string]int64{}, map[string]string{}
-	for k, v := range s.stats.Requests {
-		c.Requests[k] = v
-	}
-	for k, v := range s.stats.Bytes {
-		c.Bytes[k] = v
-	}
-	for k, v := range s.stats.Selects {
-		c.Selects[k] = v
-	}
+	c.Requests, c.Bytes, c.Selects = maps.Clone(s.stats.Requests), maps.Clone(s.stats.Bytes), maps.Clone(s.stats.Selects)
 	return c
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -212,14 +213,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.stats
-	c.Requests = map[string]int{}
-	for k, v := range s.stats.Requests {
-		c.Requests[k] = v
-	}
-	c.MaxPerPage = map[string]int{}
-	for k, v := range s.stats.MaxPerPage {
-		c.MaxPerPage[k] = v
-	}
+	c.Requests, c.MaxPerPage = maps.Clone(s.stats.Requests), maps.Clone(s.stats.MaxPerPage)
 	return c
 }
 
