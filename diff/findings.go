@@ -119,7 +119,7 @@ type Expectation struct {
 // Evaluate computes the findings of one run, sorted by severity, kind,
 // team and e-mail.
 func Evaluate(in Input) []Finding {
-	e := evaluator{in: in, idps: idpNames(in.Sources), appSources: appNames(in.Sources)}
+	e := evaluator{in: in, idps: idpNames(in.Sources), appSources: appNames(in.Sources), app: appOf(in.Sources)}
 	for p := range in.Graph.People {
 		e.person(int32(p))
 	}
@@ -190,6 +190,7 @@ type evaluator struct {
 	in         Input
 	idps       []string
 	appSources []string
+	app        string
 	out        []Finding
 }
 
@@ -333,7 +334,7 @@ func (e *evaluator) person(p int32) {
 	if len(assigned) > 0 {
 		e.missing(per, assigned, app, exp)
 	}
-	e.idpConflict(per, idp, evidence)
+	e.idpConflict(per, idp, exp, evidence)
 }
 
 func (e *evaluator) roleMismatch(base Finding, a *collectors.Account, role string, exp Expectation) {
@@ -420,43 +421,33 @@ func (e *evaluator) missing(per *graph.Person, assigned []*collectors.Account, a
 	}
 }
 
-func (e *evaluator) idpConflict(per *graph.Person, idp []*collectors.Account, evidence func() []Evidence) {
+func (e *evaluator) idpConflict(per *graph.Person, idp []*collectors.Account, exp Expectation, evidence func() []Evidence) {
 	if len(idp) < 2 {
 		return
 	}
-	// Most people agree everywhere: decide before building anything.
-	var anyActive, anyInactive bool
-	var firstRole string
+	var act, inact []*collectors.Account
+	roles := map[string]string{} // source -> role its active assignment implies
 	roleDiffers := false
 	for _, a := range idp {
 		switch a.Status {
 		case collectors.StatusActive:
-			anyActive = true
-			if a.Assigned {
-				if r, _ := e.implied(a); r != "" {
-					if firstRole == "" {
-						firstRole = r
-					} else if r != firstRole {
-						roleDiffers = true
-					}
-				}
-			}
-		case collectors.StatusInactive:
-			anyInactive = true
-		}
-	}
-	if !(anyActive && anyInactive) && !roleDiffers {
-		return
-	}
-	ev := evidence()
-	var act, inact []*collectors.Account
-	for _, a := range idp {
-		switch a.Status {
-		case collectors.StatusActive:
 			act = append(act, a)
+			if !a.Assigned {
+				continue
+			}
+			if r, _ := e.implied(a); r != "" {
+				for _, other := range roles {
+					roleDiffers = roleDiffers || other != r
+				}
+				roles[a.Source] = r
+			}
 		case collectors.StatusInactive:
 			inact = append(inact, a)
 		}
+	}
+	statusDiffers := len(act) > 0 && len(inact) > 0
+	if !statusDiffers && !roleDiffers {
+		return // most people: the IdPs agree
 	}
 	deps := make([]string, 0, len(idp))
 	for _, a := range idp {
@@ -465,34 +456,21 @@ func (e *evaluator) idpConflict(per *graph.Person, idp []*collectors.Account, ev
 	slices.Sort(deps)
 	deps = slices.Compact(deps)
 	base := Finding{Kind: KindIdPConflict, Email: per.Email, DisplayName: per.DisplayName, Person: per.ID,
-		Evidence: ev, DependsOn: deps, App: e.appName()}
-	if len(act) > 0 && len(inact) > 0 {
+		Evidence: evidence(), DependsOn: deps, App: e.app}
+	if statusDiffers {
 		f := base
 		f.Reason, f.Severity = "status", SevMedium
 		f.Explanation = fmt.Sprintf("active in %s, %s in %s", sourceList(act), inact[0].RawStatus, sourceList(inact))
 		f.Key = key(f.Kind, f.App, per.ID+"/status")
 		e.add(f)
 	}
-	roles := map[string]string{} // source -> implied role
-	for _, a := range act {
-		if a.Assigned {
-			if r, _ := e.implied(a); r != "" {
-				roles[a.Source] = r
-			}
-		}
-	}
-	distinct := map[string]bool{}
-	for _, r := range roles {
-		distinct[r] = true
-	}
-	if len(distinct) > 1 {
+	if roleDiffers {
 		var parts []string
 		for _, s := range sortedKeys(roles) {
 			parts = append(parts, s+" implies "+roles[s])
 		}
 		f := base
 		f.Reason, f.Severity = "role", SevLow
-		exp := e.expect(idp)
 		f.ExpectedRole, f.ExpectedWhy = exp.Role, exp.Why
 		f.Explanation = strings.Join(parts, ", ") + "; judged against the highest"
 		f.Key = key(f.Kind, f.App, per.ID+"/role")
@@ -513,15 +491,17 @@ func (e *evaluator) conflict(c graph.Conflict) {
 		ev = append(ev, Evidence{Source: strings.SplitN(k, ":", 2)[0], Account: k, Detail: "claims " + c.Address})
 	}
 	e.add(Finding{
-		Kind: KindConflict, Reason: "correlation", Severity: SevMedium, App: e.appName(),
+		Kind: KindConflict, Reason: "correlation", Severity: SevMedium, App: e.app,
 		Email: c.Address, Explanation: fmt.Sprintf("%s: %s", c.Reason, strings.Join(c.Accounts, ", ")),
-		Evidence: ev, DependsOn: sortedKeys(deps), Key: key(KindConflict, e.appName(), subject),
+		Evidence: ev, DependsOn: sortedKeys(deps), Key: key(KindConflict, e.app, subject),
 	})
 }
 
-func (e *evaluator) appName() string {
-	for _, n := range sortedKeys(e.in.Sources) {
-		if s := e.in.Sources[n]; s.Kind == collectors.KindApp && s.App != "" {
+// appOf is the application the app sources read (findings about IdP
+// facts alone name it too).
+func appOf(src map[string]Source) string {
+	for _, n := range sortedKeys(src) {
+		if s := src[n]; s.Kind == collectors.KindApp && s.App != "" {
 			return s.App
 		}
 	}

@@ -53,6 +53,7 @@ type Server struct {
 	key     []byte // signs session cookies and CSRF tokens
 	mu      sync.Mutex
 	running bool
+	runs    sync.WaitGroup // the run under way, for Stop
 	lastErr string
 	m       *metrics
 	cron    *cron.Cron
@@ -105,15 +106,7 @@ func (s *Server) Stop() {
 	if s.cron != nil {
 		<-s.cron.Stop().Done()
 	}
-	for {
-		s.mu.Lock()
-		r := s.running
-		s.mu.Unlock()
-		if !r {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	s.runs.Wait()
 }
 
 // Running reports whether a run is under way.
@@ -131,11 +124,13 @@ func (s *Server) RunNow(ctx context.Context, why string) error {
 		return ErrBusy
 	}
 	s.running = true
+	s.runs.Add(1)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.running = false
 		s.mu.Unlock()
+		s.runs.Done()
 	}()
 	start := time.Now()
 	s.log.Info("run started", "trigger", why)

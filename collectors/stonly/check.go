@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/idgraph/idgraph/collectors"
 )
 
@@ -24,16 +22,11 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	actx, acancel, err := c.allocator(ctx)
+	tab, closeBrowser, err := c.browser(ctx)
 	if err != nil {
-		return append(out, collectors.Check{Name: "browser", Detail: err.Error()})
+		return append(out, collectors.Check{Name: "browser", Detail: err.Error(), Fix: "check stonly.chromium or stonly.browser_url"})
 	}
-	defer acancel()
-	tab, tcancel := chromedp.NewContext(actx)
-	defer tcancel()
-	if err := chromedp.Do(tab); err != nil {
-		return append(out, collectors.Check{Name: "browser", Detail: "cannot start or reach the browser: " + err.Error(), Fix: "check stonly.chromium or stonly.browser_url"})
-	}
+	defer closeBrowser()
 	if c.cfg.BrowserURL != "" {
 		out = append(out, collectors.Check{Name: "browser", OK: true, Detail: "remote browser reachable"})
 	}

@@ -187,6 +187,23 @@ func (c *Collector) allocator(ctx context.Context) (context.Context, context.Can
 	return actx, cancel, nil
 }
 
+// browser starts Chromium (or attaches to the configured one) and opens
+// a tab; close ends both. The browser is started with no step deadline: a
+// deadline on the first Run would bind the browser's life to it.
+func (c *Collector) browser(ctx context.Context) (tab context.Context, close func(), err error) {
+	actx, acancel, err := c.allocator(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stonly: %w", err)
+	}
+	tab, tcancel := chromedp.NewContext(actx)
+	close = func() { tcancel(); acancel() }
+	if err := chromedp.Do(tab); err != nil {
+		close()
+		return nil, nil, fmt.Errorf("stonly: starting or reaching the browser: %w", err)
+	}
+	return tab, close, nil
+}
+
 // scrape is the state of one collection.
 type scrape struct {
 	c     *Collector
@@ -220,19 +237,12 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	actx, acancel, err := c.allocator(ctx)
+	tab, closeBrowser, err := c.browser(ctx)
 	if err != nil {
-		return finish(fmt.Errorf("stonly: %w", err))
+		return finish(err)
 	}
-	defer acancel()
-	tab, tcancel := chromedp.NewContext(actx)
-	defer tcancel()
+	defer closeBrowser()
 	s.tab = tab
-	// Start the browser with no step deadline: a deadline on the first Run
-	// would bind the browser's life to it.
-	if err := chromedp.Do(tab); err != nil {
-		return finish(fmt.Errorf("stonly: starting the browser: %w", err))
-	}
 	if err := s.step("blocking images, fonts and media", func(ctx context.Context) error {
 		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 			return err
