@@ -116,10 +116,14 @@ type Expectation struct {
 	Why  string
 }
 
-// Evaluate computes the findings of one run, sorted by severity, kind,
-// team and e-mail.
-func Evaluate(in Input) []Finding {
-	e := evaluator{in: in, idps: idpNames(in.Sources), appSources: appNames(in.Sources), app: appOf(in.Sources)}
+// Analyze evaluates one run in a single walk over the people: the
+// findings, sorted by severity, kind, team and e-mail; and for every person
+// of the graph, in order, the role their active assignments imply and why
+// (the auditor's "expected role" column, also for people without
+// findings).
+func Analyze(in Input) ([]Finding, []Expectation) {
+	e := evaluator{in: in, idps: idpNames(in.Sources), appSources: appNames(in.Sources), app: appOf(in.Sources),
+		exps: make([]Expectation, len(in.Graph.People))}
 	for p := range in.Graph.People {
 		e.person(int32(p))
 	}
@@ -127,27 +131,13 @@ func Evaluate(in Input) []Finding {
 		e.conflict(c)
 	}
 	Sort(e.out)
-	return e.out
+	return e.out, e.exps
 }
 
-// Expectations returns, for every person of the graph in order, the role
-// their active assignments imply and why: the auditor's "expected role"
-// column, also for people without findings.
-func Expectations(in Input) []Expectation {
-	e := evaluator{in: in, idps: idpNames(in.Sources)}
-	g := in.Graph
-	out := make([]Expectation, len(g.People))
-	var idp []*collectors.Account
-	for p := range g.People {
-		idp = idp[:0]
-		for _, i := range g.People[p].Accounts {
-			if a := &g.Accounts[i]; in.Sources[a.Source].Kind == collectors.KindIdP {
-				idp = append(idp, a)
-			}
-		}
-		out[p] = e.expect(idp)
-	}
-	return out
+// Evaluate returns the findings of Analyze.
+func Evaluate(in Input) []Finding {
+	fs, _ := Analyze(in)
+	return fs
 }
 
 // Sort orders findings by severity (highest first), kind, team, e-mail and
@@ -192,6 +182,7 @@ type evaluator struct {
 	appSources []string
 	app        string
 	out        []Finding
+	exps       []Expectation // per person
 }
 
 func (e *evaluator) add(f Finding) {
@@ -221,6 +212,7 @@ func (e *evaluator) person(p int32) {
 		}
 	}
 	exp := e.expect(idp)
+	e.exps[p] = exp
 	var active, inactive, staged, assigned []*collectors.Account
 	for _, a := range idp {
 		switch a.Status {

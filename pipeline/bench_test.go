@@ -87,8 +87,7 @@ func BenchmarkCorrelateDiff(b *testing.B) {
 					b.Fatal(err)
 				}
 				in := diff.Input{Graph: g, Sources: sources, Roles: roles}
-				fs := diff.Evaluate(in)
-				diff.Expectations(in)
+				fs, _ := diff.Analyze(in)
 				b.ReportMetric(float64(len(fs)), "findings")
 			}
 		})
@@ -102,8 +101,8 @@ func snapshotOf(b *testing.B, n int) *store.Snapshot {
 		b.Fatal(err)
 	}
 	in := diff.Input{Graph: g, Sources: sources, Roles: roles}
-	snap := &store.Snapshot{StartedAt: time.Now(), FinishedAt: time.Now(), ConfigHash: "bench", Version: "bench", Graph: g,
-		Findings: diff.Evaluate(in), Expected: diff.Expectations(in)}
+	snap := &store.Snapshot{StartedAt: time.Now(), FinishedAt: time.Now(), ConfigHash: "bench", Version: "bench", Graph: g}
+	snap.Findings, snap.Expected = diff.Analyze(in)
 	for name, s := range sources {
 		snap.Sources = append(snap.Sources, store.Source{Info: collectors.Info{Name: name, Kind: s.Kind, App: s.App}, Completeness: collectors.Completeness{Complete: true}})
 	}

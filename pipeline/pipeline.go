@@ -128,8 +128,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	snap.Graph = g
 	in := diff.Input{Graph: g, Sources: sources, Roles: o.Config.Roles}
-	snap.Findings = diff.Evaluate(in)
-	snap.Expected = diff.Expectations(in)
+	snap.Findings, snap.Expected = diff.Analyze(in)
 	log.Info("correlated", "accounts", len(g.Accounts), "people", len(g.People),
 		"conflicts", len(g.Conflicts), "findings", len(snap.Findings))
 
@@ -160,7 +159,15 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	log.Info("snapshot written", "snapshot", snap.ID, "hash", snap.Hash[:12])
 	if out.Baseline > 0 {
-		d, err := o.Store.Drift(ctx, out.Baseline, snap.ID)
+		// The snapshot just written is at hand: compare it as it is in
+		// memory instead of reading it back.
+		inc := map[string]bool{}
+		for _, s := range snap.Sources {
+			if !s.Completeness.Complete {
+				inc[s.Info.Name] = true
+			}
+		}
+		d, err := o.Store.DriftTo(ctx, out.Baseline, diff.Snapshot{ID: snap.ID, Findings: snap.Findings, Accounts: g.Accounts, Incomplete: inc})
 		if err != nil {
 			return nil, err
 		}

@@ -341,34 +341,49 @@ func (s *Store) People(ctx context.Context, id int64) (map[string]Person, error)
 // source incomplete in either snapshot are not compared, so a failed read
 // never shows as removals.
 func (s *Store) Drift(ctx context.Context, a, b int64) (*diff.Drift, error) {
-	var snaps [2]diff.Snapshot
-	for i, id := range []int64{a, b} {
-		sum, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		fs, err := s.Findings(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		las, err := s.Accounts(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		acc := make([]collectors.Account, len(las))
-		for j := range las {
-			acc[j] = las[j].Account
-		}
-		inc := map[string]bool{}
-		for _, src := range sum.Sources {
-			if !src.Completeness.Complete {
-				inc[src.Info.Name] = true
-			}
-		}
-		snaps[i] = diff.Snapshot{ID: id, Findings: fs, Accounts: acc, Incomplete: inc}
+	cur, err := s.diffSnapshot(ctx, b)
+	if err != nil {
+		return nil, err
 	}
-	d := diff.Compare(snaps[0], snaps[1])
+	return s.DriftTo(ctx, a, cur)
+}
+
+// DriftTo computes what changed from stored snapshot a to cur, which the
+// caller already holds (a run compares the snapshot it just wrote).
+func (s *Store) DriftTo(ctx context.Context, a int64, cur diff.Snapshot) (*diff.Drift, error) {
+	prev, err := s.diffSnapshot(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	d := diff.Compare(prev, cur)
 	return &d, nil
+}
+
+// diffSnapshot reads what drift compares of one snapshot.
+func (s *Store) diffSnapshot(ctx context.Context, id int64) (diff.Snapshot, error) {
+	sum, err := s.Get(ctx, id)
+	if err != nil {
+		return diff.Snapshot{}, err
+	}
+	fs, err := s.Findings(ctx, id)
+	if err != nil {
+		return diff.Snapshot{}, err
+	}
+	las, err := s.Accounts(ctx, id)
+	if err != nil {
+		return diff.Snapshot{}, err
+	}
+	acc := make([]collectors.Account, len(las))
+	for j := range las {
+		acc[j] = las[j].Account
+	}
+	inc := map[string]bool{}
+	for _, src := range sum.Sources {
+		if !src.Completeness.Complete {
+			inc[src.Info.Name] = true
+		}
+	}
+	return diff.Snapshot{ID: id, Findings: fs, Accounts: acc, Incomplete: inc}, nil
 }
 
 // BaselineOf returns the snapshot a snapshot's drift compares with: the

@@ -23,7 +23,7 @@ func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store,
 		// A delivery problem is logged and retried next run; it does not
 		// fail a run whose snapshot is safely stored.
 		var err error
-		res, err = alert.Process(ctx, st, out.Snapshot.ID, sinks, cfg.Alerts.MinSeverity, a.log)
+		res, err = alert.Process(ctx, st, out.Snapshot.ID, out.Drift, sinks, cfg.Alerts.MinSeverity, a.log)
 		if err != nil {
 			a.log.Error("alerts could not be processed; the next run will try again", "error", err)
 		} else {

@@ -169,9 +169,11 @@ type Result struct {
 	Pending   int // still pending after this run's attempts
 }
 
-// Process composes the alert of a fresh snapshot, queues it for every
-// sink, and delivers everything pending, this run's and earlier ones'.
-func Process(ctx context.Context, st *store.Store, snapshot int64, sinks []Sink, minSeverity string, log *slog.Logger) (Result, error) {
+// Process composes the alert of a fresh snapshot from its drift (nil
+// without a comparable earlier snapshot, as the run computed it), queues it
+// for every sink, and delivers everything pending, this run's and earlier
+// ones'.
+func Process(ctx context.Context, st *store.Store, snapshot int64, drift *diff.Drift, sinks []Sink, minSeverity string, log *slog.Logger) (Result, error) {
 	var res Result
 	if len(sinks) == 0 {
 		return res, nil
@@ -183,12 +185,6 @@ func Process(ctx context.Context, st *store.Store, snapshot int64, sinks []Sink,
 	fs, err := st.Findings(ctx, sum.ID)
 	if err != nil {
 		return res, err
-	}
-	var drift *diff.Drift
-	if base, err := st.BaselineOf(ctx, sum); err == nil && base > 0 {
-		if drift, err = st.Drift(ctx, base, sum.ID); err != nil {
-			return res, err
-		}
 	}
 	ledger, err := st.Alerted(ctx)
 	if err != nil {

@@ -69,7 +69,7 @@ func (e *env) run(sinks []alert.Sink) alert.Result {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	res, err := alert.Process(context.Background(), e.st, out.Snapshot.ID, sinks, "", slog.New(slog.DiscardHandler))
+	res, err := alert.Process(context.Background(), e.st, out.Snapshot.ID, out.Drift, sinks, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		e.t.Fatal(err)
 	}
