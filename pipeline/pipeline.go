@@ -127,6 +127,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, fmt.Errorf("correlating accounts: %w", err)
 	}
 	snap.Graph = g
+	warnRejected(snap, g, log)
 	in := diff.Input{Graph: g, Sources: sources, Roles: o.Config.Roles}
 	snap.Findings, snap.Expected = diff.Analyze(in)
 	log.Info("correlated", "accounts", len(g.Accounts), "people", len(g.People),
@@ -174,6 +175,31 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		out.Drift = d
 	}
 	return out, nil
+}
+
+// warnRejected records, on each source's completeness, the addresses that
+// could not be normalised and so played no part in matching: nothing a
+// source reported is dropped without a word.
+func warnRejected(snap *store.Snapshot, g *graph.Graph, log *slog.Logger) {
+	bySource := map[string][]graph.Conflict{}
+	for _, r := range g.Rejected {
+		src, _, _ := strings.Cut(r.Accounts[0], ":")
+		bySource[src] = append(bySource[src], r)
+	}
+	for i := range snap.Sources {
+		c := &snap.Sources[i].Completeness
+		rs := bySource[snap.Sources[i].Info.Name]
+		for k, r := range rs {
+			if k == 5 {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("... %d addresses not used for matching in all", len(rs)))
+				break
+			}
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: an address was not used for matching: %s", r.Accounts[0], r.Reason))
+		}
+		if len(rs) > 0 {
+			log.Warn("addresses not used for matching", "source", snap.Sources[i].Info.Name, "count", len(rs))
+		}
+	}
 }
 
 // carryFirstSeen keeps each finding's first-seen from the baseline or, if

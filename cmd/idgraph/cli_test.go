@@ -294,3 +294,17 @@ func TestCompletionAndVersion(t *testing.T) {
 		t.Errorf("init: %d %s", r.code, r.stdout)
 	}
 }
+
+func TestUnusableAddressIsReported(t *testing.T) {
+	cfg := quickstart(t)
+	f := filepath.Join(filepath.Dir(cfg), "entra-users.csv")
+	b, _ := os.ReadFile(f)
+	os.WriteFile(f, []byte(strings.Replace(string(b), "nina@acme.com,,Nina", "nina@acme.com,nina at home,Nina", 1)), 0o600)
+	if r := run(t, nil, "run", "-q", "-c", cfg); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	r := run(t, nil, "snapshots", "-c", cfg, "--json")
+	if !strings.Contains(r.stdout, "an address was not used for matching") || !strings.Contains(r.stdout, "nina at home") {
+		t.Fatalf("the unusable address is not reported:\n%s", r.stdout)
+	}
+}
