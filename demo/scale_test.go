@@ -54,7 +54,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			log := slog.New(slog.DiscardHandler)
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			runs := 0
 			run := func(full bool) (*pipeline.Outcome, time.Duration, int64) {
 				srcs, err := pipeline.Build(cfg, env.Getenv, log)

@@ -9,6 +9,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -374,8 +375,8 @@ func normalizeAll(accounts []collectors.Account, norm *Normalizer, g *Graph) [][
 		for k, ad := range addrs {
 			v, err := norm.normalize(ad.Value, domains)
 			if err != nil {
-				if ad.Field == "proxyAddresses" && !strings.Contains(ad.Value, "@") {
-					continue // SIP:, X500: and the like carry no mail address
+				if ad.Field == "proxyAddresses" && errors.Is(err, ErrOtherType) {
+					continue // SIP:, X500: and the like are not mail addresses
 				}
 				g.Rejected = append(g.Rejected, Conflict{Address: ad.Value, Accounts: []string{a.Key()}, Reason: err.Error()})
 				continue

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,6 +28,7 @@ func TestCorrelate(t *testing.T) {
 		together  [][]string // account keys that must share a person
 		apart     [][2]string
 		conflicts int
+		rejected  []string          // addresses reported as unusable
 		reason    map[string]string // account key -> substring of its link reason
 	}{
 		{
@@ -39,11 +41,21 @@ func TestCorrelate(t *testing.T) {
 			name: "Graph proxyAddresses with smtp prefix",
 			accounts: []collectors.Account{
 				idp("entra", "g1", "bob@acme.com", collectors.Address{Field: "proxyAddresses", Value: "smtp:robert@acme.com"},
-					collectors.Address{Field: "proxyAddresses", Value: "SIP:bob@acme.com"}),
+					collectors.Address{Field: "proxyAddresses", Value: "SIP:bob@acme.com"},
+					collectors.Address{Field: "proxyAddresses", Value: "X500:/o=ExchangeLabs/ou=Exchange"}),
 				app("t1", "robert@acme.com"),
 			},
 			together: [][]string{{"entra:g1", "stonly:t1:robert@acme.com"}},
 			reason:   map[string]string{"stonly:t1:robert@acme.com": "entra proxyAddresses"},
+		},
+		{
+			name: "an unusable address is reported, not dropped",
+			accounts: []collectors.Account{
+				idp("okta", "00u1", "nina@acme.com", collectors.Address{Field: "secondEmail", Value: "nina at home"}),
+				idp("entra", "g1", "nina@acme.com", collectors.Address{Field: "proxyAddresses", Value: "smtp:<nina>@acme.com"}),
+			},
+			together: [][]string{{"okta:00u1", "entra:g1"}},
+			rejected: []string{"smtp:<nina>@acme.com", "nina at home"}, // in account order
 		},
 		{
 			name:     "domain alias",
@@ -118,6 +130,13 @@ func TestCorrelate(t *testing.T) {
 				if person[p[0]] == person[p[1]] {
 					t.Errorf("%s and %s should be different people", p[0], p[1])
 				}
+			}
+			var rejected []string
+			for _, r := range g.Rejected {
+				rejected = append(rejected, r.Address)
+			}
+			if !slices.Equal(rejected, tt.rejected) {
+				t.Errorf("rejected = %q, want %q", rejected, tt.rejected)
 			}
 			if len(g.Conflicts) != tt.conflicts {
 				t.Errorf("conflicts = %d (%+v), want %d", len(g.Conflicts), g.Conflicts, tt.conflicts)

@@ -41,6 +41,11 @@ func NewNormalizer(aliases map[string]string, stripPlus bool) (*Normalizer, erro
 // as SIP: or X500: proxy addresses.
 var ErrNotEmail = errors.New("not an e-mail address")
 
+// ErrOtherType is returned, with ErrNotEmail, for a typed proxy address of
+// a type other than SMTP: "SIP:bob@acme.com" is a phone identity, not a
+// mail address, however much it looks like one.
+var ErrOtherType = errors.New("not of type SMTP")
+
 // Normalize returns the comparable form of addr: trimmed, without an SMTP:
 // prefix, Unicode NFC, case-folded, IDN domains in Unicode form, domain
 // aliases applied and, when configured, +tags removed.
@@ -61,7 +66,7 @@ func (n *Normalizer) normalize(addr string, domains map[string]string) (string, 
 	// (SIP:, X500:, ...) are not mail addresses.
 	if i := strings.IndexByte(s, ':'); i > 0 && !strings.Contains(s[:i], "@") {
 		if !strings.EqualFold(s[:i], "smtp") {
-			return "", fmt.Errorf("%w: %s address", ErrNotEmail, s[:i])
+			return "", fmt.Errorf("%w: %w: a %s address", ErrNotEmail, ErrOtherType, s[:i])
 		}
 		s = strings.TrimSpace(s[i+1:])
 	}
