@@ -20,6 +20,21 @@ window.__idgraph = {
     document.querySelectorAll('*').forEach((e) => { if (e.scrollHeight > e.clientHeight + 4 && getComputedStyle(e).overflowY.match(/auto|scroll/)) e.scrollTop = e.scrollHeight; });
     return true;
   },
+  // settle resolves true once the DOM has changed and then stayed quiet
+  // for 20ms (a render that arrives in pieces is waited out), or false
+  // after cap ms without a change.
+  settle: (cap) => new Promise((resolve) => {
+    let quiet, changed = false;
+    const o = new MutationObserver(() => { changed = true; clearTimeout(quiet); quiet = setTimeout(done, 20); });
+    const limit = setTimeout(done, cap);
+    function done() { o.disconnect(); clearTimeout(quiet); clearTimeout(limit); resolve(changed); }
+    o.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  }),
+  // settled runs the action name, then waits for the page to settle.
+  settled: (name, cap) => {
+    const p = window.__idgraph.settle(cap);
+    return window.__idgraph[name]() ? p : false;
+  },
   teams: () => {
     const seen = {}, out = [];
     for (const a of document.querySelectorAll('a[href]')) {

@@ -24,6 +24,7 @@
 //	  debug_dir: stonly-debug               # screenshots and HTML when the page is not as expected
 //	  timeout: 10m                          # the whole scrape
 //	  step_timeout: 30s                     # one navigation, login or page load
+//	  tabs: 4                               # teams read at once, one browser tab each
 package stonly
 
 import (
@@ -38,6 +39,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
@@ -77,6 +79,7 @@ type Config struct {
 	LoginPath         string        `yaml:"login_path"`
 	AppPath           string        `yaml:"app_path"`
 	TeamPath          string        `yaml:"team_path"` // {team} is replaced by the team id
+	Tabs              int           `yaml:"tabs"`
 }
 
 // Collector scrapes one Stonly account.
@@ -105,6 +108,14 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 		return nil, bad("password_env (with email) or session_cookie_env is required")
 	case cfg.PasswordEnv != "" && cfg.Email == "":
 		return nil, bad("email is required with password_env")
+	case cfg.Tabs < 0 || cfg.Tabs > 16:
+		return nil, bad("tabs is %d; give 1 to 16 (teams read at once)", cfg.Tabs)
+	}
+	if cfg.Tabs == 0 {
+		// Teams are independent pages: reading a few at once hides the
+		// app's per-load latency, and four tabs stay gentle on the app
+		// and on a small machine.
+		cfg.Tabs = 4
 	}
 	if cfg.SessionCookieName == "" {
 		cfg.SessionCookieName = "stonly_session"
@@ -204,21 +215,36 @@ func (c *Collector) browser(ctx context.Context) (tab context.Context, close fun
 	return tab, close, nil
 }
 
-// scrape is the state of one collection.
+// scrape is the state of one collection, or of one team's tab within it.
 type scrape struct {
 	c     *Collector
-	req   collectors.Request
 	tab   context.Context
 	comp  *collectors.Completeness
 	accs  []collectors.Account
 	debug []string
+	prog  *progress
+}
+
+// progress adds up what the tabs read, for the operator's progress line.
+type progress struct {
+	mu             sync.Mutex
+	req            collectors.Request
+	pages, records int
+}
+
+func (p *progress) add(stage string, pages, records int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pages += pages
+	p.records += records
+	p.req.Report(collectors.Progress{Source: "stonly", Stage: stage, Pages: p.pages, Records: p.records})
 }
 
 // Collect logs in, finds the teams and reads each team's members and
 // pending invitations. It always closes the browser.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
-	s := &scrape{c: c, req: req, comp: &collectors.Completeness{Source: "stonly", Kind: collectors.KindApp, Started: start, Mode: "full", Complete: true}}
+	s := &scrape{c: c, prog: &progress{req: req}, comp: &collectors.Completeness{Source: "stonly", Kind: collectors.KindApp, Started: start, Mode: "full", Complete: true}}
 	res := &collectors.Result{}
 	finish := func(err error) (*collectors.Result, error) {
 		s.comp.Duration = time.Since(start)
@@ -243,17 +269,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	}
 	defer closeBrowser()
 	s.tab = tab
-	if err := s.step("blocking images, fonts and media", func(ctx context.Context) error {
-		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-			return err
-		}
-		var pats []*network.BlockPattern
-		for _, ext := range []string{"png", "jpg", "jpeg", "gif", "webp", "avif", "ico", "svg", "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav"} {
-			pats = append(pats, &network.BlockPattern{URLPattern: "*://*:*/*." + ext, Block: true})
-		}
-		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: pats})
-		return err
-	}); err != nil {
+	if err := s.blockAssets(); err != nil {
 		return finish(err)
 	}
 	if err := s.login(); err != nil {
@@ -263,15 +279,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	if err != nil {
 		return finish(err)
 	}
-	var errs []error
-	for _, t := range teams {
-		if err := s.team(t); err != nil {
-			errs = append(errs, err)
-			if errors.Is(err, errSession) || ctx.Err() != nil {
-				break // without a session nothing else can be read; never loop on a login
-			}
-		}
-	}
+	errs := s.readTeams(ctx, teams)
 	if len(s.debug) > 0 {
 		errs = append(errs, fmt.Errorf("stonly: page captures for whoever updates the scraper are in %s", c.cfg.DebugDir))
 	}
@@ -279,6 +287,99 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 }
 
 var errSession = errors.New("session lost")
+
+// blockAssets keeps images, fonts and media from loading in the tab: the
+// scrape needs the markup only. The blocklist belongs to the tab, so every
+// tab sets it.
+func (s *scrape) blockAssets() error {
+	return s.step("blocking images, fonts and media", func(ctx context.Context) error {
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		var pats []*network.BlockPattern
+		for _, ext := range []string{"png", "jpg", "jpeg", "gif", "webp", "avif", "ico", "svg", "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav"} {
+			pats = append(pats, &network.BlockPattern{URLPattern: "*://*:*/*." + ext, Block: true})
+		}
+		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: pats})
+		return err
+	})
+}
+
+// readTeams reads the teams in up to cfg.Tabs tabs of the logged-in
+// browser (tabs share its cookies, so one login serves all). Each tab
+// reads into a scrape of its own; the results are merged in team order,
+// so the outcome does not depend on which tab finished first. A lost
+// session stops every tab: without it nothing else can be read, and a
+// run never loops on a login.
+func (s *scrape) readTeams(ctx context.Context, teams []teamRef) []error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	parts := make([]*scrape, len(teams))
+	errs := make([]error, len(teams))
+	sem := make(chan struct{}, s.c.cfg.Tabs)
+	var wg sync.WaitGroup
+	for i, t := range teams {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+			}
+			// Never silently short: a team not read is named.
+			notRead := func() error {
+				cause := context.Cause(ctx)
+				if errors.Is(cause, errSession) {
+					cause = errors.New("the session was lost in another tab")
+				}
+				return fmt.Errorf("stonly: team %s was not read: %w", t.label(), cause)
+			}
+			if ctx.Err() != nil {
+				errs[i] = notRead()
+				return
+			}
+			tab, closeTab := chromedp.NewContext(s.tab)
+			defer closeTab()
+			// A stop closes the tab, which ends the steps under way.
+			defer context.AfterFunc(ctx, closeTab)()
+			part := &scrape{c: s.c, tab: tab, prog: s.prog, comp: &collectors.Completeness{}}
+			parts[i] = part
+			// The first Run opens the tab, with no step deadline: a
+			// deadline on it would close the tab when the step ends.
+			err := chromedp.Do(tab)
+			if err != nil {
+				err = fmt.Errorf("stonly: opening a tab for team %s: %w", t.label(), err)
+			} else {
+				err = part.blockAssets()
+			}
+			if err == nil {
+				err = part.team(t)
+			}
+			switch {
+			case errors.Is(err, errSession):
+				stop(err)
+			case err != nil && errors.Is(context.Cause(ctx), errSession):
+				err = notRead() // stopped by another tab: not this page's fault
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	var out []error
+	for i, part := range parts {
+		if errs[i] != nil {
+			out = append(out, errs[i])
+		}
+		if part == nil {
+			continue
+		}
+		s.accs = append(s.accs, part.accs...)
+		s.debug = append(s.debug, part.debug...)
+		s.comp.Pages += part.comp.Pages
+		s.comp.Requests += part.comp.Requests
+		s.comp.Warnings = append(s.comp.Warnings, part.comp.Warnings...)
+	}
+	return out
+}
 
 // step runs f with the step deadline.
 func (s *scrape) step(what string, f func(ctx context.Context) error) error {
@@ -334,8 +435,11 @@ func (s *scrape) state(ctx context.Context) (*pageState, error) {
 	return &st, nil
 }
 
-// poll evaluates the page every 100ms until done returns true, or the
-// step deadline passes.
+// poll evaluates the page until done returns true, or the step deadline
+// passes. Between evaluations it waits in the page for the DOM to change
+// and settle (actions.js settle), at most 250ms: reacting to the app's
+// render instead of sleeping a fixed interval saves most of a sleep per
+// page, and evaluates the page far less often while the app is slow.
 func (s *scrape) poll(ctx context.Context, done func(*pageState) (bool, error)) (*pageState, error) {
 	for {
 		st, err := s.state(ctx)
@@ -347,10 +451,14 @@ func (s *scrape) poll(ctx context.Context, done func(*pageState) (bool, error)) 
 		} else if ctx.Err() != nil {
 			return nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](actionsJS+";\nwindow.__idgraph.settle(250)", chromedp.EvalAwaitPromise)); err != nil {
+			// A navigation destroys the page the wait ran in; pause
+			// briefly rather than spin until the new page answers.
+			select {
+			case <-ctx.Done():
+				return st, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
 }
@@ -367,6 +475,14 @@ func (s *scrape) navigate(ctx context.Context, u string) error {
 // every call, since each navigation starts a fresh page.
 func action[T any](ctx context.Context, name string) (T, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[T](actionsJS+";\nwindow.__idgraph."+name+"()"))
+}
+
+// actionSettled runs an action of actions.js and waits in the page, at
+// most wait, for the render it causes to settle. The observer is in place
+// before the click, so a fast render cannot slip between the two.
+func actionSettled(ctx context.Context, name string, wait time.Duration) error {
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("%s;\nwindow.__idgraph.settled(%q, %d)", actionsJS, name, wait.Milliseconds()), chromedp.EvalAwaitPromise))
+	return err
 }
 
 func (s *scrape) login() error {
@@ -437,6 +553,13 @@ func (s *scrape) inApp(st *pageState) bool {
 type teamRef struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+}
+
+func (t teamRef) label() string {
+	if t.Name == "" {
+		return t.ID
+	}
+	return t.Name
 }
 
 func (s *scrape) teams() ([]teamRef, error) {
@@ -555,11 +678,8 @@ func sig(t *table) string {
 }
 
 func (s *scrape) team(t teamRef) error {
-	label := t.Name
-	if label == "" {
-		label = t.ID
-	}
-	s.req.Report(collectors.Progress{Source: "stonly", Stage: "team " + label, Pages: s.comp.Pages, Records: len(s.accs)})
+	label := t.label()
+	s.prog.add("team "+label, 0, 0)
 	path := strings.ReplaceAll(s.c.cfg.TeamPath, "{team}", url.PathEscape(t.ID))
 	var st *pageState
 	var members, invites *table
@@ -610,6 +730,7 @@ func (s *scrape) team(t teamRef) error {
 		return err
 	}
 	s.comp.Pages++
+	s.prog.add("team "+label, 1, len(got))
 	count := shownCount(st)
 	scrolls := 0
 	for iter := 0; iter < 10000; iter++ {
@@ -628,9 +749,10 @@ func (s *scrape) team(t teamRef) error {
 		}
 		before := sig(members)
 		err := s.step("loading more members of "+label, func(ctx context.Context) error {
-			if _, err := action[bool](ctx, act); err != nil {
-				return err
-			}
+			// An action that navigates (the app sends an expired session
+			// to its login page) ends the page the wait ran in: the poll
+			// below tells what the new page is.
+			aerr := actionSettled(ctx, act, time.Second)
 			wait := ctx
 			if act == "scroll" {
 				// A scroll that loads nothing is how an infinite list ends.
@@ -651,6 +773,9 @@ func (s *scrape) team(t teamRef) error {
 			if err != nil && act == "scroll" && errors.Is(wait.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 				return nil
 			}
+			if err != nil && aerr != nil {
+				return fmt.Errorf("%w (the click itself failed: %v)", err, aerr)
+			}
 			if err != nil {
 				return err
 			}
@@ -669,10 +794,11 @@ func (s *scrape) team(t teamRef) error {
 		}
 		scrolls = 0
 		s.comp.Pages++
+		had := len(got)
 		if err := add(members); err != nil {
 			return err
 		}
-		s.req.Report(collectors.Progress{Source: "stonly", Stage: "team " + label, Pages: s.comp.Pages, Records: len(s.accs) + len(got)})
+		s.prog.add("team "+label, 1, len(got)-had)
 	}
 	switch {
 	case count >= 0 && count != len(got):

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -291,5 +292,55 @@ func TestBlocksAssetsAndAttachesToARunningBrowser(t *testing.T) {
 	t.Logf("through the remote browser in %s", time.Since(start))
 	if err != nil || res2.Completeness.Records != res.Completeness.Records {
 		t.Fatalf("through the remote browser: %v, %d records (want %d)", err, res2.Completeness.Records, res.Completeness.Records)
+	}
+}
+
+// TestTabsGiveTheSameResult reads five teams in one tab and in three: the
+// accounts, their order and the counts must not depend on which tab
+// finished first.
+func TestTabsGiveTheSameResult(t *testing.T) {
+	needChromium(t)
+	srv := stonlytest.NewServer(stonlytest.Generate(100, "Support Center", "Sales", "Onboarding", "Docs", "Success"))
+	defer srv.Close()
+	srv.SetVariant(fast(stonlytest.Variant{Paging: "loadmore", PageSize: 6}))
+	var keys [2][]string
+	var pages [2]int
+	for i, tabs := range []int{1, 3} {
+		res, err := newCollector(t, srv, t.TempDir(), func(c *Config) { c.Tabs = tabs }).Collect(context.Background(), collectors.Request{})
+		if err != nil || !res.Completeness.Complete {
+			t.Fatalf("tabs=%d: err %v, %+v", tabs, err, res.Completeness)
+		}
+		for _, a := range res.Accounts {
+			keys[i] = append(keys[i], a.Key())
+		}
+		pages[i] = res.Completeness.Pages
+	}
+	if len(keys[0]) != 110 || !slices.Equal(keys[0], keys[1]) || pages[0] != pages[1] {
+		t.Errorf("one tab read %d accounts in %d pages, three tabs %d in %d; the lists differ: %v",
+			len(keys[0]), pages[0], len(keys[1]), pages[1], !slices.Equal(keys[0], keys[1]))
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no url", Config{Email: "a@b.c", PasswordEnv: "P"}, "url is required"},
+		{"relative url", Config{URL: "app.stonly.com", Email: "a@b.c", PasswordEnv: "P"}, "not an absolute http(s) URL"},
+		{"two secrets", Config{URL: "https://app.stonly.com", Email: "a@b.c", PasswordEnv: "P", SessionCookieEnv: "S"}, "exclude each other"},
+		{"no secret", Config{URL: "https://app.stonly.com"}, "password_env (with email) or session_cookie_env is required"},
+		{"password without email", Config{URL: "https://app.stonly.com", PasswordEnv: "P"}, "email is required"},
+		{"too many tabs", Config{URL: "https://app.stonly.com", Email: "a@b.c", PasswordEnv: "P", Tabs: 40}, "tabs is 40; give 1 to 16"},
+		{"negative tabs", Config{URL: "https://app.stonly.com", Email: "a@b.c", PasswordEnv: "P", Tabs: -1}, "tabs is -1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewCollector(tt.cfg, collectors.Env{File: "idgraph.yaml", Getenv: func(string) string { return "secret-value" }})
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "idgraph.yaml") {
+				t.Errorf("err = %v, want it to name idgraph.yaml and say %q", err, tt.want)
+			}
+		})
 	}
 }
