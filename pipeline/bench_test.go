@@ -94,7 +94,7 @@ func BenchmarkCorrelateDiff(b *testing.B) {
 	}
 }
 
-func snapshotOf(b *testing.B, n int) *store.Snapshot {
+func snapshotOf(b testing.TB, n int) *store.Snapshot {
 	accs := Synth(n)
 	g, err := graph.Correlate(accs, opts)
 	if err != nil {
@@ -152,6 +152,14 @@ func BenchmarkReadBack(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if _, err := st.Findings(context.Background(), 0+snap.ID); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+		// What an incremental run and drift read of the previous snapshot.
+		b.Run(fmt.Sprintf("accounts/accounts=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if accs, err := st.Accounts(context.Background(), snap.ID); err != nil || len(accs) != n {
+					b.Fatalf("%d accounts, %v", len(accs), err)
 				}
 			}
 		})

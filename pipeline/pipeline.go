@@ -98,7 +98,8 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		now = time.Now
 	}
 	started := now().UTC()
-	results := Collect(ctx, o.Sources, o.Store, o.Full, log, o.Progress)
+	prior := &priorRuns{st: o.Store}
+	results := collect(ctx, o.Sources, prior, o.Full, log, o.Progress)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("run cancelled: %w", err)
 	}
@@ -168,7 +169,10 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 				inc[s.Info.Name] = true
 			}
 		}
-		d, err := o.Store.DriftTo(ctx, out.Baseline, diff.Snapshot{ID: snap.ID, Findings: snap.Findings, Accounts: g.Accounts, Incomplete: inc})
+		// The baseline is usually the snapshot the incremental sources
+		// started from: its accounts are then in memory already.
+		d, err := o.Store.DriftTo(ctx, out.Baseline, prior.loaded(out.Baseline),
+			diff.Snapshot{ID: snap.ID, Findings: snap.Findings, Accounts: g.Accounts, Incomplete: inc})
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +241,63 @@ func carryFirstSeen(ctx context.Context, st *store.Store, baseline int64, fs []d
 
 // Collect runs every source concurrently and checks what they return. It
 // never fails: a source that errs or panics is recorded as incomplete.
+// With a store, incremental sources start from their last complete read.
 func Collect(ctx context.Context, srcs []collectors.Collector, st *store.Store, full bool, log *slog.Logger, progress func(collectors.Progress)) []Collected {
+	return collect(ctx, srcs, &priorRuns{st: st}, full, log, progress)
+}
+
+// priorRuns reads stored snapshots' accounts at most once per run. The
+// incremental sources usually start from one snapshot, which is also the
+// drift's baseline: one read of it serves them all (at 100,000 people a
+// read is some seconds of SQLite and JSON).
+type priorRuns struct {
+	st   *store.Store
+	mu   sync.Mutex
+	runs map[int64]func() ([]collectors.Account, error)
+}
+
+// accounts returns every account of snapshot id, reading it on first use.
+func (p *priorRuns) accounts(ctx context.Context, id int64) ([]collectors.Account, error) {
+	p.mu.Lock()
+	if p.runs == nil {
+		p.runs = map[int64]func() ([]collectors.Account, error){}
+	}
+	read, ok := p.runs[id]
+	if !ok {
+		read = sync.OnceValues(func() ([]collectors.Account, error) {
+			las, err := p.st.Accounts(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			accs := make([]collectors.Account, len(las))
+			for i := range las {
+				accs[i] = las[i].Account
+			}
+			return accs, nil
+		})
+		p.runs[id] = read
+	}
+	p.mu.Unlock()
+	return read()
+}
+
+// loaded returns snapshot id's accounts if this run has read them already,
+// else nil.
+func (p *priorRuns) loaded(id int64) []collectors.Account {
+	p.mu.Lock()
+	read, ok := p.runs[id]
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	accs, err := read()
+	if err != nil {
+		return nil
+	}
+	return accs
+}
+
+func collect(ctx context.Context, srcs []collectors.Collector, prior *priorRuns, full bool, log *slog.Logger, progress func(collectors.Progress)) []Collected {
 	out := make([]Collected, len(srcs))
 	var wg sync.WaitGroup
 	for i, c := range srcs {
@@ -247,8 +307,8 @@ func Collect(ctx context.Context, srcs []collectors.Collector, st *store.Store, 
 			info := c.Info()
 			l := log.With("source", info.Name)
 			req := collectors.Request{Full: full, Logger: l, Progress: progress}
-			if inc, ok := c.(Incremental); ok && inc.Incremental() && st != nil && !full {
-				req.Previous = previous(ctx, st, info.Name, l)
+			if inc, ok := c.(Incremental); ok && inc.Incremental() && prior.st != nil && !full {
+				req.Previous = previous(ctx, prior, info.Name, l)
 			}
 			res, err := safeCollect(ctx, c, req)
 			check(info, res, err)
@@ -266,22 +326,24 @@ func Collect(ctx context.Context, srcs []collectors.Collector, st *store.Store, 
 	return out
 }
 
-func previous(ctx context.Context, st *store.Store, name string, log *slog.Logger) *collectors.Previous {
-	id, src, err := st.LastComplete(ctx, name)
+func previous(ctx context.Context, prior *priorRuns, name string, log *slog.Logger) *collectors.Previous {
+	id, src, err := prior.st.LastComplete(ctx, name)
 	if err != nil || src == nil || src.State == "" {
 		if err != nil {
 			log.Warn("cannot read the previous snapshot; reading in full", "error", err)
 		}
 		return nil
 	}
-	las, err := st.Accounts(ctx, id, name)
+	all, err := prior.accounts(ctx, id)
 	if err != nil {
 		log.Warn("cannot read the previous accounts; reading in full", "error", err)
 		return nil
 	}
-	p := &collectors.Previous{State: src.State, Accounts: make([]collectors.Account, len(las))}
-	for i := range las {
-		p.Accounts[i] = las[i].Account
+	p := &collectors.Previous{State: src.State}
+	for i := range all {
+		if all[i].Source == name {
+			p.Accounts = append(p.Accounts, all[i])
+		}
 	}
 	return p
 }

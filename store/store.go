@@ -265,13 +265,13 @@ func (s *Store) writeAccounts(ctx context.Context, tx *sql.Tx, snap *Snapshot, h
 			}
 		}
 	}()
-	b := newBatch(tx, "accounts", 7)
+	b := newBatch(tx, "accounts", 8)
 	for r := range rows {
 		if r.err != nil {
 			return r.err
 		}
 		a := &g.Accounts[r.i]
-		if err := b.add(ctx, snap.ID, r.i, a.Source, a.Key(), r.pid, g.Links[r.i].Reason, r.data); err != nil {
+		if err := b.add(ctx, accountRow(snap.ID, r.i), snap.ID, r.i, a.Source, a.Key(), r.pid, g.Links[r.i].Reason, r.data); err != nil {
 			return fmt.Errorf("store: writing account %s: %w", a.Key(), err)
 		}
 		if err := step(); err != nil {
@@ -280,6 +280,11 @@ func (s *Store) writeAccounts(ctx context.Context, tx *sql.Tx, snap *Snapshot, h
 	}
 	return b.flush(ctx)
 }
+
+// accountRow is the key of a snapshot's seq-th account (migration 4): a
+// snapshot's accounts are the key range accountRow(id, 0) to
+// accountRow(id+1, 0)-1.
+func accountRow(snapshot int64, seq int) int64 { return snapshot<<32 | int64(seq) }
 
 // batch inserts rows many at a time: one statement per few hundred rows
 // instead of one per row, which is most of the cost of a large snapshot.

@@ -1,4 +1,7 @@
 (() => {
+  // This runs after every page load of a scrape, on pages of hundreds of
+  // rows: layout-dependent reads (innerText, offsetWidth) are kept to the
+  // elements that need them.
   const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
   const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
   const cellOf = (c) => {
@@ -19,17 +22,19 @@
     }
     return '';
   };
+  const text = document.body.innerText;
   const out = {
     url: location.href, title: document.title,
     login: visible(document.querySelector('input[type=password]')),
-    mfa: !!document.querySelector('input[autocomplete=one-time-code]') || /verification code|two-factor|2-step/i.test(document.body.innerText),
-    captcha: /captcha|not a robot/i.test(document.body.innerText),
+    mfa: !!document.querySelector('input[autocomplete=one-time-code]') || /verification code|two-factor|2-step/i.test(text),
+    captcha: /captcha|not a robot/i.test(text),
     alert: norm(Array.from(document.querySelectorAll('[role=alert]')).map((e) => e.innerText).join(' ')),
     tables: [], counts: [], empty: false, next: false, loadMore: false, busy: false,
   };
-  const cands = Array.from(document.querySelectorAll('table,[role=table],[role=grid],[role=treegrid]')).filter(visible);
+  const tableSel = 'table,[role=table],[role=grid],[role=treegrid]';
+  const cands = Array.from(document.querySelectorAll(tableSel)).filter(visible);
   for (const t of cands) {
-    if (t.parentElement && t.parentElement.closest('table,[role=table],[role=grid],[role=treegrid]')) continue;
+    if (t.parentElement && t.parentElement.closest(tableSel)) continue;
     let headers = [], rows = [];
     if (t.tagName === 'TABLE' && !t.getAttribute('role')) {
       const hr = t.tHead && t.tHead.rows.length ? t.tHead.rows[0] : (t.rows[0] && t.rows[0].querySelector('th') ? t.rows[0] : null);
@@ -47,14 +52,15 @@
   // "Members (32)", "Members · 32"), never digits that happen to precede
   // the word on another line.
   const countRe = /^(?:(\d[\d,.\u202f\u00a0]*)\s+(?:team\s+)?members?|members?\s*(?:[(:·\-–]\s*)?(\d[\d,.\u202f\u00a0]*)\)?)$/i;
+  // Cells are never the count: elements inside a table are skipped, and
+  // the cheap textContent filters before the layout-bound innerText.
   for (const e of document.querySelectorAll('h1,h2,h3,h4,h5,h6,p,span,div,strong,caption,label,[role=status],[role=heading]')) {
-    if (!visible(e) || e.children.length > 2) continue;
+    if (e.children.length > 2 || e.textContent.length > 200 || !/member/i.test(e.textContent) || e.closest(tableSel) || !visible(e)) continue;
     const t = norm(e.innerText);
     if (t.length > 40) continue;
     const m = t.match(countRe);
     if (m) out.counts.push(m[1] || m[2]);
   }
-  const text = document.body.innerText;
   out.empty = /no (other )?members|only member of this team/i.test(text);
   const buttons = Array.from(document.querySelectorAll('button,a,[role=button]')).filter(visible);
   const enabled = (b) => !b.disabled && b.getAttribute('aria-disabled') !== 'true';

@@ -337,7 +337,11 @@ func (s *scrape) readTeams(ctx context.Context, teams []teamRef) []error {
 				errs[i] = notRead()
 				return
 			}
-			tab, closeTab := chromedp.NewContext(s.tab)
+			// Tabs share the first tab's window: every headless window
+			// keeps its own compositor busy, about a tenth of a core each
+			// even when idle, which a 2-core machine running the IdP
+			// reads beside the scrape cannot spare.
+			tab, closeTab := chromedp.NewContext(s.tab, chromedp.WithNewWindow(false))
 			defer closeTab()
 			// A stop closes the tab, which ends the steps under way.
 			defer context.AfterFunc(ctx, closeTab)()

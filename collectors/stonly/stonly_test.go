@@ -298,26 +298,32 @@ func TestBlocksAssetsAndAttachesToARunningBrowser(t *testing.T) {
 // TestTabsGiveTheSameResult reads five teams in one tab and in three: the
 // accounts, their order and the counts must not depend on which tab
 // finished first.
+// Hidden tabs (they share one window) must page too, infinite scroll
+// included.
 func TestTabsGiveTheSameResult(t *testing.T) {
 	needChromium(t)
-	srv := stonlytest.NewServer(stonlytest.Generate(100, "Support Center", "Sales", "Onboarding", "Docs", "Success"))
-	defer srv.Close()
-	srv.SetVariant(fast(stonlytest.Variant{Paging: "loadmore", PageSize: 6}))
-	var keys [2][]string
-	var pages [2]int
-	for i, tabs := range []int{1, 3} {
-		res, err := newCollector(t, srv, t.TempDir(), func(c *Config) { c.Tabs = tabs }).Collect(context.Background(), collectors.Request{})
-		if err != nil || !res.Completeness.Complete {
-			t.Fatalf("tabs=%d: err %v, %+v", tabs, err, res.Completeness)
-		}
-		for _, a := range res.Accounts {
-			keys[i] = append(keys[i], a.Key())
-		}
-		pages[i] = res.Completeness.Pages
-	}
-	if len(keys[0]) != 110 || !slices.Equal(keys[0], keys[1]) || pages[0] != pages[1] {
-		t.Errorf("one tab read %d accounts in %d pages, three tabs %d in %d; the lists differ: %v",
-			len(keys[0]), pages[0], len(keys[1]), pages[1], !slices.Equal(keys[0], keys[1]))
+	for _, paging := range []string{"loadmore", "scroll"} {
+		t.Run(paging, func(t *testing.T) {
+			srv := stonlytest.NewServer(stonlytest.Generate(100, "Support Center", "Sales", "Onboarding", "Docs", "Success"))
+			defer srv.Close()
+			srv.SetVariant(fast(stonlytest.Variant{Paging: paging, PageSize: 6}))
+			var keys [2][]string
+			var pages [2]int
+			for i, tabs := range []int{1, 3} {
+				res, err := newCollector(t, srv, t.TempDir(), func(c *Config) { c.Tabs = tabs }).Collect(context.Background(), collectors.Request{})
+				if err != nil || !res.Completeness.Complete {
+					t.Fatalf("tabs=%d: err %v, %+v", tabs, err, res.Completeness)
+				}
+				for _, a := range res.Accounts {
+					keys[i] = append(keys[i], a.Key())
+				}
+				pages[i] = res.Completeness.Pages
+			}
+			if len(keys[0]) != 110 || !slices.Equal(keys[0], keys[1]) || pages[0] != pages[1] {
+				t.Errorf("one tab read %d accounts in %d pages, three tabs %d in %d; the lists differ: %v",
+					len(keys[0]), pages[0], len(keys[1]), pages[1], !slices.Equal(keys[0], keys[1]))
+			}
+		})
 	}
 }
 
