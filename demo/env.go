@@ -55,22 +55,38 @@ func newSecrets() map[string]string {
 	}
 }
 
-// StartScale runs the simulators for a synthetic company at scale: n
-// people in Okta and in Entra (their generators' user<i>@acme.com, a
-// fifth assigned, realistic statuses, guests, aliases and nested groups),
-// and `members` of them in Stonly over `teams` teams, among them 2%
+// Scale is the shape of a synthetic company.
+type Scale struct {
+	People  int // in Okta and in Entra
+	Members int // in Stonly
+	Teams   int // Stonly teams the members are spread over
+	// Assigned is how many people the IdPs assign Stonly. 0 means a
+	// consistent company: the members plus 2% assigned but never invited
+	// (the IdPs say they should have an account; Stonly has none).
+	Assigned int
+}
+
+// StartScale runs the simulators for a synthetic company at scale: People
+// in Okta and in Entra (their generators' user<i>@acme.com, realistic
+// statuses, guests, aliases and nested groups), the first Assigned of them
+// assigned Stonly, and Members in Stonly over Teams teams, among them 2%
 // leavers who kept their account and a few accounts nobody knows.
-func StartScale(n, members, teams int, dir string) (*Env, error) {
+func StartScale(sc Scale, dir string) (*Env, error) {
+	n, members, teams := sc.People, sc.Members, sc.Teams
+	assigned := sc.Assigned
+	if assigned == 0 {
+		assigned = min(n, members+members/50)
+	}
 	sec := newSecrets()
-	ok := oktatest.Generate(n, n/5, 1)
+	ok := oktatest.Generate(n, assigned, 1)
 	ok.Token = sec["DEMO_OKTA_TOKEN"]
-	en := graphtest.Generate(n, n/5)
+	en := graphtest.Generate(n, assigned)
 	en.ClientSecret = sec["DEMO_ENTRA_SECRET"]
 	st := &stonlytest.Scenario{Email: "it-bot@acme.com", Password: sec["DEMO_STONLY_PASSWORD"]}
 	for t := 0; t < teams; t++ {
 		st.Teams = append(st.Teams, stonlytest.Team{ID: fmt.Sprintf("T%02dscale", t), Name: fmt.Sprintf("Team %d", t+1)})
 	}
-	step := max(n/5/max(members, 1), 1) // members among the assigned fifth
+	step := max(assigned/max(members, 1), 1) // members among the assigned
 	for i := 0; i < members; i++ {
 		u := i * step
 		email := fmt.Sprintf("user%07d@acme.com", u)
