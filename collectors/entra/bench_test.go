@@ -10,11 +10,12 @@ import (
 )
 
 // BenchmarkCollect reads a synthetic tenant through the real SDK and the
-// simulator; the figure is users=100000:
+// simulator, at 10,000, 100,000 and 1,000,000 users; the figure
+// is users=100000:
 //
-//	go test ./collectors/entra -run '^$' -bench 'Collect/users=100000' -benchtime 3x
+//	go test ./collectors/entra -run '^$' -bench 'Collect/users=100000$' -benchtime 3x
 func BenchmarkCollect(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
 			srv, c := start(b, graphtest.Generate(n, n/5))
 			for i := 0; i < b.N; i++ {

@@ -12,11 +12,12 @@ import (
 )
 
 // BenchmarkCollect reads a synthetic org through the real SDK and the
-// simulator (rate limiting off). The figure is users=100000:
+// simulator (rate limiting off), at 10,000, 100,000 and 1,000,000 users.
+// The figure is users=100000:
 //
-//	go test ./collectors/okta -run '^$' -bench 'Collect/users=100000' -benchtime 3x
+//	go test ./collectors/okta -run '^$' -bench 'Collect/users=100000$' -benchtime 3x
 func BenchmarkCollect(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
 			sc := oktatest.Generate(n, n/5, 1)
 			sc.Token = token

@@ -130,10 +130,15 @@ type Server struct {
 	minSeq int64            // delta tokens older than this are expired
 	pages  map[string]int   // page counter per path, for FailPage
 	byID   map[string]int   // user id -> index in sc.Users
+	// members memoises a group's (transitive) members by path, resolved
+	// once instead of for every page; reindex clears it, since every
+	// change of users or groups goes through it.
+	members map[string][]string
 }
 
 // reindex rebuilds the user index; callers hold mu.
 func (s *Server) reindex() {
+	s.members = map[string][]string{}
 	s.byID = make(map[string]int, len(s.sc.Users))
 	for i := range s.sc.Users {
 		s.byID[s.sc.Users[i].ID] = i
@@ -537,23 +542,38 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ep string, f Faul
 			graphErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", parts[1]))
 			return
 		}
-		ids := g.Members
-		if parts[2] == "transitiveMembers" {
-			ids = s.transitive(g)
-		}
-		var items []map[string]any
-		for _, id := range ids {
-			if u := s.user(id); u != nil {
-				m := project(userMap(u), sel, defaultUserProps)
-				m["@odata.type"] = "#microsoft.graph.user"
-				items = append(items, m)
-			} else if sg := s.group(id); sg != nil {
-				m := map[string]any{"@odata.type": "#microsoft.graph.group", "id": sg.ID, "displayName": sg.DisplayName}
-				items = append(items, m)
+		// Members are resolved once per group and rendered only for the
+		// page served: doing both for each page of a group of 100,000 made
+		// large groups quadratic.
+		key := parts[1] + "/" + parts[2]
+		objs, ok := s.members[key]
+		if !ok {
+			ids := g.Members
+			if parts[2] == "transitiveMembers" {
+				ids = s.transitive(g)
 			}
+			for _, id := range ids {
+				if s.user(id) != nil || s.group(id) != nil {
+					objs = append(objs, id)
+				}
+			}
+			s.members[key] = objs
 		}
 		s.mu.Unlock()
-		s.page(w, r, ep, items, "directoryObjects", f)
+		s.pageOf(w, r, ep, len(objs), func(i int) map[string]any {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if u := s.user(objs[i]); u != nil {
+				m := project(userMap(u), sel, defaultUserProps)
+				m["@odata.type"] = "#microsoft.graph.user"
+				return m
+			}
+			if sg := s.group(objs[i]); sg != nil {
+				return map[string]any{"@odata.type": "#microsoft.graph.group", "id": sg.ID, "displayName": sg.DisplayName}
+			}
+			return map[string]any{"@odata.type": "#microsoft.graph.directoryObject", "id": objs[i]} // removed meanwhile
+
+		}, "directoryObjects", f)
 	default:
 		graphErr(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[len(parts)-1]+"'.")
 	}
