@@ -64,7 +64,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			log := slog.New(slog.DiscardHandler)
 			runs := 0
 			run := func(full bool) (*pipeline.Outcome, time.Duration, int64) {
 				srcs, err := pipeline.Build(cfg, env.Getenv, log)
