@@ -50,7 +50,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		sc.Members, sc.Teams = 2000, 5
 		name := fmt.Sprintf("people=%d", sc.People)
 		if sc.Assigned > 0 {
-			name += fmt.Sprintf("/assigned=%d", sc.Assigned)
+			name += fmt.Sprintf(",assigned=%d", sc.Assigned)
 		}
 		n := sc.People
 		b.Run(name, func(b *testing.B) {
