@@ -319,7 +319,9 @@ func TestTabsGiveTheSameResult(t *testing.T) {
 				}
 				pages[i] = res.Completeness.Pages
 			}
-			if len(keys[0]) != 110 || !slices.Equal(keys[0], keys[1]) || pages[0] != pages[1] {
+			// With infinite scroll the app may load twice between two
+			// looks, so only "Load more" has a fixed number of loads.
+			if len(keys[0]) != 110 || !slices.Equal(keys[0], keys[1]) || (paging == "loadmore" && pages[0] != pages[1]) {
 				t.Errorf("one tab read %d accounts in %d pages, three tabs %d in %d; the lists differ: %v",
 					len(keys[0]), pages[0], len(keys[1]), pages[1], !slices.Equal(keys[0], keys[1]))
 			}
