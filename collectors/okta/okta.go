@@ -339,17 +339,15 @@ func (r *read) loadPrevious() {
 	r.comp.Mode = "incremental"
 }
 
-func (r *read) progress(stage string, pages int) {
-	r.req.Report(collectors.Progress{Source: "okta", Stage: stage, Pages: pages, Records: len(r.users),
-		Retries: int(r.tr.retries.Load() + r.tr.throttled.Load()), Waited: time.Duration(r.tr.waited.Load())})
-}
-
+// page counts a page read and reports progress. The reads run
+// concurrently, so the counts are taken under the lock.
 func (r *read) page(stage string) {
 	r.mu.Lock()
 	r.comp.Pages++
-	pages := r.comp.Pages
+	pages, records := r.comp.Pages, len(r.users)
 	r.mu.Unlock()
-	r.progress(stage, pages)
+	r.req.Report(collectors.Progress{Source: "okta", Stage: stage, Pages: pages, Records: records,
+		Retries: int(r.tr.retries.Load() + r.tr.throttled.Load()), Waited: time.Duration(r.tr.waited.Load())})
 }
 
 func (r *read) listUsers(ctx context.Context, cl *sdk.Client, filter, stage string) error {
