@@ -346,6 +346,11 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		return finish(err)
 	}
 	r.client = client
+	// msgraph-sdk-go-core creates its error registry on first use with
+	// double-checked locking on a plain pointer, a data race when two page
+	// iterators start at once (go test -race ./cmd/idgraph found it).
+	// Creating it here, before the reads fan out, leaves them only reads.
+	msgraphcore.GetErrorFactoryFromRegistry("")
 	var wg sync.WaitGroup
 	var userErr, appErr error
 	wg.Add(2)
