@@ -264,17 +264,7 @@ func (p *priorRuns) accounts(ctx context.Context, id int64) ([]collectors.Accoun
 	}
 	read, ok := p.runs[id]
 	if !ok {
-		read = sync.OnceValues(func() ([]collectors.Account, error) {
-			las, err := p.st.Accounts(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			accs := make([]collectors.Account, len(las))
-			for i := range las {
-				accs[i] = las[i].Account
-			}
-			return accs, nil
-		})
+		read = sync.OnceValues(func() ([]collectors.Account, error) { return p.st.SourceAccounts(ctx, id) })
 		p.runs[id] = read
 	}
 	p.mu.Unlock()

@@ -149,7 +149,7 @@ type LinkedAccount struct {
 // Accounts returns a snapshot's accounts, optionally of some sources only.
 func (s *Store) Accounts(ctx context.Context, id int64, sources ...string) ([]LinkedAccount, error) {
 	q := `SELECT data, person_id, link_reason FROM accounts WHERE id >= ? AND id < ?`
-	args := []any{accountRow(id, 0), accountRow(id+1, 0)}
+	args := accountRange(id)
 	if len(sources) > 0 {
 		q += ` AND source IN (?` + strings.Repeat(",?", len(sources)-1) + `)`
 		for _, s := range sources {
@@ -179,6 +179,20 @@ func (s *Store) Accounts(ctx context.Context, id int64, sources ...string) ([]Li
 		out = append(out, la)
 	}
 	return out, rows.Err()
+}
+
+// SourceAccounts returns a snapshot's accounts as their sources reported
+// them, without the person and link reason correlation gave each.
+func (s *Store) SourceAccounts(ctx context.Context, id int64) ([]collectors.Account, error) {
+	las, err := s.Accounts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]collectors.Account, len(las))
+	for i := range las {
+		out[i] = las[i].Account
+	}
+	return out, nil
 }
 
 // Baseline returns the newest snapshot before `before` (0: any) in which
@@ -289,7 +303,7 @@ func (s *Store) recompute(ctx context.Context, sum *Summary) (string, error) {
 		tag  string
 	}{
 		{`SELECT name, completeness FROM sources WHERE snapshot_id = ? ORDER BY name`, byID, "source"},
-		{`SELECT data, person_id, link_reason FROM accounts WHERE id >= ? AND id < ? ORDER BY id`, []any{accountRow(sum.ID, 0), accountRow(sum.ID+1, 0)}, "account"},
+		{`SELECT data, person_id, link_reason FROM accounts WHERE id >= ? AND id < ? ORDER BY id`, accountRange(sum.ID), "account"},
 		{`SELECT person_id, email, display_name, expected_role, expected_why FROM people WHERE snapshot_id = ? ORDER BY person_id`, byID, "person"},
 		{`SELECT data FROM findings WHERE snapshot_id = ? ORDER BY seq`, byID, "finding"},
 	}
@@ -382,13 +396,8 @@ func (s *Store) diffSnapshot(ctx context.Context, id int64, acc []collectors.Acc
 		return diff.Snapshot{}, err
 	}
 	if acc == nil {
-		las, err := s.Accounts(ctx, id)
-		if err != nil {
+		if acc, err = s.SourceAccounts(ctx, id); err != nil {
 			return diff.Snapshot{}, err
-		}
-		acc = make([]collectors.Account, len(las))
-		for j := range las {
-			acc[j] = las[j].Account
 		}
 	}
 	inc := map[string]bool{}

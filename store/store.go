@@ -286,6 +286,10 @@ func (s *Store) writeAccounts(ctx context.Context, tx *sql.Tx, snap *Snapshot, h
 // accountRow(id+1, 0)-1.
 func accountRow(snapshot int64, seq int) int64 { return snapshot<<32 | int64(seq) }
 
+// accountRange is the bounds of snapshot id's account keys, for
+// `id >= ? AND id < ?`.
+func accountRange(id int64) []any { return []any{accountRow(id, 0), accountRow(id+1, 0)} }
+
 // batch inserts rows many at a time: one statement per few hundred rows
 // instead of one per row, which is most of the cost of a large snapshot.
 type batch struct {
