@@ -1,7 +1,5 @@
 (() => {
-  // This runs after every page load of a scrape, on pages of hundreds of
-  // rows: layout-dependent reads (innerText, offsetWidth) are kept to the
-  // elements that need them.
+  // The page's text is read once: innerText lays out the whole page.
   const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
   const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
   const cellOf = (c) => {
@@ -52,10 +50,8 @@
   // "Members (32)", "Members · 32"), never digits that happen to precede
   // the word on another line.
   const countRe = /^(?:(\d[\d,.\u202f\u00a0]*)\s+(?:team\s+)?members?|members?\s*(?:[(:·\-–]\s*)?(\d[\d,.\u202f\u00a0]*)\)?)$/i;
-  // Cells are never the count: elements inside a table are skipped, and
-  // the cheap textContent filters before the layout-bound innerText.
   for (const e of document.querySelectorAll('h1,h2,h3,h4,h5,h6,p,span,div,strong,caption,label,[role=status],[role=heading]')) {
-    if (e.children.length > 2 || e.textContent.length > 200 || !/member/i.test(e.textContent) || e.closest(tableSel) || !visible(e)) continue;
+    if (!visible(e) || e.children.length > 2) continue;
     const t = norm(e.innerText);
     if (t.length > 40) continue;
     const m = t.match(countRe);
