@@ -114,7 +114,31 @@ type Completeness struct {
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
 	Mode     string        `json:"mode,omitempty"` // e.g. "full", "delta"
+	// Parts are the partitions the source read, each with its own count
+	// (a Stonly team, an IdP list such as "users" or "app_users"). The
+	// pipeline guards each part against its own last complete count, and a
+	// part read in the last complete snapshot that is absent now makes the
+	// source incomplete: a team that vanished is never "everyone left".
+	Parts []Part `json:"parts,omitempty"`
 }
+
+// Part is one partition of a source's read.
+type Part struct {
+	Kind    string `json:"kind"`           // "team", "list"
+	ID      string `json:"id"`             // stable across runs: a team id, a list name
+	Name    string `json:"name,omitempty"` // what a person calls it: the team's name
+	Records int    `json:"records"`        // records read in this part
+	// Shown is the total the source itself displayed for the part (a
+	// member count on the page, a total in an API answer); 0 when none.
+	// A source whose rows read differ from Shown must be incomplete.
+	Shown int `json:"shown,omitempty"`
+	// Fix says what an operator does when this part can no longer be read
+	// (e.g. "give it-bot@acme.com the Admin role in team Support again").
+	Fix string `json:"fix,omitempty"`
+}
+
+// AddPart records a part read.
+func (c *Completeness) AddPart(p Part) { c.Parts = append(c.Parts, p) }
 
 // Fail marks the record incomplete and keeps err's message.
 func (c *Completeness) Fail(err error) {
@@ -131,6 +155,19 @@ type Result struct {
 	// State is opaque data the source wants back on its next run (e.g. a
 	// Graph delta link). It is stored with the snapshot.
 	State string `json:"-"`
+	// Policies are what an IdP says about how the applications it assigns
+	// are reached (Entra's appRoleAssignmentRequired), one per app it read.
+	Policies []AppPolicy `json:"policies,omitempty"`
+}
+
+// AppPolicy is how an IdP lets users reach one application.
+type AppPolicy struct {
+	AppID string `json:"app_id"` // the IdP's id: an Okta app id, an Entra service principal id
+	// OpenAccess: every enabled user of the IdP may sign in without an
+	// assignment (Entra appRoleAssignmentRequired: false). The IdP then says
+	// who should have the app, never who should not.
+	OpenAccess bool   `json:"open_access"`
+	Detail     string `json:"detail,omitempty"` // evidence, e.g. "appRoleAssignmentRequired is false on service principal …"
 }
 
 // Previous is what the last complete snapshot knew of this source, for
