@@ -26,6 +26,7 @@ const (
 	KindIdPConflict  = "idp_conflict"
 	KindDuplicate    = "duplicate"
 	KindConflict     = "conflict"
+	KindOpenAccess   = "open_access"
 )
 
 // Severities, in rising order.
@@ -94,6 +95,16 @@ type Finding struct {
 	FirstSnap    int64      `json:"first_seen_snapshot"`
 	LastSeen     time.Time  `json:"last_seen"`
 	LastSnap     int64      `json:"last_seen_snapshot"`
+	// LastConfirmed is the snapshot in which the finding was last a fact
+	// (state open); for an unknown finding it dates what is known of it.
+	LastConfirmed int64 `json:"last_confirmed_snapshot,omitempty"`
+	// Carried: the finding could not be re-evaluated in this run, because a
+	// source it depends on was incomplete; its facts are those it had in
+	// LastConfirmed. Nothing vanishes because a source failed.
+	Carried bool `json:"carried,omitempty"`
+	// Unchecked names the incomplete sources that kept an unknown finding
+	// from being re-checked.
+	Unchecked []string `json:"unchecked,omitempty"`
 }
 
 // Source is what the findings engine needs to know of a configured source.
