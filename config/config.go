@@ -97,6 +97,25 @@ type Serve struct {
 	TokenEnv string `yaml:"token_env"` // bearer token for the API and scripts
 	UsersEnv string `yaml:"users_env"` // reviewers: "alice@acme.com:password,bob@acme.com:password"
 	Schedule string `yaml:"schedule"`
+	// SessionSecretEnv names the variable holding the key of sign-in
+	// sessions and CSRF tokens (at least 32 characters); required with
+	// users_env, so that sessions outlive a restart.
+	SessionSecretEnv string `yaml:"session_secret_env"`
+	// TLSCertFile and TLSKeyFile serve HTTPS (PEM files, relative to the
+	// configuration's folder); both or neither.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TrustProxy believes a reverse proxy's X-Forwarded-Proto, -Host and
+	// -For headers (https, the public host, the client address). Only set
+	// it when every request comes through that proxy.
+	TrustProxy bool `yaml:"trust_proxy"`
+}
+
+func (s *Serve) validate(file string) error {
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		return errorf("%s: serve.tls_cert_file and serve.tls_key_file go together: set both (PEM certificate chain and private key) or neither", file)
+	}
+	return nil
 }
 
 // Report configures what every run writes besides the snapshot.
@@ -304,6 +323,9 @@ func (c *Config) validate() error {
 	}
 	if w := c.Alerts.Webhook; w != nil && (w.URLEnv == "" || w.SecretEnv == "") {
 		return errorf("%s: alerts.webhook needs url_env and secret_env (environment variables holding the URL and the HMAC key)", c.File)
+	}
+	if err := c.Serve.validate(c.File); err != nil {
+		return err
 	}
 	if c.Guard.MaxDrop != nil && (*c.Guard.MaxDrop <= 0 || *c.Guard.MaxDrop > 1) {
 		return errorf("%s: guard.max_drop must be a fraction in (0, 1], e.g. 0.2", c.File)

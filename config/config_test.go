@@ -120,3 +120,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestServeKeys(t *testing.T) {
+	y := `store: x.db
+serve:
+  users_env: IDGRAPH_USERS
+  session_secret_env: IDGRAPH_SESSION_SECRET
+  tls_cert_file: tls/cert.pem
+  tls_key_file: tls/key.pem
+  trust_proxy: true
+`
+	cfg, err := Parse([]byte(y), "/etc/idgraph/idgraph.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Serve
+	if s.SessionSecretEnv != "IDGRAPH_SESSION_SECRET" || !s.TrustProxy || cfg.Path(s.TLSCertFile) != "/etc/idgraph/tls/cert.pem" || cfg.Path(s.TLSKeyFile) != "/etc/idgraph/tls/key.pem" {
+		t.Errorf("serve = %+v", s)
+	}
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"certificate without key", "store: x.db\nserve: {tls_cert_file: c.pem}\n", "serve.tls_cert_file and serve.tls_key_file go together"},
+		{"key without certificate", "store: x.db\nserve: {tls_key_file: k.pem}\n", "serve.tls_cert_file and serve.tls_key_file go together"},
+		{"misspelt key", "store: x.db\nserve: {session_secret_evn: X}\n", `unknown key "serve.session_secret_evn" (did you mean "session_secret_env"?)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "idgraph.yaml", nil)
+			var ce *Error
+			if err == nil || !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a *config.Error with %q", err, tt.want)
+			}
+		})
+	}
+}
