@@ -46,14 +46,43 @@ type Store struct {
 	failAfter int
 }
 
+// Errors of opening a store, for callers that map them to exit codes or
+// HTTP statuses. Each is wrapped with the path and what to do.
+var (
+	// ErrNoStore: the file does not exist (a read-only open never creates one).
+	ErrNoStore = errors.New("no store")
+	// ErrNotStore: the file exists but is no idgraph store (zero bytes, not
+	// SQLite, or SQLite without idgraph's schema).
+	ErrNotStore = errors.New("not an idgraph store")
+	// ErrSchema: the store's schema is not the one this binary reads (older
+	// and opened read-only, or newer than this binary knows).
+	ErrSchema = errors.New("store schema mismatch")
+)
+
+// sqliteHeader starts every SQLite 3 database file
+// (https://www.sqlite.org/fileformat.html#the_database_header).
+const sqliteHeader = "SQLite format 3\x00"
+
 // Open opens (creating with mode 0600 if needed) the database at path and
-// applies pending schema migrations.
+// applies pending schema migrations. It is for commands that write; a
+// command that only reads uses OpenReadOnly.
+//
+// An existing file must be a store: a zero-length file is refused rather
+// than silently becoming a new, empty store (it is more likely a store
+// that a full disk or a bad copy truncated), and so is a store whose schema
+// is newer than this binary's.
 func Open(ctx context.Context, path string) (*Store, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		f.Close()
+	case errors.Is(err, fs.ErrExist):
+		if err := checkFile(path); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
-	f.Close()
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(15000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -71,6 +100,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening store %s: %w (is it a SQLite file?)", path, err)
 	}
+	if v, known, err := schemaVersions(ctx, db); err == nil && v > known {
+		db.Close()
+		return nil, newerSchema(path, v, known)
+	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		db.Close()
@@ -86,6 +119,123 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store %s: applying migrations: %w", path, err)
 	}
 	return &Store{db: db, path: path}, nil
+}
+
+// OpenReadOnly opens the existing store at path for reading only: SQLite's
+// mode=ro, no migrations, no journal-mode change, so that it works on a
+// store the process may not write (a read-only file or mount, an auditor's
+// copy) and never creates or alters anything. A missing path is ErrNoStore,
+// a file that is not a store ErrNotStore, and a store whose schema is not
+// this binary's ErrSchema (an older one is upgraded by any command that
+// writes, such as `idgraph run`).
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	open := func(immutable bool) (*sql.DB, int64, int64, error) {
+		q := url.Values{}
+		q.Set("mode", "ro")
+		if immutable {
+			q.Set("immutable", "1")
+		}
+		q.Add("_pragma", "busy_timeout(15000)")
+		q.Add("_pragma", "foreign_keys(1)")
+		db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		v, known, err := schemaVersions(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, 0, 0, err
+		}
+		return db, v, known, nil
+	}
+	db, v, known, err := open(false)
+	if err != nil {
+		// A WAL database needs its -shm (and -wal) file to be read, and
+		// SQLite creates them beside the store: in a folder this process
+		// may not write, that fails (SQLITE_READONLY_DIRECTORY). With no
+		// -wal file, every committed page is in the store itself and no
+		// writer has it open (a writer keeps its -wal while connected), so
+		// it can be read as immutable
+		// (https://www.sqlite.org/wal.html#readonly).
+		if _, werr := os.Stat(path + "-wal"); errors.Is(werr, fs.ErrNotExist) {
+			db, v, known, err = open(true)
+		}
+	}
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("opening store %s read-only: %w", path, err)
+	case v == 0:
+		db.Close()
+		return nil, fmt.Errorf("%w: %s has no idgraph schema: check the store key of the configuration", ErrNotStore, path)
+	case v < known:
+		db.Close()
+		return nil, fmt.Errorf("%w: %s has schema version %d and this idgraph reads version %d; "+
+			"a command that writes (`idgraph run`) upgrades it, then read it again", ErrSchema, path, v, known)
+	case v > known:
+		db.Close()
+		return nil, newerSchema(path, v, known)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// checkFile refuses a path that cannot be an existing store: missing, a
+// folder, zero bytes, or not SQLite.
+func checkFile(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %s does not exist: check the store key of the configuration (or --config), "+
+			"or create the store with `idgraph run`", ErrNoStore, path)
+	case err != nil:
+		return fmt.Errorf("opening store %s: %w", path, err)
+	case fi.IsDir():
+		return fmt.Errorf("%w: %s is a folder: the store key names a file", ErrNotStore, path)
+	case fi.Size() == 0:
+		return fmt.Errorf("%w: %s is empty (0 bytes), so it holds no snapshot; if it was truncated, restore it from a backup; "+
+			"to start a new store, remove the file", ErrNotStore, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening store %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqliteHeader {
+		return fmt.Errorf("%w: %s is not a SQLite database: check the store key of the configuration", ErrNotStore, path)
+	}
+	return nil
+}
+
+func newerSchema(path string, v, known int64) error {
+	return fmt.Errorf("%w: %s has schema version %d, written by a newer idgraph; this one knows versions up to %d: upgrade idgraph",
+		ErrSchema, path, v, known)
+}
+
+// schemaVersions returns the store's applied schema version (0 for a new
+// database) and the newest version this binary's migrations know.
+func schemaVersions(ctx context.Context, db *sql.DB) (applied, known int64, err error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range entries {
+		n, _, _ := strings.Cut(e.Name(), "_")
+		if v, err := strconv.ParseInt(n, 10, 64); err == nil && v > known {
+			known = v
+		}
+	}
+	var exists int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&exists); err != nil {
+		return 0, known, err
+	}
+	if exists == 0 {
+		return 0, known, nil
+	}
+	err = db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id),0) FROM goose_db_version WHERE is_applied`).Scan(&applied)
+	return applied, known, err
 }
 
 // Close closes the database.
