@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -223,7 +224,19 @@ func parseDate(v string) (time.Time, error) {
 	return t.Add(24*time.Hour - time.Second), nil // through the end of that day
 }
 
+// jsonBody reports whether the request says its body is JSON. A browser
+// sends a cross-origin text/plain or form body without asking first
+// (CORS calls it a simple request); application/json it does not.
+func jsonBody(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
+
 func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request) {
+	if !jsonBody(r) {
+		fail(w, http.StatusUnsupportedMediaType, errors.New("the body must be JSON, sent with Content-Type: application/json"))
+		return
+	}
 	var req DecisionRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
@@ -246,7 +259,11 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	if err := s.startRun(); err != nil {
-		fail(w, http.StatusConflict, err)
+		status := http.StatusConflict
+		if errors.Is(err, ErrStopping) {
+			status = http.StatusServiceUnavailable
+		}
+		fail(w, status, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "started"})
@@ -255,9 +272,12 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 // startRun begins a manual run in the background.
 func (s *Server) startRun() error {
 	s.mu.Lock()
-	busy := s.running
+	busy, stopping := s.running, s.stopping
 	s.mu.Unlock()
-	if busy {
+	switch {
+	case stopping:
+		return ErrStopping
+	case busy:
 		return ErrBusy
 	}
 	go func() {
@@ -266,4 +286,40 @@ func (s *Server) startRun() error {
 		}
 	}()
 	return nil
+}
+
+// operator refuses the request unless it carries the bearer token: lifting
+// a lockout is the operator's, not a reviewer's.
+func operator(w http.ResponseWriter, r *http.Request) bool {
+	if callerOf(r).via != viaBearer {
+		fail(w, http.StatusForbidden, errors.New("only the operator's bearer token (serve.token_env) may read or lift lockouts"))
+		return false
+	}
+	return true
+}
+
+// apiLockouts lists the accounts and addresses with recent failed sign-ins.
+func (s *Server) apiLockouts(w http.ResponseWriter, r *http.Request) {
+	if !operator(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.throttle.list())
+}
+
+// apiLift lifts the lockout of ?account= or ?address= (exactly one).
+func (s *Server) apiLift(w http.ResponseWriter, r *http.Request) {
+	if !operator(w, r) {
+		return
+	}
+	account, addr := accountKey(r.URL.Query().Get("account")), strings.TrimSpace(r.URL.Query().Get("address"))
+	if (account == "") == (addr == "") {
+		fail(w, http.StatusBadRequest, errors.New("name exactly one of ?account=EMAIL or ?address=IP"))
+		return
+	}
+	if !s.throttle.lift(account, addr) {
+		fail(w, http.StatusNotFound, errors.New("no failed sign-ins are recorded for that account or address"))
+		return
+	}
+	s.log.Warn("lockout lifted", "account", logValue(account), "address", logValue(addr), "by", "operator token", "from", s.clientAddr(r))
+	writeJSON(w, http.StatusOK, map[string]string{"status": "lifted"})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -54,28 +55,55 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, status int, e
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, "login", map[string]any{"Next": r.URL.Query().Get("next"), "Failed": r.URL.Query().Get("failed") != ""})
+	next := r.URL.Query().Get("next")
+	if !localPath(next) {
+		next = "/"
+	}
+	s.render(w, r, "login", map[string]any{"Next": next, "Failed": r.URL.Query().Get("failed") != ""})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	u, p := strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("password")
 	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+	if !localPath(next) {
 		next = "/"
 	}
-	if !s.checkUser(u, p) {
-		s.log.Warn("failed sign-in", "user", u)
+	ok, wait := s.signIn(r, u, p, "form")
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())))
+		w.WriteHeader(http.StatusTooManyRequests)
+		s.render(w, r, "login", map[string]any{"Next": next, "Locked": lockedMessage(wait)})
+		return
+	}
+	if !ok {
 		http.Redirect(w, r, "/login?failed=1&next="+urlEscape(next), http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.newSession(u), Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	token, err := s.startSession(r.Context(), r, u)
+	if err != nil {
+		s.log.Error("starting a session", "reviewer", u, "error", err)
+		s.pageError(w, r, http.StatusInternalServerError, errors.New("the session could not be recorded; try again"))
+		return
+	}
+	s.log.Info("signed in", "reviewer", u, "address", s.clientAddr(r))
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.isHTTPS(r), MaxAge: int(sessionTTL / time.Second)})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session in the store, so that the cookie no longer
+// works anywhere, even where a copy of it was kept.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && len(s.o.SessionSecret) > 0 {
+		if err := s.o.Store.EndSession(r.Context(), s.sessionID(c.Value)); err != nil {
+			s.log.Error("ending a session", "error", err)
+			s.pageError(w, r, http.StatusInternalServerError, errors.New("the session could not be ended; try again"))
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.isHTTPS(r)})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
@@ -106,23 +134,22 @@ func (s *Server) formDecide(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, http.StatusForbidden, errors.New("the form has expired; reload the page"))
 		return
 	}
-	back := r.PostFormValue("back")
-	if !strings.HasPrefix(back, "/findings") {
-		back = "/findings"
-	}
-	sep := "?"
-	if strings.Contains(back, "?") {
-		sep = "&"
+	back, err := url.Parse(r.PostFormValue("back"))
+	if !localPath(r.PostFormValue("back")) || err != nil || back.Path != "/findings" {
+		back = &url.URL{Path: "/findings"}
 	}
 	exp, err := parseDate(r.PostFormValue("expires"))
 	if err == nil {
 		_, _, err = s.Decide(r.Context(), reviewer(r), r.PostFormValue("finding"), r.PostFormValue("decision"), r.PostFormValue("justification"), exp)
 	}
+	q := back.Query()
 	if err != nil {
-		http.Redirect(w, r, back+sep+"err="+urlEscape(err.Error()), http.StatusSeeOther)
-		return
+		q.Set("err", err.Error())
+	} else {
+		q.Set("msg", "decision recorded")
 	}
-	http.Redirect(w, r, back+sep+"msg="+urlEscape("decision recorded"), http.StatusSeeOther)
+	back.RawQuery = q.Encode()
+	http.Redirect(w, r, back.String(), http.StatusSeeOther)
 }
 
 func (s *Server) formRun(w http.ResponseWriter, r *http.Request) {

@@ -5,21 +5,18 @@ package serve
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
 
@@ -37,36 +34,56 @@ type RunResult struct {
 
 // Options configures the service.
 type Options struct {
-	Store   *store.Store
-	Run     func(ctx context.Context) (*RunResult, error) // one full run: collect, store, alert, report
-	Token   string                                        // bearer token; "" disables bearer access
-	Users   map[string]string                             // reviewer -> password
-	Logger  *slog.Logger
-	Version string
-	Now     func() time.Time
+	Store *store.Store
+	Run   func(ctx context.Context) (*RunResult, error) // one full run: collect, store, alert, report
+	Token string                                        // bearer token; "" disables bearer access
+	Users map[string]string                             // reviewer -> password
+	// SessionSecret keys the ids under which sessions are stored and the
+	// CSRF tokens of forms; required with Users, at least 32 bytes.
+	SessionSecret []byte
+	// TLSCertFile and TLSKeyFile make Serve answer HTTPS.
+	TLSCertFile, TLSKeyFile string
+	// TrustProxy believes X-Forwarded-Proto, -Host and -For: set it only
+	// when a reverse proxy in front of the service sets them.
+	TrustProxy bool
+	Logger     *slog.Logger
+	Version    string
+	Now        func() time.Time
 }
 
 // Server is the service.
 type Server struct {
-	o       Options
-	log     *slog.Logger
-	key     []byte // signs session cookies and CSRF tokens
-	mu      sync.Mutex
-	running bool
-	runs    sync.WaitGroup // the run under way, for Stop
-	lastErr string
-	m       *metrics
-	cron    *cron.Cron
-	ready   bool
+	o        Options
+	log      *slog.Logger
+	tls      *tls.Config // nil: plain HTTP
+	mu       sync.Mutex
+	running  bool
+	stopping bool           // Stop was called: no new runs, /readyz answers 503
+	runs     sync.WaitGroup // the run under way, for Stop
+	lastErr  string
+	m        *metrics
+	cron     *cron.Cron
+	throttle *throttle
 }
 
 // ErrBusy is returned when a run is already under way.
 var ErrBusy = errors.New("a run is already under way")
 
-// New builds the service.
-func New(o Options) (*Server, error) {
+// ErrStopping is returned for a run asked for while the service stops.
+var ErrStopping = errors.New("the service is stopping")
+
+// minSessionSecret is the shortest session secret accepted: 32 bytes, the
+// size of the HMAC-SHA256 key it becomes.
+const minSessionSecret = 32
+
+// New builds the service and loads the metrics of the latest snapshot, so
+// that a restart does not reset them.
+func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Token == "" && len(o.Users) == 0 {
 		return nil, errors.New("serve needs serve.token_env or serve.users_env: every page but /healthz requires authentication")
+	}
+	if len(o.Users) > 0 && len(o.SessionSecret) < minSessionSecret {
+		return nil, fmt.Errorf("serve.users_env is set, so sign-in sessions need serve.session_secret_env: a variable holding at least %d random characters (e.g. the output of `openssl rand -base64 48`)", minSessionSecret)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -74,11 +91,17 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	s := &Server{o: o, log: o.Logger, m: newMetrics(), throttle: newThrottle(o.Now)}
+	if o.TLSCertFile != "" || o.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("serve.tls_cert_file %s and serve.tls_key_file %s: %w (both must be PEM files: the certificate chain and its private key)", o.TLSCertFile, o.TLSKeyFile, err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if err := s.m.restore(ctx, o.Store); err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, log: o.Logger, key: key, m: newMetrics(), ready: true}
 	return s, nil
 }
 
@@ -98,15 +121,51 @@ func (s *Server) Schedule(spec string) error {
 }
 
 // Stop stops scheduling and waits for a run under way to finish, so that
-// the store is left consistent.
+// the store is left consistent. From its call on, /readyz answers 503 and
+// no new run starts.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	s.ready = false
+	s.stopping = true
 	s.mu.Unlock()
 	if s.cron != nil {
 		<-s.cron.Stop().Done()
 	}
 	s.runs.Wait()
+}
+
+// Serve answers on ln (HTTPS when the options name a certificate) until
+// ctx ends, then stops in an order that load balancers can follow: /readyz
+// answers 503 at once while every other request is still served, the
+// schedule stops, a run under way finishes, and only then does the
+// listener close and the open requests drain.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.tls,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() {
+		if s.tls != nil {
+			errc <- hs.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
+	select {
+	case err := <-errc:
+		s.Stop()
+		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.log.Warn("stopping: /readyz answers 503, no new runs; waiting for a run under way")
+	s.Stop()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("stopping the HTTP server: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // Running reports whether a run is under way.
@@ -116,9 +175,13 @@ func (s *Server) Running() bool {
 	return s.running
 }
 
-// RunNow performs a run unless one is under way.
+// RunNow performs a run unless one is under way or the service stops.
 func (s *Server) RunNow(ctx context.Context, why string) error {
 	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return ErrStopping
+	}
 	if s.running {
 		s.mu.Unlock()
 		return ErrBusy
@@ -161,6 +224,8 @@ func (s *Server) Handler() http.Handler {
 	auth.HandleFunc("GET /api/v1/decisions", s.apiDecisions)
 	auth.HandleFunc("POST /api/v1/decisions", s.apiDecide)
 	auth.HandleFunc("POST /api/v1/runs", s.apiRun)
+	auth.HandleFunc("GET /api/v1/lockouts", s.apiLockouts)
+	auth.HandleFunc("DELETE /api/v1/lockouts", s.apiLift)
 	auth.HandleFunc("GET /{$}", s.pageHome)
 	auth.HandleFunc("GET /findings", s.pageFindings)
 	auth.HandleFunc("POST /findings/decide", s.formDecide)
@@ -169,7 +234,7 @@ func (s *Server) Handler() http.Handler {
 	auth.HandleFunc("GET /download/{file}", s.download)
 	auth.HandleFunc("POST /runs", s.formRun)
 	mux.Handle("/", s.authenticate(auth))
-	return secure(mux)
+	return secure(s.sameOrigin(mux))
 }
 
 func secure(h http.Handler) http.Handler {
@@ -184,107 +249,17 @@ func secure(h http.Handler) http.Handler {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	ready := s.ready
+	stopping := s.stopping
 	s.mu.Unlock()
-	if err := s.o.Store.DB().PingContext(r.Context()); err != nil || !ready {
-		http.Error(w, "not ready", http.StatusServiceUnavailable)
+	if stopping {
+		http.Error(w, "stopping", http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.o.Store.DB().PingContext(r.Context()); err != nil {
+		http.Error(w, "not ready: the store does not answer", http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ready\n"))
-}
-
-type ctxKey struct{}
-
-// reviewer returns who the request acts for.
-func reviewer(r *http.Request) string {
-	v, _ := r.Context().Value(ctxKey{}).(string)
-	return v
-}
-
-// authenticate accepts a bearer token, basic-auth credentials, or the
-// session cookie of the login form.
-func (s *Server) authenticate(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who := ""
-		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") && s.o.Token != "" {
-			if subtle.ConstantTimeCompare([]byte(strings.TrimPrefix(a, "Bearer ")), []byte(s.o.Token)) == 1 {
-				who = "token"
-			}
-		} else if u, p, ok := r.BasicAuth(); ok && s.checkUser(u, p) {
-			who = u
-		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			who = s.session(c.Value)
-		}
-		if who == "" {
-			if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="idgraph", Basic realm="idgraph"`)
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "authentication required: a bearer token or basic-auth credentials"})
-				return
-			}
-			http.Redirect(w, r, "/login?next="+urlEscape(r.URL.RequestURI()), http.StatusSeeOther)
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, who)))
-	})
-}
-
-func (s *Server) checkUser(u, p string) bool {
-	want, ok := s.o.Users[u]
-	// Compare anyway, so that timing does not tell which users exist.
-	eq := subtle.ConstantTimeCompare([]byte(p), []byte(want)) == 1
-	return ok && eq && want != ""
-}
-
-const sessionCookie = "idgraph_session"
-
-func (s *Server) sign(v string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func (s *Server) newSession(user string) string {
-	v := base64.RawURLEncoding.EncodeToString([]byte(user)) + "." + strconv.FormatInt(s.o.Now().Add(12*time.Hour).Unix(), 10)
-	return v + "." + s.sign(v)
-}
-
-// session returns the user of a valid, unexpired session value.
-func (s *Server) session(v string) string {
-	i := strings.LastIndexByte(v, '.')
-	if i < 0 || !hmac.Equal([]byte(s.sign(v[:i])), []byte(v[i+1:])) {
-		return ""
-	}
-	parts := strings.SplitN(v[:i], ".", 2)
-	if len(parts) != 2 {
-		return ""
-	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || s.o.Now().Unix() > exp {
-		return ""
-	}
-	u, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return ""
-	}
-	return string(u)
-}
-
-// csrf is the token every form of a session carries.
-func (s *Server) csrf(r *http.Request) string {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return ""
-	}
-	return s.sign("csrf:" + c.Value)
-}
-
-// checkForm accepts a form post from a session with its CSRF token, or
-// from basic or bearer authentication (no ambient cookie involved).
-func (s *Server) checkForm(r *http.Request) bool {
-	if _, err := r.Cookie(sessionCookie); err != nil {
-		return true
-	}
-	return hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(s.csrf(r)))
 }
 
 // Decide records a reviewer's decision after checking it.
@@ -368,15 +343,63 @@ func newMetrics() *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(),
 		runs:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "idgraph_runs_total", Help: "Runs by result: ok, incomplete, failed."}, []string{"result"}),
 		duration:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "idgraph_run_duration_seconds", Help: "Duration of runs.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
-		records:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_source_records", Help: "Records read per source in the last run."}, []string{"source"}),
-		complete:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_source_complete", Help: "1 if the source was complete in the last run."}, []string{"source"}),
-		findings:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_findings", Help: "Open findings of the last run by kind and severity."}, []string{"kind", "severity"}),
-		lastOK:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "idgraph_last_success_timestamp_seconds", Help: "Unix time of the last run with every source complete."}),
+		records:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_source_records", Help: "Records read per source in the latest snapshot."}, []string{"source"}),
+		complete:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_source_complete", Help: "1 if the source was complete in the latest snapshot."}, []string{"source"}),
+		findings:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_findings", Help: "Open findings of the latest snapshot by kind and severity."}, []string{"kind", "severity"}),
+		lastOK:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "idgraph_last_success_timestamp_seconds", Help: "Unix time at which the latest snapshot with every source complete finished."}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "idgraph_alert_deliveries_total", Help: "Alert deliveries by result."}, []string{"result"}),
 	}
 	m.reg.MustRegister(m.runs, m.duration, m.records, m.complete, m.findings, m.lastOK, m.deliveries,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// restore sets the gauges from the store, as the runs that wrote it left
+// them: without it every restart reads as "never succeeded" and staleness
+// alerts fire after each deploy.
+func (m *metrics) restore(ctx context.Context, st *store.Store) error {
+	list, err := st.List(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: loading the metrics of the latest snapshot: %w", err)
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	latest := list[0]
+	fs, err := st.Findings(ctx, latest.ID)
+	if err != nil {
+		return fmt.Errorf("serve: loading the findings of snapshot %d for the metrics: %w", latest.ID, err)
+	}
+	m.setSnapshot(latest.Sources, fs)
+	for _, sum := range list { // newest first
+		if sum.Complete {
+			m.setLastOK(sum.FinishedAt)
+			break
+		}
+	}
+	return nil
+}
+
+func (m *metrics) setLastOK(t time.Time) { m.lastOK.Set(float64(t.UnixNano()) / 1e9) }
+
+// setSnapshot sets the source and findings gauges to one snapshot's.
+func (m *metrics) setSnapshot(sources []store.Source, fs []diff.Finding) {
+	m.records.Reset()
+	m.complete.Reset()
+	for _, src := range sources {
+		m.records.WithLabelValues(src.Info.Name).Set(float64(src.Completeness.Records))
+		c := 0.0
+		if src.Completeness.Complete {
+			c = 1
+		}
+		m.complete.WithLabelValues(src.Info.Name).Set(c)
+	}
+	m.findings.Reset()
+	for _, f := range fs {
+		if f.State == diff.StateOpen {
+			m.findings.WithLabelValues(f.Kind, f.Severity).Inc()
+		}
+	}
 }
 
 func (m *metrics) observe(res *RunResult, err error, d time.Duration) {
@@ -389,22 +412,9 @@ func (m *metrics) observe(res *RunResult, err error, d time.Duration) {
 		m.runs.WithLabelValues("incomplete").Inc()
 	default:
 		m.runs.WithLabelValues("ok").Inc()
-		m.lastOK.SetToCurrentTime()
+		m.setLastOK(res.Outcome.Snapshot.FinishedAt)
 	}
-	for _, src := range res.Outcome.Snapshot.Sources {
-		m.records.WithLabelValues(src.Info.Name).Set(float64(src.Completeness.Records))
-		c := 0.0
-		if src.Completeness.Complete {
-			c = 1
-		}
-		m.complete.WithLabelValues(src.Info.Name).Set(c)
-	}
-	m.findings.Reset()
-	for _, f := range res.Outcome.Snapshot.Findings {
-		if f.State == diff.StateOpen {
-			m.findings.WithLabelValues(f.Kind, f.Severity).Inc()
-		}
-	}
+	m.setSnapshot(res.Outcome.Snapshot.Sources, res.Outcome.Snapshot.Findings)
 	m.deliveries.WithLabelValues("delivered").Add(float64(res.Alerts.Delivered))
 	m.deliveries.WithLabelValues("pending").Add(float64(res.Alerts.Pending))
 }

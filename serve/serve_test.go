@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,7 +20,29 @@ import (
 	"github.com/idgraph/idgraph/store"
 )
 
-const token = "a-bearer-token-for-tests-0123456789"
+const (
+	token         = "a-bearer-token-for-tests-0123456789"
+	sessionSecret = "a-session-secret-for-tests-0123456789abcdef"
+)
+
+// logBuffer collects the service's log lines; handlers write from many
+// goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 type fixture struct {
 	t      *testing.T
@@ -30,6 +53,8 @@ type fixture struct {
 	now    time.Time
 	stonly string
 	gate   chan struct{} // when set, a run waits until it is closed
+	run    func(context.Context) (*serve.RunResult, error)
+	logs   logBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -46,19 +71,32 @@ func newFixture(t *testing.T) *fixture {
 		}
 		return &serve.RunResult{Outcome: out}, nil
 	}
-	var err error
-	f.srv, err = serve.New(serve.Options{Store: st, Run: run, Token: token, Version: "test",
-		Users: map[string]string{"alice@acme.com": "alice-password", "bob@acme.com": "bob-password"},
-		Now:   func() time.Time { return f.now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.run = run
+	f.srv = f.server(nil)
 	if err := f.srv.RunNow(context.Background(), "test"); err != nil {
 		t.Fatal(err)
 	}
 	f.http = httptest.NewServer(f.srv.Handler())
 	t.Cleanup(f.http.Close)
 	return f
+}
+
+// server builds a service over the fixture's store, as a (re)start of
+// serve would; edit adjusts its options.
+func (f *fixture) server(edit func(*serve.Options)) *serve.Server {
+	f.t.Helper()
+	o := serve.Options{Store: f.st, Run: f.run, Token: token, Version: "test",
+		Users:         map[string]string{"alice@acme.com": "alice-password", "bob@acme.com": "bob-password"},
+		SessionSecret: []byte(sessionSecret), Logger: slog.New(slog.NewTextHandler(&f.logs, nil)),
+		Now: func() time.Time { return f.now }}
+	if edit != nil {
+		edit(&o)
+	}
+	srv, err := serve.New(context.Background(), o)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return srv
 }
 
 func (f *fixture) do(method, path, auth string, body any) (int, string) {
@@ -69,6 +107,9 @@ func (f *fixture) do(method, path, auth string, body any) (int, string) {
 		rd = strings.NewReader(string(b))
 	}
 	req, _ := http.NewRequest(method, f.http.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	switch {
 	case auth == "token":
 		req.Header.Set("Authorization", "Bearer "+token)
