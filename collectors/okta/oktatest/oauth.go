@@ -57,6 +57,19 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthErr(http.StatusUnauthorized, "invalid_client", "The client_assertion token is invalid (iss, sub, aud or exp).")
 		return
 	}
+	if c.RequireDPoP {
+		// What Okta's org authorization server answers when the app
+		// requires DPoP-bound tokens and the token request has no DPoP
+		// header (Okta support: "The DPoP Proof JWT Header Is Missing";
+		// developer.okta.com/docs/guides/dpop). A request with a proof is
+		// not modelled: idgraph sends none (okta-sdk-golang v2 has no DPoP).
+		if r.Header.Get("DPoP") == "" {
+			oauthErr(http.StatusBadRequest, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
+		} else {
+			oauthErr(http.StatusBadRequest, "invalid_dpop_proof", "The simulator does not verify DPoP proofs.")
+		}
+		return
+	}
 	requested := strings.Fields(r.Form.Get("scope"))
 	for _, sc := range requested {
 		if !slices.Contains(c.Scopes, sc) {

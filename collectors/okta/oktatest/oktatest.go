@@ -54,15 +54,19 @@ type Group struct {
 type DirectAssignment struct {
 	UserID string `json:"userId"`
 	Role   string `json:"role,omitempty"`
-	Status string `json:"status,omitempty"` // app-user status; default ACTIVE
+	// Roles makes the app-user profile's role attribute a string array,
+	// as an app whose schema declares it an array of strings does.
+	Roles  []string `json:"roles,omitempty"`
+	Status string   `json:"status,omitempty"` // app-user status; default ACTIVE
 }
 
 // GroupAssignment assigns the app to a group. Lower priority numbers win
 // when a user reaches the app through several groups, as in Okta.
 type GroupAssignment struct {
-	GroupID  string `json:"groupId"`
-	Priority int    `json:"priority"`
-	Role     string `json:"role,omitempty"`
+	GroupID  string   `json:"groupId"`
+	Priority int      `json:"priority"`
+	Role     string   `json:"role,omitempty"`
+	Roles    []string `json:"roles,omitempty"` // a string-array role attribute
 }
 
 // OAuthClient is a service app allowed to get tokens with a private key JWT.
@@ -70,6 +74,13 @@ type OAuthClient struct {
 	ClientID  string
 	PublicKey *rsa.PublicKey
 	Scopes    []string // scopes the app was granted
+	// Roles are the admin roles assigned to the service app (its "Admin
+	// roles" tab). nil: Read-only Administrator.
+	Roles []AdminRole
+	// RequireDPoP is the app's "Require Demonstrating Proof of Possession
+	// (DPoP) header in token requests" setting, which Okta turns on by
+	// default for new API service apps.
+	RequireDPoP bool
 }
 
 // Scenario is the org the simulator serves.
@@ -82,6 +93,17 @@ type Scenario struct {
 	Direct           []DirectAssignment `json:"direct"`
 	GroupAssignments []GroupAssignment  `json:"groupAssignments"`
 	OAuth            *OAuthClient       `json:"-"`
+	// AppUserStatus overrides the app-user status of users (id -> status,
+	// e.g. INACTIVE), whether assigned directly or through a group.
+	AppUserStatus map[string]string `json:"appUserStatus,omitempty"`
+	// TokenOwner is the admin user an SSWS API token acts as (Okta: the
+	// admin who created it; GET /api/v1/users/me returns them). Empty: a
+	// built-in owner, DefaultTokenOwner, who is not in the user lists.
+	TokenOwner string `json:"tokenOwner,omitempty"`
+	// AdminRoles are the token owner's admin roles. nil: Read-only
+	// Administrator. A group-scoped role (USER_ADMIN, HELP_DESK_ADMIN,
+	// GROUP_MEMBERSHIP_ADMIN with Targets) sees only its groups' members.
+	AdminRoles []AdminRole `json:"adminRoles,omitempty"`
 }
 
 // Faults are failures the simulator can inject. The zero value is none.
@@ -112,6 +134,23 @@ type Faults struct {
 	NoAdmin bool
 	// Forbidden answers paths with these prefixes with 403 E0000006.
 	Forbidden []string
+	// MaxConcurrent enforces Okta's concurrent rate limit: a request that
+	// arrives while this many are unfinished is answered 429, and its
+	// X-Rate-Limit-* headers carry the concurrency values (limit, 0
+	// remaining, an estimated reset), as Okta documents in "Concurrency
+	// limits" and "Rate limit best practices" (developer.okta.com/docs/
+	// reference/rl2-concurrency, rl-best-practices). Okta's default for
+	// Workforce orgs is 75; a free developer org has 15. 0: no limit.
+	MaxConcurrent int
+	// LoopPath/LoopPage make page LoopPage of lists whose path starts with
+	// LoopPath carry a Link rel="next" that leads to the same page again:
+	// a cursor that never advances.
+	LoopPath string
+	LoopPage int
+	// LimitTimeout answers list requests asking for more than this many
+	// items per page with 500 E0000009, as an Okta list that times out on
+	// large pages does; Okta's advice is to retry with a smaller limit.
+	LimitTimeout int
 }
 
 // Stats counts what the simulator served.
@@ -121,6 +160,11 @@ type Stats struct {
 	Status429  int
 	Bytes      int64 // response bodies
 	MaxPerPage map[string]int
+	// MaxInFlight is the most requests that were unfinished at once.
+	MaxInFlight int
+	// OmittedCredentials counts user-list pages served without the
+	// credentials object and links (Content-Type okta-response=...).
+	OmittedCredentials int
 }
 
 // Server is a running simulator.
@@ -136,6 +180,8 @@ type Server struct {
 	fails   int
 	reqID   atomic.Int64
 	now     func() time.Time
+
+	inflight int // requests unfinished, under mu
 }
 
 type bucket struct {
@@ -265,9 +311,20 @@ func (ix *index) list(key string, mk func() []page) []page {
 type appUser struct {
 	user  int
 	scope string
-	role  string
+	role  any // string or []string: the app-user profile's role attribute
 	stat  string
 	json  []byte
+}
+
+// roleValue is what an assignment puts in the profile's role attribute.
+func roleValue(role string, roles []string) any {
+	if roles != nil {
+		return roles
+	}
+	if role == "" {
+		return nil
+	}
+	return role
 }
 
 func build(sc *Scenario) *index {
@@ -298,8 +355,9 @@ func build(sc *Scenario) *index {
 	// USER) and members of assigned groups (scope GROUP), with the role of
 	// the direct assignment or else of the highest-priority group.
 	type res struct {
-		scope, role, stat string
-		prio              int
+		scope, stat string
+		role        any
+		prio        int
 	}
 	resolved := map[int]*res{}
 	for _, d := range sc.Direct {
@@ -308,7 +366,7 @@ func build(sc *Scenario) *index {
 			if st == "" {
 				st = "ACTIVE"
 			}
-			resolved[k] = &res{"USER", d.Role, st, -1}
+			resolved[k] = &res{"USER", st, roleValue(d.Role, d.Roles), -1}
 		}
 	}
 	for _, ga := range sc.GroupAssignments {
@@ -316,13 +374,18 @@ func build(sc *Scenario) *index {
 			r, ok := resolved[k]
 			switch {
 			case !ok:
-				resolved[k] = &res{"GROUP", ga.Role, "ACTIVE", ga.Priority}
+				resolved[k] = &res{"GROUP", "ACTIVE", roleValue(ga.Role, ga.Roles), ga.Priority}
 			case r.scope == "GROUP" && ga.Priority < r.prio:
-				r.role, r.prio = ga.Role, ga.Priority
+				r.role, r.prio = roleValue(ga.Role, ga.Roles), ga.Priority
 			}
 		}
 	}
 	for k, r := range resolved {
+		// Okta keeps an app user whose assignment is not in force (its
+		// status says so: AppUserStatus in the management API spec).
+		if st, ok := sc.AppUserStatus[ix.users[k].ID]; ok {
+			r.stat = st
+		}
 		au := appUser{user: k, scope: r.scope, role: r.role, stat: r.stat}
 		au.json = appUserJSON(ix.users[k], au)
 		ix.appUsers = append(ix.appUsers, au)
@@ -352,10 +415,60 @@ func userJSON(u User) []byte {
 		"id": u.ID, "status": u.Status, "created": ts(u.Created), "activated": ts(u.Created),
 		"statusChanged": ts(u.StatusChanged), "lastLogin": ts(u.LastLogin), "lastUpdated": ts(u.LastUpdated),
 		"passwordChanged": ts(u.Created), "type": map[string]any{"id": "oty1simulator0000000"},
-		"profile": profile, "credentials": map[string]any{"provider": map[string]any{"type": "OKTA", "name": "OKTA"}},
-		"_links": map[string]any{"self": map[string]any{"href": "/api/v1/users/" + u.ID}},
+		"profile": profile, "_links": map[string]any{"self": map[string]any{"href": "/api/v1/users/" + u.ID}},
 	})
 	return b
+}
+
+// withCredentials adds to a user's JSON, rendered without them, the
+// credentials object and the credential HAL links (change and reset the
+// password, the recovery question, the factors) that Okta includes unless
+// the request's Content-Type says okta-response=omitCredentials,
+// omitCredentialsLinks (the OktaResponse parameter of listUsers in Okta's
+// management API spec).
+func withCredentials(lean []byte, id string, creds, links bool) []byte {
+	if !creds && !links {
+		return lean
+	}
+	const head = `{"_links":{`
+	var b strings.Builder
+	b.Grow(len(lean) + 900)
+	b.WriteString(head)
+	if links {
+		for _, l := range []struct{ rel, path string }{
+			{"changePassword", "/credentials/change_password"}, {"changeRecoveryQuestion", "/credentials/change_recovery_question"},
+			{"forgotPassword", "/credentials/forgot_password"}, {"resetPassword", "/lifecycle/reset_password"},
+			{"resetFactors", "/lifecycle/reset_factors"}, {"expirePassword", "/lifecycle/expire_password"},
+		} {
+			fmt.Fprintf(&b, `"%s":{"href":"/api/v1/users/%s%s","hints":{"allow":["POST"]}},`, l.rel, id, l.path)
+		}
+	}
+	b.Write(lean[len(head) : len(lean)-1])
+	if creds {
+		b.WriteString(`,"credentials":{"password":{},"recovery_question":{"question":"Who's a major player in the cowboy scene?"},"provider":{"type":"OKTA","name":"OKTA"}}`)
+	}
+	b.WriteByte('}')
+	return []byte(b.String())
+}
+
+// credentialParts reads the okta-response parameter of a Content-Type
+// header: whether the credentials object and the credential links stay.
+func credentialParts(contentType string) (creds, links bool) {
+	creds, links = true, true
+	_, v, ok := strings.Cut(contentType, "okta-response=")
+	if !ok {
+		return
+	}
+	v, _, _ = strings.Cut(v, ";")
+	for _, o := range strings.Split(strings.Trim(strings.TrimSpace(v), `"`), ",") {
+		switch strings.TrimSpace(o) {
+		case "omitCredentials":
+			creds = false
+		case "omitCredentialsLinks":
+			links = false
+		}
+	}
+	return
 }
 
 func groupJSON(g *Group) []byte {
@@ -371,7 +484,7 @@ func groupJSON(g *Group) []byte {
 
 func appUserJSON(u User, au appUser) []byte {
 	profile := map[string]any{}
-	if au.role != "" {
+	if au.role != nil {
 		profile["role"] = au.role
 	}
 	b, _ := json.Marshal(map[string]any{"id": u.ID, "externalId": nil, "created": ts(u.Created), "lastUpdated": ts(u.LastUpdated),
@@ -408,6 +521,16 @@ func family(path string) string {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Okta-Request-Id", fmt.Sprintf("sim-%d", s.reqID.Add(1)))
+	s.mu.Lock()
+	s.inflight++
+	s.stats.MaxInFlight = max(s.stats.MaxInFlight, s.inflight)
+	inflight := s.inflight
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		s.mu.Unlock()
+	}()
 	if r.URL.Path == "/oauth2/v1/token" {
 		s.token(w, r)
 		return
@@ -446,6 +569,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			reset = s.now().Add(time.Second)
 		}
 	}
+	if f.MaxConcurrent > 0 && inflight > f.MaxConcurrent {
+		// "Instead of the accumulated counts for time-based rate limits,
+		// when a request exceeds the limit for concurrent requests,
+		// X-Rate-Limit-Limit, X-Rate-Limit-Remaining, and
+		// X-Rate-Limit-Reset report the concurrent values", and the reset
+		// "is only an estimate" (Okta, Rate limit best practices).
+		limited = true
+		limit, remaining, reset = f.MaxConcurrent, 0, s.now().Add(time.Second)
+	}
 	if limited {
 		s.stats.Status429++
 	}
@@ -469,8 +601,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		okErr(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
 		return
 	}
-	scopes, ok := s.authorize(r, f)
+	c, ok := s.authorize(r, f)
 	if !ok {
+		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			// Okta's resource server names the reason of a refused bearer
+			// token in the challenge (RFC 6750 section 3): error="invalid_token".
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="http://%s/oauth2/v1/authorize", realm="IdpEndpoint", scope="%s", error="invalid_token", error_description="The token is not valid as it was issued by a different server or has expired.", resource="%s"`, r.Host, requiredScope(r.URL.Path), r.URL.Path))
+		}
 		okErr(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
 		return
 	}
@@ -481,7 +618,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if scopes != nil && !slices.Contains(scopes, need) {
+	if c.scopes != nil && !slices.Contains(c.scopes, need) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="http://%s/oauth2/v1/authorize", realm="IdpEndpoint", scope="%s", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="%s"`, r.Host, need, r.URL.Path))
 		okErr(w, http.StatusForbidden, "E0000006", "You do not have permission to perform the requested action")
 		return
@@ -490,7 +627,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		okErr(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
 		return
 	}
-	s.route(w, r, ix, f)
+	if s.adminRoute(w, r, ix, c, f) {
+		return
+	}
+	s.route(w, r, ix, f, c.view(ix))
 }
 
 func endpointName(path string) string {
@@ -505,6 +645,11 @@ func endpointName(path string) string {
 
 func requiredScope(path string) string {
 	switch {
+	case strings.Contains(path, "/roles"):
+		// Role assignments and their targets need okta.roles.read (the
+		// management API spec's security on listAssignedRolesForUser,
+		// listGroupTargetsForRole, listRolesForClient).
+		return "okta.roles.read"
 	case strings.HasPrefix(path, "/api/v1/users"):
 		return "okta.users.read"
 	case strings.HasPrefix(path, "/api/v1/groups"):
@@ -515,16 +660,22 @@ func requiredScope(path string) string {
 	return ""
 }
 
-// authorize returns the scopes of a bearer token (nil for SSWS, which
-// carries the admin's rights) and whether the caller is authenticated.
-func (s *Server) authorize(r *http.Request, f Faults) ([]string, bool) {
+// caller is who a request authenticated as.
+type caller struct {
+	scopes []string    // an OAuth access token's scopes; nil for SSWS
+	roles  []AdminRole // the token owner's or the service app's admin roles
+	noUser bool        // an OAuth service app: there is no "me"
+}
+
+// authorize says who the caller is and whether they are authenticated.
+func (s *Server) authorize(r *http.Request, f Faults) (caller, bool) {
 	if f.Unauthorized {
-		return nil, false
+		return caller{}, false
 	}
 	a := r.Header.Get("Authorization")
 	switch {
 	case strings.HasPrefix(a, "SSWS "):
-		return nil, s.sc.Token != "" && strings.TrimPrefix(a, "SSWS ") == s.sc.Token
+		return caller{roles: rolesOrDefault(s.sc.AdminRoles)}, s.sc.Token != "" && strings.TrimPrefix(a, "SSWS ") == s.sc.Token
 	case strings.HasPrefix(a, "Bearer "):
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -532,12 +683,16 @@ func (s *Server) authorize(r *http.Request, f Faults) ([]string, bool) {
 		if sc == nil {
 			sc = []string{}
 		}
-		return sc, ok
+		var roles []AdminRole
+		if s.sc.OAuth != nil {
+			roles = rolesOrDefault(s.sc.OAuth.Roles)
+		}
+		return caller{scopes: sc, roles: roles, noUser: true}, ok
 	}
-	return nil, false
+	return caller{}, false
 }
 
-func (s *Server) route(w http.ResponseWriter, r *http.Request, ix *index, f Faults) {
+func (s *Server) route(w http.ResponseWriter, r *http.Request, ix *index, f Faults, v *view) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) < 3 || parts[0] != "api" || parts[1] != "v1" {
 		okErr(w, http.StatusNotFound, "E0000022", "The endpoint does not support the provided HTTP method")
@@ -545,7 +700,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ix *index, f Faul
 	}
 	switch {
 	case len(parts) == 3 && parts[2] == "users":
-		s.listUsers(w, r, ix, f)
+		s.listUsers(w, r, ix, f, v)
 	case len(parts) == 5 && parts[2] == "apps" && parts[4] == "users":
 		if parts[3] != s.sc.AppID {
 			okErr(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+parts[3]+" (AppInstance)")
@@ -558,7 +713,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ix *index, f Faul
 			}
 			return items
 		})
-		s.paginate(w, r, items, 50, 500, f)
+		s.paginate(w, r, v.filter(ix, items), 50, 500, f)
 	case len(parts) == 5 && parts[2] == "apps" && parts[4] == "groups":
 		if parts[3] != s.sc.AppID {
 			okErr(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+parts[3]+" (AppInstance)")
@@ -567,8 +722,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ix *index, f Faul
 		items := make([]page, len(ix.appGroups))
 		for i, g := range ix.appGroups {
 			profile := map[string]any{}
-			if g.Role != "" {
-				profile["role"] = g.Role
+			if v := roleValue(g.Role, g.Roles); v != nil {
+				profile["role"] = v
 			}
 			b, _ := json.Marshal(map[string]any{"id": g.GroupID, "lastUpdated": "2024-01-01T00:00:00.000Z", "priority": g.Priority,
 				"profile": profile, "_links": map[string]any{"group": map[string]any{"href": "/api/v1/groups/" + g.GroupID}}})
@@ -588,14 +743,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ix *index, f Faul
 			okErr(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+parts[3]+" (UserGroup)")
 			return
 		}
+		// The member list has no okta-response parameter in Okta's spec:
+		// its users always carry credentials and their links.
 		items := ix.list("group "+parts[3], func() []page {
 			items := make([]page, len(members))
 			for i, k := range members {
-				items[i] = page{ix.users[k].ID, ix.userJSON[k]}
+				items[i] = page{ix.users[k].ID, withCredentials(ix.userJSON[k], ix.users[k].ID, true, true)}
 			}
 			return items
 		})
-		s.paginate(w, r, items, 1000, 1000, f)
+		s.paginate(w, r, v.filter(ix, items), 1000, 1000, f)
 	default:
 		okErr(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.URL.Path)
 	}
@@ -606,7 +763,7 @@ type page struct {
 	json []byte
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, ix *index, f Faults) {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, ix *index, f Faults, v *view) {
 	q := r.URL.Query()
 	expr := q.Get("filter")
 	if expr == "" {
@@ -621,11 +778,17 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, ix *index, f 
 		}
 		match = m
 	}
-	if f.NoAdmin {
+	if f.NoAdmin || v.none() {
 		s.write(w, []byte("[]"))
 		return
 	}
-	items := ix.list("users "+expr, func() []page {
+	creds, links := credentialParts(r.Header.Get("Content-Type"))
+	if !creds && !links {
+		s.mu.Lock()
+		s.stats.OmittedCredentials++
+		s.mu.Unlock()
+	}
+	items := ix.list(fmt.Sprintf("users %v %v %s", creds, links, expr), func() []page {
 		var items []page
 		for i := range ix.users {
 			u := &ix.users[i]
@@ -636,11 +799,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, ix *index, f 
 			if match != nil && !match(u) {
 				continue
 			}
-			items = append(items, page{u.ID, ix.userJSON[i]})
+			items = append(items, page{u.ID, withCredentials(ix.userJSON[i], u.ID, creds, links)})
 		}
 		return items
 	})
-	s.paginate(w, r, items, 200, 200, f)
+	s.paginate(w, r, v.filter(ix, items), 200, 200, f)
 }
 
 // parseFilter understands the subset of Okta's filter syntax idgraph uses:
@@ -731,7 +894,14 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, items []page, 
 		start = sort.Search(len(items), func(i int) bool { return items[i].id > after })
 	}
 	end := min(start+limit, len(items))
-	pageNo := start/limit + 1
+	// Pages are counted in the endpoint's largest page, so that a fault on
+	// "page 2" stays on the same records when a client retries it with a
+	// smaller limit.
+	pageNo := start/maxLimit + 1
+	if f.LimitTimeout > 0 && limit > f.LimitTimeout {
+		okErr(w, http.StatusInternalServerError, "E0000009", "Internal Server Error")
+		return
+	}
 	if f.FailPage > 0 && pageNo == f.FailPage && strings.HasPrefix(r.URL.Path, f.FailPath) {
 		s.mu.Lock()
 		fail := f.FailTimes == 0 || s.fails < f.FailTimes
@@ -751,7 +921,11 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, items []page, 
 	base := "http://" + r.Host + r.URL.Path
 	self := url(base, q, "")
 	w.Header().Add("Link", "<"+self+`>; rel="self"`)
-	if end < len(items) {
+	switch {
+	case f.LoopPage > 0 && pageNo == f.LoopPage && strings.HasPrefix(r.URL.Path, f.LoopPath):
+		// A cursor that does not advance: next leads to this page again.
+		w.Header().Add("Link", "<"+url(base, q, q.Get("after"))+`>; rel="next"`)
+	case end < len(items):
 		w.Header().Add("Link", "<"+url(base, q, items[end-1].id)+`>; rel="next"`)
 	}
 	var b strings.Builder
