@@ -25,6 +25,8 @@ type Data struct {
 	// remediation state.
 	Decisions    map[string]store.Decision
 	Remediations []Remediation
+
+	byAccount map[string]string // account key -> person, built on first use
 }
 
 // Remediation is a revoke decision and whether the access is gone.
@@ -53,7 +55,8 @@ type Point struct {
 	ID         int64
 	At         time.Time
 	Complete   bool
-	BySeverity map[string]int
+	BySeverity map[string]int // open findings (facts)
+	Unknown    int            // findings an incomplete source left unknown
 }
 
 // Total counts the point's open findings.
@@ -118,7 +121,10 @@ func Load(ctx context.Context, st *store.Store, id int64, version string) (*Data
 		if list[i].ID > sum.ID {
 			continue
 		}
-		d.History = append(d.History, Point{ID: list[i].ID, At: list[i].FinishedAt, Complete: list[i].Complete, BySeverity: counts[list[i].ID]})
+		p := Point{ID: list[i].ID, At: list[i].FinishedAt, Complete: list[i].Complete, BySeverity: counts[list[i].ID]}
+		// A snapshot's finding count covers facts and unknown findings alike.
+		p.Unknown = max(list[i].Findings-p.Total(), 0)
+		d.History = append(d.History, p)
 	}
 	return d, nil
 }
@@ -150,7 +156,7 @@ func (d *Data) Facts() []diff.Finding {
 func (d *Data) Unknown() int { return len(d.Findings) - len(d.Facts()) }
 
 // Kinds lists the finding kinds in display order.
-var Kinds = []string{diff.KindOrphaned, diff.KindUnassigned, diff.KindMissing, diff.KindRoleMismatch, diff.KindIdPConflict, diff.KindDuplicate, diff.KindConflict}
+var Kinds = []string{diff.KindOrphaned, diff.KindUnassigned, diff.KindMissing, diff.KindRoleMismatch, diff.KindIdPConflict, diff.KindDuplicate, diff.KindOpenAccess, diff.KindConflict}
 
 // Severities lists severities from the highest.
 var Severities = []string{diff.SevCritical, diff.SevHigh, diff.SevMedium, diff.SevLow, diff.SevInfo}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/store"
 )
 
 //go:embed report.html.tmpl
@@ -53,7 +54,17 @@ var funcs = template.FuncMap{
 		}
 		return n
 	},
-	"role": func(m map[string]int, r string) int { return m[r] },
+	"role":   func(m map[string]int, r string) int { return m[r] },
+	"plural": Plural,
+	"minus":  func(a, b int) int { return a - b },
+	"wasWere": func(n int) string {
+		if n == 1 {
+			return "was"
+		}
+		return "were"
+	},
+	"unchecked": func(f diff.Finding, src []store.Source) string { return List(UncheckedBy(f, src)) },
+	"firstSeen": FirstSeenText,
 	"otherRoles": func(m map[string]int) string {
 		var out []string
 		for k, v := range m {
@@ -67,24 +78,31 @@ var funcs = template.FuncMap{
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(funcs).ParseFS(tmplFS, "report.html.tmpl"))
 
-// Chart is the inline SVG chart of findings over the snapshot history.
+// Chart is the inline SVG chart of findings over the snapshot history. It
+// is drawn in its own coordinates (a viewBox) and scales with its card.
 type Chart struct {
 	Width, Height int
+	Left, Right   int // the plot's x range
 	Bars          []Bar
 	Max           int
 	YTicks        []Tick
+	First, Last   string // the dates the chart spans
+	Unknown       bool   // some bar shows findings that could not be re-checked
+	Incomplete    bool   // some snapshot had an incomplete source
 }
 
 // Bar is one snapshot's stacked bar.
 type Bar struct {
 	X, W     int
+	Mid      int // the bar's centre, for its labels
 	Label    string
+	Date     string // shown when the day changed since the last date shown
 	Title    string
 	Segments []Segment
 	Complete bool
 }
 
-// Segment is one severity's part of a bar.
+// Segment is one severity's part of a bar, or the unknown part.
 type Segment struct {
 	Y, H  int
 	Class string
@@ -96,49 +114,89 @@ type Tick struct {
 	Label int
 }
 
+const (
+	chartW, chartH = 560, 196
+	plotTop        = 8
+	plotH          = 136
+	plotLeft       = 36
+)
+
 func chart(h []Point) Chart {
-	c := Chart{Width: 720, Height: 180}
+	c := Chart{Width: chartW, Height: chartH, Left: plotLeft, Right: chartW - 4}
 	if len(h) > 60 {
 		h = h[len(h)-60:]
 	}
 	for _, p := range h {
-		c.Max = max(c.Max, p.Total())
+		c.Max = max(c.Max, p.Total()+p.Unknown)
 	}
 	if c.Max == 0 {
 		c.Max = 1
 	}
-	plotH, left := 140, 40
-	w := min((c.Width-left)/max(len(h), 1), 48)
+	if len(h) > 0 {
+		c.First, c.Last = h[0].At.UTC().Format("2006-01-02"), h[len(h)-1].At.UTC().Format("2006-01-02")
+	}
+	w := min((c.Right-c.Left)/max(len(h), 1), 48)
+	// Labels are thinned so that they never overlap: a snapshot id needs
+	// about 24 units, a date about 64.
+	idEvery := max(1, (24+w-1)/w)
+	lastDate, lastDateX := "", -1000
+	base := plotTop + plotH
 	for i, p := range h {
-		b := Bar{X: left + i*w + 2, W: max(w-4, 2), Label: fmt.Sprint(p.ID), Complete: p.Complete,
-			Title: fmt.Sprintf("snapshot %d, %s: %d open findings", p.ID, p.At.UTC().Format("2006-01-02"), p.Total())}
-		y := 10 + plotH
-		for _, sev := range []string{diff.SevInfo, diff.SevLow, diff.SevMedium, diff.SevHigh, diff.SevCritical} {
-			n := p.BySeverity[sev]
-			if n == 0 {
-				continue
-			}
-			hgt := n * plotH / c.Max
-			if hgt == 0 {
-				hgt = 1
-			}
-			y -= hgt
-			b.Segments = append(b.Segments, Segment{Y: y, H: hgt, Class: "s-" + sev})
+		b := Bar{X: c.Left + i*w + 2, W: max(w-4, 2), Complete: p.Complete}
+		b.Mid = b.X + b.W/2
+		if i%idEvery == 0 {
+			b.Label = fmt.Sprintf("#%d", p.ID)
 		}
+		day := p.At.UTC().Format("Jan 2")
+		if day != lastDate && b.Mid-lastDateX >= 64 {
+			b.Date, lastDate, lastDateX = day, day, b.Mid
+		}
+		b.Title = fmt.Sprintf("snapshot %d, %s: %d open findings", p.ID, p.At.UTC().Format("2006-01-02 15:04 UTC"), p.Total())
+		if p.Unknown > 0 {
+			b.Title += fmt.Sprintf(", %d could not be re-checked", p.Unknown)
+		}
+		if !p.Complete {
+			b.Title += " (a source was incomplete)"
+		}
+		y := base
+		stack := func(n int, class string) {
+			if n == 0 {
+				return
+			}
+			hgt := max(n*plotH/c.Max, 1)
+			y -= hgt
+			b.Segments = append(b.Segments, Segment{Y: y, H: hgt, Class: class})
+		}
+		for _, sev := range []string{diff.SevInfo, diff.SevLow, diff.SevMedium, diff.SevHigh, diff.SevCritical} {
+			stack(p.BySeverity[sev], "s-"+sev)
+		}
+		stack(p.Unknown, "s-unknown")
+		c.Unknown = c.Unknown || p.Unknown > 0
+		c.Incomplete = c.Incomplete || !p.Complete
 		c.Bars = append(c.Bars, b)
 	}
-	for _, v := range []int{0, c.Max / 2, c.Max} {
-		c.YTicks = append(c.YTicks, Tick{Y: 10 + plotH - v*plotH/c.Max, Label: v})
+	ticks := []int{0, c.Max}
+	if c.Max >= 4 {
+		ticks = []int{0, c.Max / 2, c.Max}
+	}
+	for _, v := range ticks {
+		c.YTicks = append(c.YTicks, Tick{Y: base - v*plotH/c.Max, Label: v})
 	}
 	return c
 }
 
 // WriteHTML writes the access-review report: one self-contained page with
-// no external assets.
+// no external assets and no script.
 func WriteHTML(w io.Writer, d *Data) error {
-	facts := d.Facts()
+	facts, unknowns, inc := d.Facts(), d.Unknowns(), d.Incomplete()
+	var incNames []string
+	for _, u := range inc {
+		incNames = append(incNames, u.Source)
+	}
 	return page.Execute(w, map[string]any{
 		"D": d, "Facts": facts, "Kinds": Kinds, "Severities": Severities, "Teams": d.Teams(),
-		"Chart": chart(d.History), "Unknown": d.Unknown(), "Sources": d.Snapshot.Sources,
+		"Chart": chart(d.History), "Unknowns": unknowns, "Sources": d.Snapshot.Sources,
+		"Incomplete": inc, "IncompleteList": List(incNames), "App": d.App(), "Counts": d.AccountCounts(),
+		"Top": Top(facts, 5), "TopUnknown": Top(unknowns, 5),
 	})
 }

@@ -4,59 +4,127 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/idgraph/idgraph/diff"
 )
 
 // mdText makes source text inert in Markdown: controls and bidi overrides
-// replaced, and the characters that start markup escaped.
-func mdText(s string) string {
-	s = Terminal(s, 200)
-	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;", "|", `\|`, "#", `\#`)
+// replaced, and the characters that start markup escaped with a backslash,
+// which CommonMark defines for every ASCII punctuation character (so
+// "Dana <dana@acme.com>" reads as written, in a renderer and as plain text).
+func mdText(s string) string { return mdTextN(s, 200) }
+
+// mdTextN is mdText for text of up to n characters.
+func mdTextN(s string, n int) string {
+	s = Terminal(s, n)
+	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`, "|", `\|`, "#", `\#`, "&", `\&`)
 	return r.Replace(s)
 }
 
+// mdLines is how many findings each list of the summary shows.
+const mdLines = 15
+
 // WriteMarkdown writes a short summary for e-mail or chat.
 func WriteMarkdown(w io.Writer, d *Data) error {
-	facts := d.Facts()
-	fmt.Fprintf(w, "# Access review, snapshot %d (%s)\n\n", d.Snapshot.ID, d.Snapshot.FinishedAt.UTC().Format("2006-01-02 15:04 UTC"))
-	for _, s := range d.Snapshot.Sources {
+	facts, unknowns, inc := d.Facts(), d.Unknowns(), d.Incomplete()
+	fmt.Fprintf(w, "# Access review: %s, snapshot %d (%s)\n\n", mdText(d.App()), d.Snapshot.ID, d.Snapshot.FinishedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	counts := d.AccountCounts()
+	for i, s := range d.Snapshot.Sources {
 		state := "complete"
 		if !s.Completeness.Complete {
 			state = "**INCOMPLETE**: " + mdText(strings.Join(s.Completeness.Errors, "; "))
 		}
-		fmt.Fprintf(w, "- %s: %d records, %s\n", s.Info.Name, s.Completeness.Records, state)
-	}
-	fmt.Fprintf(w, "\n**%d findings**", len(facts))
-	if u := d.Unknown(); u > 0 {
-		fmt.Fprintf(w, " (and %d unknown because a source was incomplete)", u)
+		fmt.Fprintf(w, "- %s, %s, %s\n", mdText(counts[i].Summary()), Plural(s.Completeness.Records, "record read", "records read"), state)
 	}
 	fmt.Fprintln(w)
+	if len(inc) > 0 {
+		fmt.Fprintf(w, "**%s**\n\n", mdTextN(UncheckedSentence(len(unknowns), inc, 200), 4000))
+		fmt.Fprintf(w, "Findings that depend on an incomplete source are unknown in this run: they are listed apart from the facts, with the snapshot in which each was last confirmed, and none counts as resolved.\n\n")
+	}
+	switch {
+	case len(facts) > 0 || len(inc) > 0:
+		fmt.Fprintf(w, "**%s** confirmed in this run", Plural(len(facts), "finding", "findings"))
+		if len(inc) > 0 {
+			fmt.Fprintf(w, "; %d could not be re-checked", len(unknowns))
+		}
+		fmt.Fprintln(w)
+	default:
+		fmt.Fprintf(w, "**No findings**: every %s account matches an active, assigned identity with the expected role.\n", mdText(d.App()))
+	}
 	fmt.Fprintln(w)
 	for _, sev := range Severities {
-		var n int
+		var n, u int
 		for _, f := range facts {
 			if f.Severity == sev {
 				n++
 			}
 		}
-		if n > 0 {
+		for _, f := range unknowns {
+			if f.Severity == sev {
+				u++
+			}
+		}
+		switch {
+		case u > 0:
+			fmt.Fprintf(w, "- %s: %d (and %d not re-checked)\n", sev, n, u)
+		case n > 0:
 			fmt.Fprintf(w, "- %s: %d\n", sev, n)
 		}
 	}
-	if dr := d.Drift; dr != nil {
-		fmt.Fprintf(w, "\nSince snapshot %d: %d appeared, %d escalated, %d resolved, %d role changes.\n", dr.From, len(dr.Appeared), len(dr.Escalated), len(dr.Resolved), len(dr.RoleChanges))
-	}
-	top := facts
-	if len(top) > 15 {
-		top = top[:15]
-	}
-	if len(top) > 0 {
+	if len(facts) > 0 {
 		fmt.Fprintln(w, "\n## Most severe")
-		for _, f := range top {
-			fmt.Fprintf(w, "- %s %s: %s\n", strings.ToUpper(f.Severity), f.Kind, mdText(f.Explanation))
+		mdFindings(w, d, facts, "in the full report", func(diff.Finding) string { return "" })
+	}
+	if len(unknowns) > 0 {
+		fmt.Fprintln(w, "\n## Could not be re-checked")
+		mdFindings(w, d, unknowns, "in the full report", func(f diff.Finding) string {
+			s := "; " + d.Confirmed(f)
+			if fs := FirstSeenText(f); fs != "" {
+				s += ", " + fs
+			}
+			return s + "; not re-checked: " + List(UncheckedBy(f, d.Snapshot.Sources)) + " incomplete"
+		})
+	}
+	if dr := d.Drift; dr != nil {
+		fmt.Fprintf(w, "\n## Since snapshot %d\n\n%d appeared, %d escalated, %d resolved, %s.\n", dr.From, len(dr.Appeared), len(dr.Escalated), len(dr.Resolved),
+			Plural(len(dr.RoleChanges), "role change", "role changes"))
+		for _, l := range []struct {
+			title string
+			fs    []diff.Finding
+		}{{"Appeared", dr.Appeared}, {"Escalated", dr.Escalated}, {"Resolved", dr.Resolved}} {
+			if len(l.fs) > 0 {
+				fmt.Fprintf(w, "\n### %s\n", l.title)
+				mdFindings(w, d, l.fs, "in the full report", func(diff.Finding) string { return "" })
+			}
 		}
-		if len(facts) > len(top) {
-			fmt.Fprintf(w, "- … and %d more in the full report\n", len(facts)-len(top))
+		if len(dr.RoleChanges) > 0 {
+			fmt.Fprintln(w, "\n### Role changes")
+			for i, c := range dr.RoleChanges {
+				if i == mdLines {
+					fmt.Fprintf(w, "- … and %d more in the full report\n", len(dr.RoleChanges)-i)
+					break
+				}
+				team := c.TeamName
+				if team == "" {
+					team = c.Team
+				}
+				fmt.Fprintf(w, "- %s in %s: %s → %s\n", mdText(d.ChangeWho(c).String()), mdText(team), mdText(c.From), mdText(c.To))
+			}
 		}
 	}
 	return nil
+}
+
+// mdFindings lists findings, most severe first, each naming the person and
+// the account: "- CRITICAL orphaned: Dana Kim <dana@acme.com>
+// (notion:t1:dana@acme.com), disabled in entra, still Notion Admin in
+// Onboarding".
+func mdFindings(w io.Writer, d *Data, fs []diff.Finding, rest string, tail func(diff.Finding) string) {
+	for i, f := range fs {
+		if i == mdLines {
+			fmt.Fprintf(w, "- … and %d more %s\n", len(fs)-i, rest)
+			return
+		}
+		fmt.Fprintf(w, "- %s %s: %s, %s%s\n", strings.ToUpper(f.Severity), mdText(f.Kind), mdText(d.WhoOf(f).String()), mdText(f.Explanation), mdText(tail(f)))
+	}
 }
