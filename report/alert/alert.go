@@ -22,43 +22,58 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/store"
 )
 
 // Alert is what one run has to say. It is the generic webhook's body.
+// Fields are only ever added.
 type Alert struct {
 	Version    int             `json:"version"`
 	Snapshot   int64           `json:"snapshot"`
 	Baseline   int64           `json:"baseline,omitempty"`
 	FinishedAt time.Time       `json:"finished_at"`
-	Findings   []Item          `json:"findings"`
+	Apps       []string        `json:"apps,omitempty"` // the applications read, short names
+	Findings   []Item          `json:"findings"`       // facts that appeared or escalated
 	Resolved   int             `json:"resolved"`
 	RoleChange []diff.Change   `json:"role_changes"`
 	Incomplete []SourceProblem `json:"incomplete_sources"`
-	Report     string          `json:"report,omitempty"`
+	// UnknownCount is how many findings of the snapshot could not be
+	// re-checked because a source they depend on was incomplete; Unknown
+	// lists those at or above the alert's minimum severity, each with its
+	// last-confirmed snapshot and first-seen. They are never facts.
+	UnknownCount int    `json:"unknown_count"`
+	Unknown      []Item `json:"unknown"`
+	Report       string `json:"report,omitempty"`
 }
 
 // Item is one alerted finding.
 type Item struct {
-	Change string `json:"change"` // appeared or escalated
+	// Change is "appeared" or "escalated" for a fact; for an unknown
+	// finding, "carried" (open in the last complete snapshot, not
+	// re-checked) or "unconfirmed" (found while a source was incomplete).
+	Change string `json:"change"`
 	diff.Finding
 }
 
 // SourceProblem is an incomplete source.
 type SourceProblem struct {
-	Source string   `json:"source"`
-	Errors []string `json:"errors"`
+	Source   string   `json:"source"`
+	Errors   []string `json:"errors"`
+	Findings int      `json:"unknown_findings"` // findings it kept from being re-checked
 }
 
 // Empty reports whether there is nothing to say.
 func (a *Alert) Empty() bool {
-	return len(a.Findings) == 0 && a.Resolved == 0 && len(a.RoleChange) == 0 && len(a.Incomplete) == 0
+	return len(a.Findings) == 0 && a.Resolved == 0 && len(a.RoleChange) == 0 && len(a.Incomplete) == 0 && a.UnknownCount == 0
 }
 
 // Compose decides what a snapshot alerts about, against the ledger of what
@@ -71,26 +86,56 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 	if minSeverity == "" {
 		minSeverity = diff.SevMedium
 	}
-	a := &Alert{Version: 1, Snapshot: sum.ID, FinishedAt: sum.FinishedAt, Findings: []Item{}, RoleChange: []diff.Change{}, Incomplete: []SourceProblem{}}
+	a := &Alert{Version: 1, Snapshot: sum.ID, FinishedAt: sum.FinishedAt, Findings: []Item{}, RoleChange: []diff.Change{},
+		Incomplete: []SourceProblem{}, Unknown: []Item{}}
 	allComplete := true
 	for _, s := range sum.Sources {
-		if !s.Completeness.Complete {
-			allComplete = false
-			a.Incomplete = append(a.Incomplete, SourceProblem{Source: s.Info.Name, Errors: s.Completeness.Errors})
+		if s.Info.Kind == collectors.KindApp && s.Info.App != "" && !slices.Contains(a.Apps, s.Info.App) {
+			a.Apps = append(a.Apps, s.Info.App)
 		}
+	}
+	slices.Sort(a.Apps)
+	for _, u := range report.IncompleteSources(sum.Sources, fs) {
+		allComplete = false
+		var errs []string
+		for _, s := range sum.Sources {
+			if s.Info.Name == u.Source {
+				errs = s.Completeness.Errors
+			}
+		}
+		if len(errs) == 0 {
+			errs = []string{u.Problem}
+		}
+		a.Incomplete = append(a.Incomplete, SourceProblem{Source: u.Source, Errors: errs, Findings: u.Findings})
 	}
 	alerted := map[string]string{}
 	present := map[string]bool{}
 	var forget []string
 	for _, f := range fs {
 		present[f.Key] = true
+		if f.State != diff.StateOpen {
+			a.UnknownCount++
+		}
 		if d, ok := decisions[f.Key]; ok && (d.Decision == "approve" || d.Decision == "exception") && d.Active(sum.FinishedAt) {
 			if _, seen := ledger[f.Key]; seen {
 				forget = append(forget, f.Key)
 			}
 			continue
 		}
-		if f.State != diff.StateOpen || diff.SeverityRank(f.Severity) < diff.SeverityRank(minSeverity) {
+		if f.State != diff.StateOpen {
+			// Unknown: said apart from the facts, never alerted as new, and
+			// its ledger entry kept, so that it neither re-alerts nor
+			// counts as resolved when the source is back.
+			if diff.SeverityRank(f.Severity) >= diff.SeverityRank(minSeverity) {
+				change := "unconfirmed"
+				if f.Carried {
+					change = "carried"
+				}
+				a.Unknown = append(a.Unknown, Item{Change: change, Finding: f})
+			}
+			continue
+		}
+		if diff.SeverityRank(f.Severity) < diff.SeverityRank(minSeverity) {
 			continue
 		}
 		prev, seen := ledger[f.Key]
@@ -112,6 +157,7 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 			}
 		}
 	}
+	slices.SortStableFunc(a.Unknown, func(x, y Item) int { return diff.SeverityRank(y.Severity) - diff.SeverityRank(x.Severity) })
 	a.Resolved = len(resolved)
 	resolved = append(resolved, forget...)
 	if drift != nil {

@@ -3,16 +3,19 @@ package alert_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline/pipelinetest"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
@@ -187,5 +190,213 @@ func TestSlackMessage(t *testing.T) {
 		if txt, ok := bl["text"].(map[string]any); ok && len([]rune(txt["text"].(string))) > 3000 {
 			t.Error("a section exceeds Slack's 3000 characters")
 		}
+	}
+}
+
+// failedSnapshot is the snapshot after id when every source failed, as the
+// pipeline records it (DESIGN.md, "Nothing vanishes because a source
+// failed"): each open finding of id carried as unknown, with id as the
+// snapshot it was last confirmed in and the sources that kept it from
+// being re-checked.
+func failedSnapshot(t *testing.T, st *store.Store, id int64) (*store.Summary, []diff.Finding) {
+	t.Helper()
+	prev, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := st.Findings(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := *prev
+	sum.ID, sum.Complete, sum.FinishedAt = id+1, false, prev.FinishedAt.Add(24*time.Hour)
+	sum.Sources = nil
+	for _, s := range prev.Sources {
+		s.Completeness.Complete, s.Completeness.Records = false, 0
+		s.Completeness.Errors = []string{s.Info.Name + ": connection refused"}
+		sum.Sources = append(sum.Sources, s)
+	}
+	var out []diff.Finding
+	for _, f := range fs {
+		if f.State != diff.StateOpen {
+			continue
+		}
+		f.State, f.Carried, f.LastConfirmed, f.Unchecked = diff.StateUnknown, true, id, f.DependsOn
+		out = append(out, f)
+	}
+	return &sum, out
+}
+
+// slackText is every text of a Block Kit message, as Slack would show it.
+func slackText(t *testing.T, body []byte) (head, all string) {
+	t.Helper()
+	var msg struct {
+		Text   string           `json:"text"`
+		Blocks []map[string]any `json:"blocks"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if len(msg.Blocks) == 0 || len(msg.Blocks) > 50 || msg.Blocks[0]["type"] != "header" {
+		t.Fatalf("not a Block Kit message: %s", body)
+	}
+	var b strings.Builder
+	b.WriteString(msg.Text + "\n")
+	for _, bl := range msg.Blocks {
+		if txt, ok := bl["text"].(map[string]any); ok {
+			b.WriteString(txt["text"].(string) + "\n")
+		}
+		if els, ok := bl["elements"].([]any); ok {
+			for _, el := range els {
+				b.WriteString(el.(map[string]any)["text"].(string) + "\n")
+			}
+		}
+	}
+	return msg.Blocks[0]["text"].(map[string]any)["text"].(string), b.String()
+}
+
+var reassuring = regexp.MustCompile(`(?i)no findings|everything matches|all clear|nothing (new|to report)`)
+
+func TestAlertsOfASnapshotWhoseSourcesAllFailed(t *testing.T) {
+	e := newEnv(t)
+	first := newReceiver(0)
+	defer first.Close()
+	e.run([]alert.Sink{&alert.Webhook{URL: first.URL, Key: []byte("k"), Client: http.DefaultClient}}) // fills the ledger
+	ledger, err := e.st.Alerted(context.Background())
+	if err != nil || len(ledger) == 0 {
+		t.Fatalf("ledger %v, %v", ledger, err)
+	}
+	sum, fs := failedSnapshot(t, e.st, 1)
+	a, alerted, forget := alert.Compose(sum, fs, nil, ledger, "", nil)
+	if len(a.Findings) != 0 || a.Resolved != 0 || len(alerted) != 0 || len(forget) != 0 {
+		t.Fatalf("a failed run alerted facts or resolutions: %d findings, %d resolved, alerted %v, forgot %v", len(a.Findings), a.Resolved, alerted, forget)
+	}
+	if a.UnknownCount != len(fs) || len(a.Unknown) == 0 || len(a.Incomplete) != 3 {
+		t.Fatalf("unknown %d of %d, listed %d, incomplete %+v", a.UnknownCount, len(fs), len(a.Unknown), a.Incomplete)
+	}
+
+	// The webhook's JSON, as delivered.
+	rcv := newReceiver(0)
+	defer rcv.Close()
+	if err := (&alert.Webhook{URL: rcv.URL, Key: []byte("k"), Client: http.DefaultClient}).Send(context.Background(), a, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&alert.Slack{URL: rcv.URL, Client: http.DefaultClient}).Send(context.Background(), a, 7); err != nil {
+		t.Fatal(err)
+	}
+	bodies, _ := rcv.got()
+	var hook struct {
+		Findings     []map[string]any `json:"findings"`
+		UnknownCount int              `json:"unknown_count"`
+		Unknown      []map[string]any `json:"unknown"`
+		Incomplete   []struct {
+			Source   string   `json:"source"`
+			Errors   []string `json:"errors"`
+			Findings int      `json:"unknown_findings"`
+		} `json:"incomplete_sources"`
+		Apps []string `json:"apps"`
+	}
+	if err := json.Unmarshal(bodies[0], &hook); err != nil {
+		t.Fatal(err)
+	}
+	if len(hook.Findings) != 0 || hook.UnknownCount != len(fs) || len(hook.Apps) != 1 || hook.Apps[0] != "stonly" {
+		t.Errorf("webhook body: %s", bodies[0])
+	}
+	for _, u := range hook.Unknown {
+		if u["change"] != "carried" || u["state"] != "unknown" || u["carried"] != true || u["last_confirmed_snapshot"] != float64(1) ||
+			u["first_seen_snapshot"] != float64(1) || u["first_seen"] == "" || len(u["unchecked"].([]any)) == 0 {
+			t.Errorf("unknown finding without its history: %v", u)
+		}
+		if diff.SeverityRank(u["severity"].(string)) < diff.SeverityRank(diff.SevMedium) {
+			t.Errorf("a %s finding is listed below the alert's minimum severity", u["severity"])
+		}
+	}
+	for _, p := range hook.Incomplete {
+		if len(p.Errors) == 0 || p.Errors[0] != p.Source+": connection refused" || p.Findings == 0 {
+			t.Errorf("incomplete source without its error or count: %+v", p)
+		}
+	}
+
+	// Slack says how many and why, and names each one.
+	head, text := slackText(t, bodies[1])
+	if want := fmt.Sprintf("idgraph: %d Stonly access findings could not be re-checked", len(fs)); head != want {
+		t.Errorf("header %q, want %q", head, want)
+	}
+	for _, s := range sum.Sources {
+		if !strings.Contains(text, "*"+s.Info.Name+" was incomplete*: "+s.Info.Name+": connection refused") {
+			t.Errorf("Slack does not say that %s was incomplete, and why", s.Info.Name)
+		}
+	}
+	bob := a.Unknown[0]
+	for _, w := range []string{"*Could not be re-checked* (" + fmt.Sprint(len(fs)) + ")",
+		"*CRITICAL* orphaned Bob Leaver &lt;bob@acme.com&gt; (" + bob.Account + "): ",
+		"last confirmed in snapshot 1, first seen in snapshot 1 on " + bob.FirstSeen.UTC().Format("2006-01-02")} {
+		if !strings.Contains(text, w) {
+			t.Errorf("Slack does not say %q:\n%s", w, text)
+		}
+	}
+	if m := reassuring.FindString(text); m != "" {
+		t.Errorf("Slack says %q of a run whose sources failed", m)
+	}
+}
+
+func TestAlertsOfACompleteSnapshot(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(0)
+	defer rcv.Close()
+	e.run([]alert.Sink{&alert.Slack{URL: rcv.URL, Client: http.DefaultClient}, &alert.Webhook{URL: rcv.URL, Key: []byte("k"), Client: http.DefaultClient}})
+	bodies, heads := rcv.got()
+	if len(bodies) != 2 {
+		t.Fatalf("%d deliveries", len(bodies))
+	}
+	slack, hook := bodies[0], bodies[1]
+	if heads[0].Get("X-Idgraph-Signature") != "" {
+		slack, hook = hook, slack
+	}
+	head, text := slackText(t, slack)
+	if !strings.HasPrefix(head, "idgraph: ") || !strings.Contains(head, " new and 0 escalated Stonly access findings") {
+		t.Errorf("header %q", head)
+	}
+	if strings.Contains(text, "re-checked") || strings.Contains(text, "incomplete") {
+		t.Errorf("a complete run speaks of unknown findings:\n%s", text)
+	}
+	if !strings.Contains(text, "*CRITICAL* orphaned (appeared) Bob Leaver &lt;bob@acme.com&gt; (stonly:t-support:bob@acme.com): ") {
+		t.Errorf("Slack does not name the person and the account:\n%s", text)
+	}
+	var a struct {
+		UnknownCount *int             `json:"unknown_count"`
+		Unknown      []map[string]any `json:"unknown"`
+		Findings     []map[string]any `json:"findings"`
+	}
+	if err := json.Unmarshal(hook, &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.UnknownCount == nil || *a.UnknownCount != 0 || a.Unknown == nil || len(a.Unknown) != 0 || len(a.Findings) == 0 {
+		t.Errorf("webhook body of a complete run: %s", hook)
+	}
+}
+
+// TestAlertWhenASourceFails: a run whose app export is gone alerts that
+// it was incomplete, never anything reassuring, and resolves nothing.
+func TestAlertWhenASourceFails(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(0)
+	defer rcv.Close()
+	sinks := []alert.Sink{&alert.Slack{URL: rcv.URL, Client: http.DefaultClient}}
+	e.run(sinks)
+	if err := os.Remove(e.stonly); err != nil {
+		t.Fatal(err)
+	}
+	e.run(sinks)
+	bodies, _ := rcv.got()
+	if len(bodies) != 2 {
+		t.Fatalf("%d deliveries", len(bodies))
+	}
+	head, text := slackText(t, bodies[1])
+	if !strings.Contains(head, "could not be re-checked") || !strings.Contains(text, "*stonly was incomplete*") || !strings.Contains(text, "*0* resolved") {
+		t.Errorf("the alert of a failed read:\n%s", text)
+	}
+	if m := reassuring.FindString(text); m != "" {
+		t.Errorf("Slack says %q of a run whose app source failed", m)
 	}
 }

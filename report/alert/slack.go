@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"net/http"
+	"slices"
 
+	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/report"
 )
 
@@ -47,6 +49,32 @@ func cut(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// maxUnknown is how many findings that could not be re-checked a message
+// lists; with maxItems facts and the fixed blocks it stays within
+// maxBlocks.
+const maxUnknown = 15
+
+// apps names the alert's applications as the findings do ("Notion"):
+// from the data, never written here.
+func apps(a *Alert) string {
+	names := a.Apps
+	if len(names) == 0 {
+		for _, f := range a.Findings {
+			if f.App != "" && !slices.Contains(names, f.App) {
+				names = append(names, f.App)
+			}
+		}
+	}
+	var titles []string
+	for _, n := range names {
+		titles = append(titles, report.Title(n))
+	}
+	return report.List(titles)
+}
+
+// who names a finding's person and account, escaped.
+func who(f diff.Finding) string { return escape(report.WhoOf(f).String()) }
+
 // Message renders the alert as a Block Kit message.
 func Message(a *Alert) map[string]any {
 	var appeared, escalated int
@@ -57,21 +85,36 @@ func Message(a *Alert) map[string]any {
 			escalated++
 		}
 	}
-	head := fmt.Sprintf("idgraph: %d new and %d escalated Stonly access findings", appeared, escalated)
-	if len(a.Findings) == 0 && len(a.Incomplete) > 0 {
-		head = "idgraph: a source was incomplete in the nightly run"
+	subject := "access findings"
+	if app := apps(a); app != "" {
+		subject = app + " access findings"
+	}
+	head := fmt.Sprintf("idgraph: %d new and %d escalated %s", appeared, escalated, subject)
+	if len(a.Incomplete) > 0 {
+		// Never a reassuring headline while a source is incomplete.
+		unchecked := fmt.Sprintf("%s could not be re-checked", report.Plural(a.UnknownCount, strings.TrimSuffix(subject, "s"), subject))
+		if len(a.Findings) == 0 {
+			head = "idgraph: " + unchecked
+		} else {
+			head += fmt.Sprintf("; %d could not be re-checked", a.UnknownCount)
+		}
 	}
 	summary := fmt.Sprintf("Snapshot %d", a.Snapshot)
 	if a.Baseline > 0 {
 		summary += fmt.Sprintf(" compared with %d", a.Baseline)
 	}
-	summary += fmt.Sprintf(": *%d* appeared, *%d* escalated, *%d* resolved, *%d* privilege changes.", appeared, escalated, a.Resolved, len(a.RoleChange))
+	summary += fmt.Sprintf(": *%d* appeared, *%d* escalated, *%d* resolved, *%d* privilege changes", appeared, escalated, a.Resolved, len(a.RoleChange))
+	if len(a.Incomplete) > 0 {
+		summary += fmt.Sprintf(", *%d* could not be re-checked", a.UnknownCount)
+	}
+	summary += "."
 	blocks := []any{
 		map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": cut(head, maxHeader)}},
 		map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": summary}},
 	}
 	for _, p := range a.Incomplete {
-		t := fmt.Sprintf(":warning: *%s was incomplete*: %s. Findings that depend on it were not judged.", escape(p.Source), escape(strings.Join(p.Errors, "; ")))
+		t := fmt.Sprintf(":warning: *%s was incomplete*: %s. %s on it could not be re-checked: they keep their last confirmed facts and none counts as resolved.",
+			escape(p.Source), escape(strings.Join(p.Errors, "; ")), report.Plural(p.Findings, "finding that depends", "findings that depend"))
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(t, maxSection)}})
 	}
 	if len(a.Findings) > 0 {
@@ -82,16 +125,39 @@ func Message(a *Alert) map[string]any {
 		shown = shown[:maxItems]
 	}
 	for _, f := range shown {
-		who := escape(f.Email)
-		if f.DisplayName != "" {
-			who = escape(f.DisplayName) + " (" + who + ")"
-		}
-		t := fmt.Sprintf("*%s* %s (%s) %s: %s", strings.ToUpper(f.Severity), f.Kind, f.Change, who, escape(f.Explanation))
+		t := fmt.Sprintf("*%s* %s (%s) %s: %s", strings.ToUpper(f.Severity), f.Kind, f.Change, who(f.Finding), escape(f.Explanation))
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(t, maxSection)}})
 	}
 	if n := len(a.Findings) - len(shown); n > 0 {
 		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn",
 			"text": fmt.Sprintf("… and %d more findings in the access-review report.", n)}}})
+	}
+	if len(a.Unknown) > 0 {
+		blocks = append(blocks, map[string]any{"type": "divider"},
+			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn",
+				"text": fmt.Sprintf("*Could not be re-checked* (%d), shown as last confirmed:", a.UnknownCount)}})
+		unk := a.Unknown
+		if len(unk) > maxUnknown {
+			unk = unk[:maxUnknown]
+		}
+		for _, f := range unk {
+			when := "never confirmed"
+			if f.LastConfirmed > 0 {
+				when = fmt.Sprintf("last confirmed in snapshot %d", f.LastConfirmed)
+			}
+			if fs := report.FirstSeenText(f.Finding); fs != "" {
+				when += ", " + fs
+			}
+			if len(f.Unchecked) > 0 {
+				when += "; not re-checked: " + escape(report.List(f.Unchecked)) + " incomplete"
+			}
+			t := fmt.Sprintf("*%s* %s %s: %s — %s", strings.ToUpper(f.Severity), f.Kind, who(f.Finding), escape(f.Explanation), when)
+			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(t, maxSection)}})
+		}
+		if n := a.UnknownCount - len(unk); n > 0 {
+			blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn",
+				"text": fmt.Sprintf("… and %d more that could not be re-checked, in the access-review report.", n)}}})
+		}
 	}
 	if len(a.RoleChange) > 0 {
 		var lines []string
@@ -104,7 +170,7 @@ func Message(a *Alert) map[string]any {
 			if team == "" {
 				team = c.Team
 			}
-			lines = append(lines, fmt.Sprintf("• %s in %s: %s → %s", escape(c.Email), escape(team), escape(c.From), escape(c.To)))
+			lines = append(lines, fmt.Sprintf("• %s in %s: %s → %s", escape(report.Who{Email: c.Email, Account: c.Account}.String()), escape(team), escape(c.From), escape(c.To)))
 		}
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut("*New privilege*\n"+strings.Join(lines, "\n"), maxSection)}})
 	}
