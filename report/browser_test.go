@@ -150,6 +150,16 @@ func TestReportInChromium(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Logf("screenshot: %s", png)
+				table := "#findings"
+				if name == "failed" {
+					table = "#unknown"
+				}
+				if shot, err = chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(table))); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(out, fmt.Sprintf("%s-%d-table.png", name, width)), shot, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			})
 		}
 		t.Run(name+"/print", func(t *testing.T) {

@@ -40,7 +40,7 @@ func DriftText(w io.Writer, d *diff.Drift) error {
 	section := func(title string, fs []diff.Finding) {
 		fmt.Fprintf(w, "\n%s (%d)\n", title, len(fs))
 		for _, f := range fs {
-			fmt.Fprintf(w, "  %-8s %-13s %s  %s\n", f.Severity, f.Kind, Terminal(f.Email, 60), Terminal(f.Explanation, 160))
+			fmt.Fprintf(w, "  %-8s %-13s %s  %s\n", f.Severity, f.Kind, Terminal(WhoOf(f).String(), 160), Terminal(f.Explanation, 160))
 		}
 	}
 	section("findings appeared", d.Appeared)
@@ -60,7 +60,8 @@ func DriftText(w io.Writer, d *diff.Drift) error {
 	}{{"role changes", d.RoleChanges}, {"status changes", d.StatusChanges}} {
 		fmt.Fprintf(w, "\n%s (%d)\n", c.title, len(c.cs))
 		for _, x := range c.cs {
-			fmt.Fprintf(w, "  %s  %s -> %s\n", Terminal(x.Account, 80), Terminal(x.From, 30), Terminal(x.To, 30))
+			// The account key alone is an opaque id (okta:00u1…): name the address too.
+			fmt.Fprintf(w, "  %s  %s -> %s\n", Terminal(Who{Email: x.Email, Account: x.Account}.String(), 140), Terminal(x.From, 30), Terminal(x.To, 30))
 		}
 	}
 	return nil

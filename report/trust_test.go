@@ -304,3 +304,21 @@ func TestCSPAndPrintStyles(t *testing.T) {
 		}
 	}
 }
+
+// TestDriftTextNamesPeople: the CLI's drift names the address behind
+// every finding and change, not only an opaque account id.
+func TestDriftTextNamesPeople(t *testing.T) {
+	d := snapshot(t, t.TempDir(), "")
+	facts := d.Facts()
+	dr := &diff.Drift{From: 1, To: 2, Appeared: facts[:1],
+		StatusChanges: []diff.Change{{Account: "okta-export:00u05", Source: "okta-export", Email: "erin@acme.com", From: "ACTIVE", To: "SUSPENDED"}}}
+	var b bytes.Buffer
+	if err := report.DriftText(&b, dr); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{report.WhoOf(facts[0]).String(), "erin@acme.com (okta-export:00u05)  ACTIVE -> SUSPENDED"} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("the drift does not say %q:\n%s", w, &b)
+		}
+	}
+}
