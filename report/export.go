@@ -60,6 +60,7 @@ type Manifest struct {
 	SHA256            string            `json:"sha256"`
 	Bytes             int               `json:"bytes"`
 	Rows              int               `json:"rows"`
+	UnknownRows       int               `json:"unknown_rows,omitempty"` // rows of findings that could not be re-checked
 	RowsPerTeam       map[string]int    `json:"rows_per_team"`
 	Columns           []string          `json:"columns"`
 	Snapshot          manifestSnapshot  `json:"snapshot"`
@@ -186,15 +187,18 @@ func AccountsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, err
 	return buf.Bytes(), perTeam, cols, nil
 }
 
-// FindingsCSV renders the snapshot's findings (facts only).
+// FindingsCSV renders the snapshot's findings: the facts, then the
+// findings that an incomplete source kept from being re-checked (state
+// "unknown"), so that nothing vanishes from the evidence because a source
+// failed. A snapshot whose sources were complete has facts only.
 func FindingsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, error) {
 	var buf bytes.Buffer
-	facts := d.Facts()
-	if err := WriteFindingsCSV(&buf, d.Snapshot.ID, facts, opt); err != nil {
+	rows := append(d.Facts(), d.Unknowns()...)
+	if err := WriteFindingsCSV(&buf, d.Snapshot.ID, rows, opt); err != nil {
 		return nil, nil, nil, err
 	}
 	per := map[string]int{}
-	for _, f := range facts {
+	for _, f := range rows {
 		per[f.Team]++
 	}
 	return buf.Bytes(), per, FindingColumns, nil
@@ -234,6 +238,9 @@ func WriteExport(d *Data, kind, path string, opt CSVOptions) (*Export, error) {
 		m.Sources = append(m.Sources, manifestSource{Name: s.Info.Name, Kind: string(s.Info.Kind), Complete: s.Completeness.Complete,
 			Records: s.Completeness.Records, Pages: s.Completeness.Pages, Errors: s.Completeness.Errors})
 		m.CollectorVersions[s.Info.Name] = s.Info.Version
+	}
+	if kind == "findings" {
+		m.UnknownRows = len(d.Unknowns())
 	}
 	mj, _ := json.MarshalIndent(m, "", "  ")
 	if err := WriteFile(path, data); err != nil {

@@ -2,8 +2,11 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -320,5 +323,36 @@ func TestDriftTextNamesPeople(t *testing.T) {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("the drift does not say %q:\n%s", w, &b)
 		}
+	}
+}
+
+// TestFindingsExportKeepsUnknownFindings: the auditor's findings export of
+// a snapshot whose sources failed still holds every carried finding,
+// marked unknown, and its manifest counts them.
+func TestFindingsExportKeepsUnknownFindings(t *testing.T) {
+	dir := t.TempDir()
+	f := failedSnapshot(snapshot(t, dir, ""))
+	e, err := report.WriteExport(f, "findings", filepath.Join(dir, "findings.csv"), report.CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(e.File)
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := slices.Index(recs[0], "state")
+	if len(recs)-1 != len(f.Findings) {
+		t.Fatalf("%d rows for %d carried findings", len(recs)-1, len(f.Findings))
+	}
+	for _, r := range recs[1:] {
+		if r[state] != "unknown" {
+			t.Errorf("row %v is not marked unknown", r)
+		}
+	}
+	var m report.Manifest
+	mb, _ := os.ReadFile(e.Manifest)
+	if err := json.Unmarshal(mb, &m); err != nil || m.Rows != len(f.Findings) || m.UnknownRows != len(f.Findings) || m.Snapshot.Complete {
+		t.Errorf("manifest %+v (%v)", m, err)
 	}
 }
