@@ -2,6 +2,7 @@ package okta
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,30 +11,52 @@ import (
 	"github.com/idgraph/idgraph/collectors"
 )
 
-// Check reads one record of each endpoint the collector needs.
+// Check reads one record of each endpoint the collector needs and the
+// credential's admin roles. Each failure says what kind it is (network,
+// credential, permission) and the fix of that kind.
 func (c *Collector) Check(ctx context.Context) []collectors.Check {
-	tr := newTransport(c.base, 1, min(c.cfg.RequestTimeout, 30*time.Second))
+	tr := newTransport(c.base, 1, min(c.cfg.RequestTimeout, 30*time.Second), c.cfg.MaxConcurrency)
 	cl, err := c.client(ctx, tr)
 	if err != nil {
 		return []collectors.Check{{Name: "client", Detail: err.Error(), Fix: "check okta.org_url and the credentials"}}
 	}
 	var out []collectors.Check
+	fail := func(name string, err error, def string) []collectors.Check {
+		return append(out, collectors.Check{Name: name, Detail: err.Error(), Fix: fixOf(err, def)})
+	}
 	users, _, err := cl.User.ListUsers(ctx, query.NewQueryParams(query.WithLimit(1)))
 	switch {
 	case err != nil:
-		out = append(out, collectors.Check{Name: "read users", Detail: c.explain(err, "/api/v1/users", "reading users").Error(),
-			Fix: "check that " + c.cfg.OrgURL + " is reachable and the credentials are valid"})
-		return out
+		return fail("read users", c.explain(tr, err, "/api/v1/users", "reading users"), "check that "+c.cfg.OrgURL+" is reachable and the credentials are valid")
 	case len(users) == 0:
 		out = append(out, collectors.Check{Name: "read users", Detail: "the users endpoint returned no users (200 [])",
 			Fix: "the API token's user lacks an admin role: grant Read-only Administrator"})
-		return out
 	default:
-		out = append(out, collectors.Check{Name: "read users", OK: true, Detail: "token accepted, users readable at " + c.cfg.OrgURL})
+		out = append(out, collectors.Check{Name: "read users", OK: true, Detail: "credential accepted, users readable at " + c.cfg.OrgURL})
+	}
+	switch a, err := c.access(ctx, cl); {
+	case err != nil:
+		e := c.explain(tr, err, "/roles", "reading the credential's admin roles")
+		def := "give the API token's user the Read-only Administrator role, which may read its own roles"
+		if c.token == "" {
+			def = "grant the scope okta.roles.read to the service app and request it in okta.scopes"
+		}
+		var ee *Error
+		if errors.As(e, &ee) && ee.Class == ClassPermission {
+			ee.Fix = def
+		}
+		out = fail("admin role", e, def)
+	case !a.Full:
+		p := a.partial()
+		out = append(out, collectors.Check{Name: "admin role", Detail: p.Msg, Fix: p.Fix})
+	default:
+		out = append(out, collectors.Check{Name: "admin role", OK: true, Detail: a.String() + ": sees every user"})
+	}
+	if len(users) == 0 {
+		return out
 	}
 	if _, _, err := cl.Application.ListApplicationUsers(ctx, c.cfg.AppID, query.NewQueryParams(query.WithLimit(1))); err != nil {
-		out = append(out, collectors.Check{Name: "read the Stonly app", Detail: c.explain(err, "/api/v1/apps", "reading the app's users").Error(), Fix: "check okta.app_id and the okta.apps.read right"})
-		return out
+		return fail("read the Stonly app", c.explain(tr, err, "/api/v1/apps", "reading the app's users"), "check okta.app_id and the okta.apps.read right")
 	}
 	out = append(out, collectors.Check{Name: "read the Stonly app", OK: true, Detail: "app " + c.cfg.AppID + " and its assignments readable"})
 	gs, _, err := cl.Application.ListApplicationGroupAssignments(ctx, c.cfg.AppID, query.NewQueryParams(query.WithLimit(1)))
@@ -41,9 +64,7 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 		_, _, err = cl.Group.ListGroupUsers(ctx, gs[0].Id, query.NewQueryParams(query.WithLimit(1)))
 	}
 	if err != nil {
-		out = append(out, collectors.Check{Name: "read groups", Detail: c.explain(err, "/api/v1/groups", "reading group members").Error(), Fix: "grant okta.groups.read"})
-		return out
+		return fail("read groups", c.explain(tr, err, "/api/v1/groups", "reading group members"), "grant okta.groups.read")
 	}
-	out = append(out, collectors.Check{Name: "read groups", OK: true, Detail: fmt.Sprintf("group members readable (%d group assignment(s) sampled)", len(gs))})
-	return out
+	return append(out, collectors.Check{Name: "read groups", OK: true, Detail: fmt.Sprintf("group members readable (%d group assignment(s) sampled)", len(gs))})
 }

@@ -10,11 +10,12 @@
 //	  client_id: 0oa...                  # OAuth 2.0 service app
 //	  private_key_env: OKTA_PRIVATE_KEY  # its PEM private key (private key JWT)
 //	  private_key_id: kid                # optional key id
-//	  scopes: [okta.users.read, okta.groups.read, okta.apps.read]
+//	  scopes: [okta.users.read, okta.groups.read, okta.apps.read, okta.roles.read]
 //	  app_id: 0oa1abcd                   # the Stonly application
 //	  role_attribute: role               # app-user profile attribute holding the role
 //	  request_timeout: 2m                # one call, including its retries
 //	  max_retries: 4                     # 5xx and network errors; 429s wait for the reset
+//	  max_concurrency: 8                 # requests in flight at once (Okta limits them per org)
 package okta
 
 import (
@@ -22,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/okta/okta-sdk-golang/v2/okta"
@@ -39,9 +42,13 @@ import (
 )
 
 // Version is recorded in evidence manifests.
-const Version = "okta/1 (okta-sdk-golang v2.20.0)"
+const Version = "okta/2 (okta-sdk-golang v2.20.0)"
 
-// Page sizes: the largest each endpoint allows.
+// Page sizes: the largest each endpoint allows, always asked for
+// explicitly. Okta says of listGroupUsers that its default limit "is set
+// to a very high number due to historical reasons ... This will change in
+// a future version of this API": an explicit limit keeps the read the
+// same when it does (a 500 on a large page is retried with a smaller one).
 const (
 	usersPage      = 200
 	appUsersPage   = 500
@@ -49,8 +56,20 @@ const (
 	groupUsersPage = 1000
 )
 
-// DefaultScopes are the read-only scopes the OAuth service app needs.
-var DefaultScopes = []string{"okta.users.read", "okta.groups.read", "okta.apps.read"}
+// DefaultScopes are the read-only scopes the OAuth service app needs:
+// okta.roles.read lets idgraph check that the app's admin role sees every
+// user.
+var DefaultScopes = []string{"okta.users.read", "okta.groups.read", "okta.apps.read", "okta.roles.read"}
+
+// Concurrency: Okta limits the requests an org has unfinished at once (75
+// for Workforce orgs, 35 for paid developer orgs, 15 for free ones, shared
+// by every integration: "Concurrency limits", developer.okta.com/docs/
+// reference/rl2-concurrency), and notes that "even large bulk loads
+// rarely require more than 10 simultaneous transactions".
+const (
+	defaultConcurrency = 8
+	maxConcurrency     = 75
+)
 
 func init() {
 	collectors.Register("okta", collectors.One("okta", func(c Config, env collectors.Env) (collectors.Collector, error) { return NewCollector(c, env) }))
@@ -68,6 +87,10 @@ type Config struct {
 	RoleAttribute  string        `yaml:"role_attribute"`
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	MaxRetries     *int          `yaml:"max_retries"`
+	// MaxConcurrency bounds the requests in flight (default 8, at most
+	// 75): Okta answers 429 to requests beyond its per-org concurrency
+	// limit, which every integration of the org shares.
+	MaxConcurrency int `yaml:"max_concurrency"`
 	// Incremental reads only the users changed since the last complete
 	// run (lastUpdated filter) and the members of groups whose membership
 	// changed; assignments are always re-read in full. Default true.
@@ -120,6 +143,14 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 		return nil, bad("token_env (an SSWS API token) or client_id with private_key_env (an OAuth service app) is required")
 	case cfg.ClientID != "" && cfg.PrivateKeyEnv == "":
 		return nil, bad("private_key_env is required with client_id")
+	case cfg.MaxConcurrency < 0 || cfg.MaxConcurrency > maxConcurrency:
+		return nil, bad("max_concurrency %d is out of range: 1 to %d (Okta's limit of concurrent requests per org, shared by every integration; default %d)",
+			cfg.MaxConcurrency, maxConcurrency, defaultConcurrency)
+	case cfg.MaxRetries != nil && *cfg.MaxRetries < 0:
+		return nil, bad("max_retries must not be negative")
+	}
+	if cfg.MaxConcurrency == 0 {
+		cfg.MaxConcurrency = defaultConcurrency
 	}
 	cfg.OrgURL = strings.TrimRight(cfg.OrgURL, "/")
 	if cfg.RoleAttribute == "" {
@@ -215,17 +246,19 @@ type read struct {
 	seen     map[string]string   // group id -> lastMembershipUpdated
 	prev     *state
 	prevMem  map[string][]string // group name -> user ids, from the previous snapshot
+	access   *Access
 }
 
 // Collect reads users (including DEPROVISIONED ones), the app's user and
-// group assignments and the members of every assigned group.
+// group assignments and the members of every assigned group, and checks
+// that the credential's admin role sees every user.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
 	r := &read{c: c, req: req, users: map[string]*collectors.Account{}, names: map[string]string{}, members: map[string][]string{},
 		seen: map[string]string{},
 		comp: &collectors.Completeness{Source: "okta", Kind: collectors.KindIdP, Started: start, Mode: "full", Complete: true}}
 	r.loadPrevious()
-	r.tr = newTransport(c.base, c.maxRetries(), min(c.cfg.RequestTimeout, time.Minute))
+	r.tr = newTransport(c.base, c.maxRetries(), min(c.cfg.RequestTimeout, time.Minute), c.cfg.MaxConcurrency)
 	r.tr.onWait = func(d time.Duration) {
 		req.Log().Info("waiting for the Okta rate-limit window", "wait", d.Round(time.Millisecond))
 	}
@@ -235,6 +268,9 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		r.comp.Retries = int(r.tr.retries.Load() + r.tr.throttled.Load())
 		r.comp.Waited = time.Duration(r.tr.waited.Load())
 		r.comp.Duration = time.Since(start)
+		if n := r.tr.smaller.Load(); n > 0 {
+			r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("Okta failed %d large page(s); they were read again with a smaller limit", n))
+		}
 		if err != nil {
 			r.comp.Fail(err)
 		}
@@ -259,8 +295,9 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 			}
 		}()
 	}
-	// Users, deprovisioned users, app users and app groups are independent
-	// reads of different endpoint families: run them together.
+	// Users, deprovisioned users, app users, app groups and the admin role
+	// are independent reads: run them together (the transport bounds the
+	// requests in flight).
 	if r.prev != nil {
 		// Users changed since the last read, whatever their status (a
 		// filter makes Okta include DEPROVISIONED users).
@@ -277,13 +314,22 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	}
 	run(r.listAppUsers)
 	run(r.listAppGroups)
+	run(r.checkAccess)
 	wg.Wait()
 	if len(errs) == 0 {
-		// Group members explain why; they come after we know the groups.
-		for _, g := range r.groups {
-			run(func(ctx context.Context, cl *sdk.Client) error { return r.listGroup(ctx, cl, g.Id) })
-		}
+		// Group members explain why; they come after we know the groups,
+		// read by a bounded pool: one goroutine per assigned group put 152
+		// requests in flight with 150 groups, and Okta answered with a 429
+		// storm.
+		run(r.listGroups)
 		wg.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		// The run's deadline or a cancellation: one message, not one per
+		// read under way.
+		res.Accounts = r.accounts()
+		return finish(&Error{Class: ClassStopped, What: "reading Okta",
+			Msg: fmt.Sprintf("the read was stopped (%v) after %d pages; what it read is not a whole list", err, r.comp.Pages), Err: err})
 	}
 	if len(errs) > 0 {
 		res.Accounts = r.accounts()
@@ -292,12 +338,14 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	if len(r.users) == 0 {
 		// An API token whose user has no admin role gets 200 [] from the
 		// users endpoint; no real org has no users.
-		return finish(errors.New("okta: the users endpoint returned no users at all, which no real org has: " +
-			"the API token's user (or the service app) lacks an admin role that may read users; grant the Read-only Administrator role"))
+		return finish(&Error{Class: ClassPermission, What: "reading users",
+			Msg: "the users endpoint returned no users at all, which no real org has",
+			Fix: "the API token's user (or the service app) lacks an admin role that may read users; grant the Read-only Administrator role"})
 	}
 	r.assign()
 	res.Accounts = r.accounts()
 	r.comp.Records = len(res.Accounts)
+	r.parts()
 	n := 0
 	if r.prev != nil {
 		n = r.prev.Incremental + 1
@@ -305,6 +353,60 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	st, _ := json.Marshal(state{UsersSince: start.Add(-skew).UTC().Format("2006-01-02T15:04:05.000Z"), Groups: r.seen, Incremental: n})
 	res.State = string(st)
 	return finish(nil)
+}
+
+// checkAccess fails the read when the credential's admin roles see only
+// part of the org.
+func (r *read) checkAccess(ctx context.Context, cl *sdk.Client) error {
+	a, err := r.c.access(ctx, cl)
+	if err != nil {
+		e := r.c.explain(r.tr, err, "/roles", "checking the credential's admin role")
+		var ee *Error
+		if errors.As(e, &ee) && ee.Class == ClassPermission {
+			// Fail closed: a role that may not read roles is no proof of a
+			// role that sees every user.
+			if r.c.token != "" {
+				ee.Fix = "the API token's user may not read its own admin roles; give it the Read-only Administrator role, which may"
+			} else {
+				ee.Fix = "grant the scope okta.roles.read to the service app " + r.c.cfg.ClientID + " and request it in okta.scopes, so that idgraph can check that its admin role sees every user"
+			}
+		}
+		return e
+	}
+	r.mu.Lock()
+	r.access = a
+	r.mu.Unlock()
+	r.req.Log().Info("okta credential", "roles", a.String(), "sees_every_user", a.Full)
+	if !a.Full {
+		return a.partial()
+	}
+	return nil
+}
+
+// parts records each list read with its count, for the pipeline's guard
+// against a list that shrank. Incremental reads record the merged lists,
+// so that the parts are the same whatever the mode.
+func (r *read) parts() {
+	users, deprov, members := 0, 0, 0
+	for _, a := range r.users {
+		if a.RawStatus == "DEPROVISIONED" {
+			deprov++
+		} else {
+			users++
+		}
+	}
+	for _, ids := range r.members {
+		members += len(ids)
+	}
+	for _, p := range []collectors.Part{
+		{Kind: "list", ID: "users", Name: "users", Records: users, Fix: "give the credential the Read-only Administrator role"},
+		{Kind: "list", ID: "deprovisioned_users", Name: "deprovisioned users", Records: deprov},
+		{Kind: "list", ID: "app_users", Name: "app users of " + r.c.cfg.AppID, Records: len(r.appUsers), Fix: "check okta.app_id"},
+		{Kind: "list", ID: "groups", Name: "groups assigned to " + r.c.cfg.AppID, Records: len(r.groups)},
+		{Kind: "list", ID: "group_members", Name: "members of the assigned groups", Records: members},
+	} {
+		r.comp.AddPart(p)
+	}
 }
 
 // loadPrevious prepares an incremental read from the last complete
@@ -355,19 +457,52 @@ func (r *read) listUsers(ctx context.Context, cl *sdk.Client, filter, stage stri
 	if filter != "" {
 		qp.Filter = filter
 	}
-	users, resp, err := cl.User.ListUsers(ctx, qp)
+	return pages(ctx, r, "/api/v1/users", stage, func() ([]*sdk.User, *sdk.Response, error) { return cl.User.ListUsers(ctx, qp) }, r.addUsers)
+}
+
+// pages reads a list from its first page to its last by Okta's Link:
+// next, stopping when a next page is one already read: a cursor that does
+// not advance would otherwise repeat the same page for as long as the run
+// lasts (a 90 s read of 1,800 requests was seen).
+func pages[T any](ctx context.Context, r *read, endpoint, stage string, first func() ([]T, *sdk.Response, error), add func([]T)) error {
+	items, resp, err := first()
+	seen := map[string]bool{}
 	for pageNo := 1; ; pageNo++ {
 		if err != nil {
-			return r.c.explain(err, "/api/v1/users", fmt.Sprintf("reading %s, page %d", stage, pageNo))
+			return r.c.explain(r.tr, err, endpoint, fmt.Sprintf("reading %s, page %d", stage, pageNo))
 		}
-		r.addUsers(users)
+		add(items)
 		r.page(stage)
 		if !resp.HasNextPage() {
 			return nil
 		}
-		users = nil
-		resp, err = resp.Next(ctx, &users)
+		if pageNo == 1 {
+			seen[cursor(resp.Self)] = true
+		}
+		next := cursor(resp.NextPage)
+		if seen[next] {
+			return &Error{Class: ClassData, What: fmt.Sprintf("reading %s, page %d", stage, pageNo+1),
+				Msg: fmt.Sprintf("Okta's Link: next of %s leads to a page already read (%s; X-Okta-Request-Id %s): the read stopped there and the list is incomplete",
+					endpoint, next, resp.Header.Get("X-Okta-Request-Id")),
+				Fix: "a fault on Okta's side or in a proxy between: try again later, and report the request id to Okta support if it persists"}
+		}
+		seen[next] = true
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		items = nil
+		resp, err = resp.Next(ctx, &items)
 	}
+}
+
+// cursor is what identifies a page: its after cursor, or its whole URL.
+func cursor(link string) string {
+	if u, err := url.Parse(link); err == nil {
+		if a := u.Query().Get("after"); a != "" {
+			return u.Path + " after=" + a
+		}
+	}
+	return link
 }
 
 func (r *read) addUsers(users []*sdk.User) {
@@ -430,45 +565,68 @@ func Status(s string) collectors.Status {
 }
 
 func (r *read) listAppUsers(ctx context.Context, cl *sdk.Client) error {
-	aus, resp, err := cl.Application.ListApplicationUsers(ctx, r.c.cfg.AppID, query.NewQueryParams(query.WithLimit(appUsersPage)))
-	for pageNo := 1; ; pageNo++ {
-		if err != nil {
-			return r.c.explain(err, "/api/v1/apps", fmt.Sprintf("reading the app's users, page %d", pageNo))
-		}
+	return pages(ctx, r, "/api/v1/apps", "the app's users", func() ([]*sdk.AppUser, *sdk.Response, error) {
+		return cl.Application.ListApplicationUsers(ctx, r.c.cfg.AppID, query.NewQueryParams(query.WithLimit(appUsersPage)))
+	}, func(aus []*sdk.AppUser) {
 		r.mu.Lock()
 		r.appUsers = append(r.appUsers, aus...)
 		r.mu.Unlock()
-		r.page("app users")
-		if !resp.HasNextPage() {
-			return nil
-		}
-		aus = nil
-		resp, err = resp.Next(ctx, &aus)
-	}
+	})
 }
 
 func (r *read) listAppGroups(ctx context.Context, cl *sdk.Client) error {
-	gs, resp, err := cl.Application.ListApplicationGroupAssignments(ctx, r.c.cfg.AppID, query.NewQueryParams(query.WithLimit(appGroupsPage)))
-	for pageNo := 1; ; pageNo++ {
-		if err != nil {
-			return r.c.explain(err, "/api/v1/apps", fmt.Sprintf("reading the app's group assignments, page %d", pageNo))
-		}
+	return pages(ctx, r, "/api/v1/apps", "the app's group assignments", func() ([]*sdk.ApplicationGroupAssignment, *sdk.Response, error) {
+		return cl.Application.ListApplicationGroupAssignments(ctx, r.c.cfg.AppID, query.NewQueryParams(query.WithLimit(appGroupsPage)))
+	}, func(gs []*sdk.ApplicationGroupAssignment) {
 		r.mu.Lock()
 		r.groups = append(r.groups, gs...)
 		r.mu.Unlock()
-		r.page("app groups")
-		if !resp.HasNextPage() {
-			return nil
-		}
-		gs = nil
-		resp, err = resp.Next(ctx, &gs)
+	})
+}
+
+// listGroups reads the assigned groups with at most max_concurrency
+// workers, and stops handing out groups after the first failure (the read
+// is incomplete then, and 150 copies of one error help nobody).
+func (r *read) listGroups(ctx context.Context, cl *sdk.Client) error {
+	jobs := make(chan string)
+	var failed atomic.Bool
+	var skipped atomic.Int64
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range min(r.c.cfg.MaxConcurrency, len(r.groups)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range jobs {
+				if failed.Load() || ctx.Err() != nil {
+					skipped.Add(1)
+					continue
+				}
+				if err := r.listGroup(ctx, cl, id); err != nil {
+					failed.Store(true)
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
 	}
+	for _, g := range r.groups {
+		jobs <- g.Id
+	}
+	close(jobs)
+	wg.Wait()
+	if n := skipped.Load(); n > 0 && len(errs) > 0 {
+		errs = append(errs, fmt.Errorf("okta: %d more assigned groups were not read", n))
+	}
+	return errors.Join(errs...)
 }
 
 func (r *read) listGroup(ctx context.Context, cl *sdk.Client, id string) error {
 	g, _, err := cl.Group.GetGroup(ctx, id)
 	if err != nil {
-		return r.c.explain(err, "/api/v1/groups", "reading assigned group "+id)
+		return r.c.explain(r.tr, err, "/api/v1/groups", "reading assigned group "+id)
 	}
 	name := id
 	if g.Profile != nil && g.Profile.Name != "" {
@@ -491,20 +649,15 @@ func (r *read) listGroup(ctx context.Context, cl *sdk.Client, id string) error {
 		}
 	}
 	var ids []string
-	us, resp, err := cl.Group.ListGroupUsers(ctx, id, query.NewQueryParams(query.WithLimit(groupUsersPage)))
-	for pageNo := 1; ; pageNo++ {
-		if err != nil {
-			return r.c.explain(err, "/api/v1/groups", fmt.Sprintf("reading members of group %s, page %d", name, pageNo))
-		}
+	err = pages(ctx, r, "/api/v1/groups", "members of group "+name, func() ([]*sdk.User, *sdk.Response, error) {
+		return cl.Group.ListGroupUsers(ctx, id, query.NewQueryParams(query.WithLimit(groupUsersPage)))
+	}, func(us []*sdk.User) {
 		for _, u := range us {
 			ids = append(ids, u.Id)
 		}
-		r.page("group " + name)
-		if !resp.HasNextPage() {
-			break
-		}
-		us = nil
-		resp, err = resp.Next(ctx, &us)
+	})
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	r.names[id], r.members[id] = name, ids
@@ -512,34 +665,46 @@ func (r *read) listGroup(ctx context.Context, cl *sdk.Client, id string) error {
 	return nil
 }
 
-// assign marks assigned users, with the role Okta resolved and why.
+// notInForce are the app-user statuses of an assignment that is not in
+// force (AppUserStatus in Okta's management API spec: INACTIVE and
+// SUSPENDED "isn't enabled to use the app", PENDING "can't use the app",
+// REVOKED "is disabled and waiting for deprovisioning acknowledgment",
+// DEPROVISIONED, UNASSIGNED "the user-matching operation was skipped").
+// They grant nothing (DESIGN.md).
+var notInForce = map[string]bool{"INACTIVE": true, "SUSPENDED": true, "DEPROVISIONED": true, "REVOKED": true, "UNASSIGNED": true, "PENDING": true}
+
+// assign marks assigned users, with the roles Okta resolved and why.
 func (r *read) assign() {
 	type via struct {
-		name string
-		prio int64
-		role string
+		name  string
+		prio  int64
+		roles []string
 	}
 	byUser := map[string][]via{}
 	for _, g := range r.groups {
-		role := profileRole(g.Profile, r.c.cfg.RoleAttribute)
+		roles := profileRoles(g.Profile, r.c.cfg.RoleAttribute)
 		for _, uid := range r.members[g.Id] {
-			byUser[uid] = append(byUser[uid], via{r.names[g.Id], g.Priority, role})
+			byUser[uid] = append(byUser[uid], via{r.names[g.Id], g.Priority, roles})
 			if a := r.users[uid]; a != nil && !slices.Contains(a.Groups, r.names[g.Id]) {
 				a.Groups = append(a.Groups, r.names[g.Id])
 			}
 		}
 	}
 	missing := 0
+	idle := map[string]int{}
 	for _, au := range r.appUsers {
 		a := r.users[au.Id]
 		if a == nil {
 			missing++
 			continue
 		}
-		a.Assigned = true
-		if role := profileRole(au.Profile, r.c.cfg.RoleAttribute); role != "" {
-			a.AppRoles = append(a.AppRoles, role)
+		if notInForce[au.Status] {
+			idle[au.Status]++
+			a.AssignedVia = append(a.AssignedVia, fmt.Sprintf("app user %s (scope %s): grants nothing", au.Status, au.Scope))
+			continue
 		}
+		a.Assigned = true
+		a.AppRoles = append(a.AppRoles, profileRoles(au.Profile, r.c.cfg.RoleAttribute)...)
 		if au.Scope == "USER" {
 			a.AssignedVia = append(a.AssignedVia, "direct assignment")
 		}
@@ -547,8 +712,8 @@ func (r *read) assign() {
 		sort.Slice(vs, func(i, j int) bool { return vs[i].prio < vs[j].prio })
 		for _, v := range vs {
 			s := fmt.Sprintf("group %s (priority %d", v.name, v.prio)
-			if v.role != "" {
-				s += ", role " + v.role
+			if len(v.roles) > 0 {
+				s += ", role " + strings.Join(v.roles, ", ")
 			}
 			a.AssignedVia = append(a.AssignedVia, s+")")
 		}
@@ -559,24 +724,38 @@ func (r *read) assign() {
 	if missing > 0 {
 		r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("%d app users were not in the user list (changed during the read?)", missing))
 	}
+	if len(idle) > 0 {
+		var parts []string
+		for _, st := range slices.Sorted(maps.Keys(idle)) {
+			parts = append(parts, fmt.Sprintf("%s %d", st, idle[st]))
+		}
+		r.comp.Warnings = append(r.comp.Warnings, "app users whose assignment is not in force, counted as not assigned: "+strings.Join(parts, ", "))
+	}
 }
 
-func profileRole(p any, attr string) string {
+// profileRoles reads the role attribute of an app-user or app-group
+// profile. Profile attributes follow the app's schema, which may declare
+// the attribute an array of strings: then each value is a role.
+func profileRoles(p any, attr string) []string {
 	m, ok := p.(map[string]any)
 	if !ok {
-		return ""
+		return nil
 	}
 	switch v := m[attr].(type) {
 	case string:
-		return v
-	case []any:
-		var s []string
-		for _, x := range v {
-			s = append(s, fmt.Sprint(x))
+		if v = strings.TrimSpace(v); v != "" {
+			return []string{v}
 		}
-		return strings.Join(s, ",")
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok && strings.TrimSpace(s) != "" && !slices.Contains(out, strings.TrimSpace(s)) {
+				out = append(out, strings.TrimSpace(s))
+			}
+		}
+		return out
 	}
-	return ""
+	return nil
 }
 
 func (r *read) accounts() []collectors.Account {
@@ -586,41 +765,6 @@ func (r *read) accounts() []collectors.Account {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
-}
-
-// explain turns an SDK error into one that says what to do, without the
-// secret.
-func (c *Collector) explain(err error, path, what string) error {
-	var oe *sdk.Error
-	msg := err.Error()
-	if errors.As(err, &oe) {
-		switch {
-		case oe.ErrorMessage != "":
-			msg = fmt.Sprintf("Okta's token endpoint refused the service app %s (%s: %s): check client_id, the public key registered for the app, and that it was granted the scopes %s",
-				c.cfg.ClientID, oe.ErrorMessage, oe.ErrorDescription, strings.Join(c.cfg.Scopes, " "))
-		case oe.ErrorCode == "E0000011" || strings.Contains(oe.ErrorSummary, "Invalid token"):
-			if c.token != "" {
-				msg = fmt.Sprintf("Okta rejected the API token in %s (E0000011 %s): it is wrong, revoked, or expired after 30 days unused",
-					c.cfg.TokenEnv, oe.ErrorSummary)
-			} else {
-				msg = fmt.Sprintf("Okta rejected the service app's access token (E0000011 %s)", oe.ErrorSummary)
-			}
-		case oe.ErrorCode == "E0000006" || strings.Contains(oe.ErrorSummary, "permission") || strings.Contains(oe.ErrorSummary, "scope"):
-			scope := map[string]string{"/api/v1/users": "okta.users.read", "/api/v1/groups": "okta.groups.read", "/api/v1/apps": "okta.apps.read"}[path]
-			if c.token != "" {
-				msg = fmt.Sprintf("Okta refused %s (E0000006): the API token's user lacks an admin role that may read it; grant the Read-only Administrator role", path)
-			} else {
-				msg = fmt.Sprintf("Okta refused %s (E0000006): grant the scope %s to the service app %s, and request it in okta.scopes", path, scope, c.cfg.ClientID)
-			}
-		case oe.ErrorCode == "E0000007" && path == "/api/v1/apps":
-			msg = fmt.Sprintf("Okta has no application %s (E0000007): check okta.app_id", c.cfg.AppID)
-		case oe.ErrorCode == "E0000047":
-			msg = "Okta's rate limit was still exceeded after the retries (E0000047); the run will try again tomorrow, or raise max_retries"
-		default:
-			msg = fmt.Sprintf("Okta answered %s: %s", oe.ErrorCode, oe.ErrorSummary)
-		}
-	}
-	return fmt.Errorf("okta: %s: %s", what, c.redact(msg))
 }
 
 // redact removes the secrets from text that may be logged.

@@ -2,8 +2,10 @@ package okta
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,21 +19,34 @@ import (
 // a bucket runs dry, so that a large read never turns into a 429 storm;
 // it retries 5xx answers and network errors of GET requests with bounded
 // exponential backoff and full jitter (the SDK retries only 429s); it
-// gives every attempt its own deadline; and it counts what happened for
-// the completeness record.
+// gives every attempt its own deadline; it bounds the requests in flight,
+// because Okta also limits concurrent requests per org (75 for Workforce
+// orgs, 15 for a free developer org, shared by every integration: Okta's
+// "Concurrency limits", developer.okta.com/docs/reference/rl2-concurrency);
+// and it counts what happened for the completeness record.
 type transport struct {
 	base       http.RoundTripper
 	maxRetries int
 	attempt    time.Duration // deadline of one attempt
 	backoff    time.Duration // first retry delay
 	onWait     func(time.Duration)
+	slots      chan struct{} // one per request in flight
 
 	mu      sync.Mutex
 	buckets map[string]*rate
 
 	requests, retries, throttled atomic.Int64
+	smaller                      atomic.Int64 // retries with a smaller page
 	waited                       atomic.Int64 // nanoseconds
 	bytes                        atomic.Int64
+	// challenge is the last WWW-Authenticate challenge of a refused
+	// request (e.g. error="invalid_token"), which the SDK does not keep.
+	challenge atomic.Pointer[challenge]
+}
+
+// challenge is the error of an RFC 6750 WWW-Authenticate header.
+type challenge struct {
+	Error, Description string
 }
 
 // rate is what Okta last said about one endpoint family's window.
@@ -43,12 +58,28 @@ type rate struct {
 	inflight  int
 }
 
-func newTransport(base http.RoundTripper, maxRetries int, attempt time.Duration) *transport {
+func newTransport(base http.RoundTripper, maxRetries int, attempt time.Duration, concurrency int) *transport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{base: base, maxRetries: maxRetries, attempt: attempt, backoff: 250 * time.Millisecond, buckets: map[string]*rate{}}
+	return &transport{base: base, maxRetries: maxRetries, attempt: attempt, backoff: 250 * time.Millisecond, buckets: map[string]*rate{},
+		slots: make(chan struct{}, max(concurrency, 1))}
 }
+
+// omitCredentials is the Content-Type with which Okta leaves the
+// credentials object and the credential links out of listed users
+// (the OktaResponse parameter of listUsers in Okta's management API spec):
+// fewer bytes, and nothing idgraph reads.
+const omitCredentials = "application/json; okta-response=omitCredentials,omitCredentialsLinks"
+
+// minPage is the smallest page a retry asks for; recommendedPage is the
+// page Okta recommends where its default is larger ("The recommended page
+// limit is now limit=200", listGroupUsers in the management API spec), so
+// a retry of a large page asks for that first, then halves.
+const (
+	minPage         = 10
+	recommendedPage = 200
+)
 
 // family groups paths the way Okta's rate limits do: by endpoint family.
 func family(path string) string {
@@ -61,18 +92,36 @@ func family(path string) string {
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	fam := family(req.URL.Path)
+	if req.Method == http.MethodGet && req.URL.Path == "/api/v1/users" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Content-Type", omitCredentials)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := t.acquire(req.Context(), fam); err != nil {
 			return nil, err
 		}
+		select {
+		case t.slots <- struct{}{}:
+		case <-req.Context().Done():
+			t.observe(fam, nil)
+			return nil, req.Context().Err()
+		}
+		var once sync.Once
+		release := func() { once.Do(func() { <-t.slots }) }
 		ctx, cancel := context.WithTimeout(req.Context(), t.attempt)
 		resp, err := t.base.RoundTrip(req.WithContext(ctx))
 		t.requests.Add(1)
 		t.observe(fam, resp)
 		if err != nil {
 			cancel()
+			release()
 		} else {
-			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, n: &t.bytes}
+			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, release: release, n: &t.bytes}
+			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+				if c := parseChallenge(resp.Header.Get("WWW-Authenticate")); c != nil {
+					t.challenge.Store(c)
+				}
+			}
 		}
 		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 			t.throttled.Add(1) // the SDK waits for the reset and retries
@@ -87,6 +136,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		t.retries.Add(1)
+		if err == nil || timeout(err) {
+			// "If your request times out, retry your request with a smaller
+			// limit and page the results" (the limit parameter of Okta's list
+			// operations, management API spec). The cursor is the last id
+			// read, so a smaller page skips nothing; the next link carries
+			// the smaller limit on.
+			if r, ok := smallerPage(req); ok {
+				req = r
+				t.smaller.Add(1)
+			}
+		}
 		// Full jitter: a random wait up to base*2^attempt, capped, so that
 		// clients retrying together do not come back together.
 		d := time.Duration(rand.Int64N(int64(min(t.backoff<<attempt, 10*time.Second)) + 1))
@@ -94,6 +154,72 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// smallerPage returns req asking for half its page, if it asks for a page
+// larger than minPage.
+func smallerPage(req *http.Request) (*http.Request, bool) {
+	q := req.URL.Query()
+	n, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || n <= minPage {
+		return req, false
+	}
+	q.Set("limit", strconv.Itoa(max(min(n/2, recommendedPage), minPage)))
+	r := req.Clone(req.Context())
+	r.URL.RawQuery = q.Encode()
+	return r, true
+}
+
+func timeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// parseChallenge reads the error and error_description of a Bearer or
+// DPoP WWW-Authenticate header (RFC 6750 section 3); nil when it has none.
+func parseChallenge(h string) *challenge {
+	if h == "" {
+		return nil
+	}
+	c := &challenge{}
+	for _, kv := range splitParams(h) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "error":
+			c.Error = v
+		case "error_description":
+			c.Description = v
+		}
+	}
+	if c.Error == "" {
+		return nil
+	}
+	return c
+}
+
+// splitParams splits auth-params on the commas outside quoted strings.
+func splitParams(h string) []string {
+	if _, rest, ok := strings.Cut(h, " "); ok && !strings.Contains(h[:len(h)-len(rest)], "=") {
+		h = rest // the scheme
+	}
+	var out []string
+	quoted, start := false, 0
+	for i := 0; i < len(h); i++ {
+		switch h[i] {
+		case '"':
+			quoted = !quoted
+		case ',':
+			if !quoted {
+				out = append(out, h[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, h[start:])
 }
 
 // acquire waits while the family's window has no request left that is not
@@ -154,21 +280,28 @@ func (t *transport) observe(fam string, resp *http.Response) {
 	}
 }
 
+// cancelBody ends an attempt's deadline and frees its slot when the body
+// is read to its end or closed: a request is in flight until then.
 type cancelBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
-	n      *atomic.Int64
+	cancel  context.CancelFunc
+	release func()
+	n       *atomic.Int64
 }
 
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
+	if err == io.EOF {
+		b.release()
+	}
 	return n, err
 }
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
+	b.release()
 	return err
 }
 
