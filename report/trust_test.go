@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/pipeline/pipelinetest"
 	"github.com/idgraph/idgraph/report"
 )
 
@@ -354,5 +356,66 @@ func TestFindingsExportKeepsUnknownFindings(t *testing.T) {
 	mb, _ := os.ReadFile(e.Manifest)
 	if err := json.Unmarshal(mb, &m); err != nil || m.Rows != len(f.Findings) || m.UnknownRows != len(f.Findings) || m.Snapshot.Complete {
 		t.Errorf("manifest %+v (%v)", m, err)
+	}
+}
+
+// TestReportsAfterEverySourceFailed runs the pipeline twice over the
+// quick-start exports, the second time with every export gone: the report
+// of the second snapshot lists each finding of the first as not
+// re-checked, named, with its last-confirmed snapshot, and says why.
+func TestReportsAfterEverySourceFailed(t *testing.T) {
+	q := pipelinetest.New(t)
+	st := q.Store(t)
+	clock := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
+	q.Now = func() time.Time { clock = clock.Add(time.Minute); return clock }
+	first, err := q.Run(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, err := report.Load(context.Background(), st, first.Snapshot.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{q.Okta, q.Entra, q.Stonly} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second, err := q.Run(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := report.Load(context.Background(), st, second.Snapshot.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Snapshot.Complete || len(d.Facts()) != 0 || len(d.Unknowns()) != len(d1.Facts()) {
+		t.Fatalf("second snapshot: complete %v, %d facts, %d unknown; the first had %d facts",
+			d.Snapshot.Complete, len(d.Facts()), len(d.Unknowns()), len(d1.Facts()))
+	}
+	html, md := render(t, d)
+	page := text(html)
+	n := report.Plural(len(d1.Facts()), "finding", "findings")
+	sentences := map[string]*regexp.Regexp{
+		"HTML":     regexp.MustCompile(n + ` could not be re-checked because entra-export, okta-export and stonly were incomplete`),
+		"Markdown": regexp.MustCompile(n + ` could not be re-checked because entra-export \(.+\), okta-export \(.+\) and stonly \(.+\) were incomplete\.`),
+	}
+	for name, out := range map[string]string{"HTML": page, "Markdown": md} {
+		if !sentences[name].MatchString(out) {
+			t.Errorf("the %s does not say %q:\n%s", name, sentences[name], out)
+		}
+		if m := reassuring.FindString(out); m != "" {
+			t.Errorf("the %s says %q", name, m)
+		}
+		for _, f := range d1.Facts() {
+			if !strings.Contains(out, f.Email) {
+				t.Errorf("the %s does not list %s", name, f.Key)
+			}
+		}
+	}
+	bob := d.Unknowns()[0]
+	if !bob.Carried || bob.LastConfirmed != first.Snapshot.ID || !strings.Contains(md, "Bob Leaver \\<bob@acme.com\\> ("+bob.Account+")") ||
+		!strings.Contains(md, fmt.Sprintf("last confirmed in snapshot %d on 2026-11-30", first.Snapshot.ID)) {
+		t.Errorf("the most severe carried finding %+v is not shown with its history:\n%s", bob, md)
 	}
 }

@@ -377,7 +377,8 @@ func TestAlertsOfACompleteSnapshot(t *testing.T) {
 }
 
 // TestAlertWhenASourceFails: a run whose app export is gone alerts that
-// it was incomplete, never anything reassuring, and resolves nothing.
+// it was incomplete and which findings could not be re-checked (the
+// pipeline carries them), never anything reassuring, and resolves nothing.
 func TestAlertWhenASourceFails(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(0)
@@ -393,7 +394,9 @@ func TestAlertWhenASourceFails(t *testing.T) {
 		t.Fatalf("%d deliveries", len(bodies))
 	}
 	head, text := slackText(t, bodies[1])
-	if !strings.Contains(head, "could not be re-checked") || !strings.Contains(text, "*stonly was incomplete*") || !strings.Contains(text, "*0* resolved") {
+	if !regexp.MustCompile(`^idgraph: [1-9]\d* Stonly access findings could not be re-checked$`).MatchString(head) ||
+		!strings.Contains(text, "*stonly was incomplete*") || !strings.Contains(text, "*0* resolved") ||
+		!strings.Contains(text, "*CRITICAL* orphaned Bob Leaver &lt;bob@acme.com&gt; (stonly:t-support:bob@acme.com): ") {
 		t.Errorf("the alert of a failed read:\n%s", text)
 	}
 	if m := reassuring.FindString(text); m != "" {
