@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline/pipelinetest"
 	"github.com/idgraph/idgraph/report/alert"
@@ -401,5 +402,26 @@ func TestAlertWhenASourceFails(t *testing.T) {
 	}
 	if m := reassuring.FindString(text); m != "" {
 		t.Errorf("Slack says %q of a run whose app source failed", m)
+	}
+}
+
+// TestSlackHeaderOfAFailedFirstRun: with nothing to carry, the message
+// still says what failed and that nothing could be checked.
+func TestSlackHeaderOfAFailedFirstRun(t *testing.T) {
+	sum := &store.Summary{ID: 1, Sources: []store.Source{
+		{Info: collectors.Info{Name: "okta", Kind: collectors.KindIdP}, Completeness: collectors.Completeness{Errors: []string{"okta: 401 Invalid token provided"}}},
+		{Info: collectors.Info{Name: "stonly", Kind: collectors.KindApp, App: "stonly"}, Completeness: collectors.Completeness{Complete: true}},
+	}}
+	a, _, _ := alert.Compose(sum, nil, nil, map[string]string{}, "", nil)
+	if a.Empty() {
+		t.Fatal("an incomplete run has nothing to say")
+	}
+	b, _ := json.Marshal(alert.Message(a))
+	head, text := slackText(t, b)
+	if head != "idgraph: okta was incomplete: Stonly access findings that depend on it could not be checked" {
+		t.Errorf("header %q", head)
+	}
+	if !strings.Contains(text, "*okta was incomplete*: okta: 401 Invalid token provided.") || reassuring.MatchString(text) {
+		t.Errorf("message:\n%s", text)
 	}
 }

@@ -93,9 +93,22 @@ func Message(a *Alert) map[string]any {
 	if len(a.Incomplete) > 0 {
 		// Never a reassuring headline while a source is incomplete.
 		unchecked := fmt.Sprintf("%s could not be re-checked", report.Plural(a.UnknownCount, strings.TrimSuffix(subject, "s"), subject))
-		if len(a.Findings) == 0 {
+		switch {
+		case len(a.Findings) == 0 && a.UnknownCount == 0:
+			// Nothing was carried (no complete read before): still no
+			// reassurance, only what is known.
+			var names []string
+			for _, p := range a.Incomplete {
+				names = append(names, p.Source)
+			}
+			verb := "was"
+			if len(names) > 1 {
+				verb = "were"
+			}
+			head = fmt.Sprintf("idgraph: %s %s incomplete: %s that depend on it could not be checked", report.List(names), verb, subject)
+		case len(a.Findings) == 0:
 			head = "idgraph: " + unchecked
-		} else {
+		default:
 			head += fmt.Sprintf("; %d could not be re-checked", a.UnknownCount)
 		}
 	}
