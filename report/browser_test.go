@@ -99,6 +99,20 @@ const printed = `(() => {
 func TestReportInChromium(t *testing.T) {
 	ctx := chromium(t)
 	d := snapshot(t, t.TempDir(), "")
+	// A history of nightly runs before this one, one of them incomplete,
+	// so that the chart is drawn as it is after weeks of use.
+	var past []report.Point
+	for i := range 40 {
+		p := report.Point{ID: int64(i + 1), At: d.Snapshot.FinishedAt.AddDate(0, 0, i-40), Complete: i != 31,
+			BySeverity: map[string]int{"critical": i % 2, "high": 1 + i%3, "medium": 6 + i/5, "low": 4, "info": 1}}
+		if !p.Complete {
+			p.BySeverity, p.Unknown = map[string]int{"medium": 2}, 14
+		}
+		past = append(past, p)
+	}
+	sum := *d.Snapshot
+	sum.ID = 41
+	d.Snapshot, d.History = &sum, append(past, report.Point{ID: 41, At: sum.FinishedAt, Complete: true, BySeverity: d.History[0].BySeverity})
 	out := t.ArtifactDir()
 	for name, data := range map[string]*report.Data{"complete": d, "failed": failedSnapshot(d)} {
 		var b bytes.Buffer
@@ -154,11 +168,13 @@ func TestReportInChromium(t *testing.T) {
 				if name == "failed" {
 					table = "#unknown"
 				}
-				if shot, err = chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(table))); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(out, fmt.Sprintf("%s-%d-table.png", name, width)), shot, 0o600); err != nil {
-					t.Fatal(err)
+				for part, sel := range map[string]string{"table": table, "chart": "#history"} {
+					if shot, err = chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel))); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(out, fmt.Sprintf("%s-%d-%s.png", name, width, part)), shot, 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 			})
 		}

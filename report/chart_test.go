@@ -33,13 +33,16 @@ func TestChartLabelsNeverOverlap(t *testing.T) {
 		if b.X < c.Left || b.X+b.W > c.Right {
 			t.Errorf("bar %+v outside the plot [%d, %d]", b, c.Left, c.Right)
 		}
+		if b.Top-3-12 < 0 {
+			t.Errorf("the marker above bar %+v leaves the viewBox", b)
+		}
 		for _, s := range b.Segments {
 			if s.Y < plotTop || s.Y+s.H > plotTop+plotH {
 				t.Errorf("segment %+v outside the plot", s)
 			}
 		}
 		if b.Label != "" {
-			if b.Mid-lastID < 24 {
+			if b.Mid-lastID < 34 {
 				t.Errorf("snapshot labels %d units apart", b.Mid-lastID)
 			}
 			lastID = b.Mid

@@ -95,6 +95,7 @@ type Chart struct {
 type Bar struct {
 	X, W     int
 	Mid      int // the bar's centre, for its labels
+	Top      int // the top of its highest segment, for the incomplete marker
 	Label    string
 	Date     string // shown when the day changed since the last date shown
 	Title    string
@@ -116,8 +117,8 @@ type Tick struct {
 
 const (
 	chartW, chartH = 560, 196
-	plotTop        = 8
-	plotH          = 136
+	plotTop        = 16 // room for the marker of an incomplete snapshot
+	plotH          = 128
 	plotLeft       = 36
 )
 
@@ -137,8 +138,8 @@ func chart(h []Point) Chart {
 	}
 	w := min((c.Right-c.Left)/max(len(h), 1), 48)
 	// Labels are thinned so that they never overlap: a snapshot id needs
-	// about 24 units, a date about 64.
-	idEvery := max(1, (24+w-1)/w)
+	// about 34 units, a date about 64.
+	idEvery := max(1, (34+w-1)/w)
 	lastDate, lastDateX := "", -1000
 	base := plotTop + plotH
 	for i, p := range h {
@@ -171,6 +172,7 @@ func chart(h []Point) Chart {
 			stack(p.BySeverity[sev], "s-"+sev)
 		}
 		stack(p.Unknown, "s-unknown")
+		b.Top = y
 		c.Unknown = c.Unknown || p.Unknown > 0
 		c.Incomplete = c.Incomplete || !p.Complete
 		c.Bars = append(c.Bars, b)
