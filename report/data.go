@@ -26,7 +26,7 @@ type Data struct {
 	Decisions    map[string]store.Decision
 	Remediations []Remediation
 
-	byAccount map[string]string // account key -> person, built on first use
+	byAccount map[string]string // account key -> person, built by Load; read-only after
 }
 
 // Remediation is a revoke decision and whether the access is gone.
@@ -84,6 +84,7 @@ func Load(ctx context.Context, st *store.Store, id int64, version string) (*Data
 	if d.People, err = st.People(ctx, sum.ID); err != nil {
 		return nil, err
 	}
+
 	if d.Baseline, err = st.BaselineOf(ctx, sum); err != nil {
 		return nil, err
 	}
@@ -91,6 +92,7 @@ func Load(ctx context.Context, st *store.Store, id int64, version string) (*Data
 		if d.Drift, err = st.Drift(ctx, d.Baseline, sum.ID); err != nil {
 			return nil, err
 		}
+		d.indexChanges()
 	}
 	cur, all, err := st.Decisions(ctx, true)
 	if err != nil {
@@ -127,6 +129,25 @@ func Load(ctx context.Context, st *store.Store, id int64, version string) (*Data
 		d.History = append(d.History, p)
 	}
 	return d, nil
+}
+
+// indexChanges finds the person behind each account of a drift change,
+// so that drift lists name people (one pass over the accounts).
+func (d *Data) indexChanges() {
+	if len(d.Drift.RoleChanges)+len(d.Drift.StatusChanges) == 0 {
+		return
+	}
+	d.byAccount = map[string]string{}
+	for _, cs := range [][]diff.Change{d.Drift.RoleChanges, d.Drift.StatusChanges} {
+		for _, c := range cs {
+			d.byAccount[c.Account] = ""
+		}
+	}
+	for _, a := range d.Accounts {
+		if _, ok := d.byAccount[a.Key()]; ok {
+			d.byAccount[a.Key()] = a.Person
+		}
+	}
 }
 
 // IdPs names the snapshot's IdP sources, sorted.

@@ -190,13 +190,15 @@ func (d *Data) WhoOf(f diff.Finding) Who {
 // ChangeWho names the person and the account of a drift change.
 func (d *Data) ChangeWho(c diff.Change) Who {
 	w := Who{Email: c.Email, Account: c.Account}
-	if d.byAccount == nil {
-		d.byAccount = make(map[string]string, len(d.Accounts))
+	person, ok := d.byAccount[c.Account]
+	if !ok && d.byAccount == nil { // a Data not made by Load
 		for _, a := range d.Accounts {
-			d.byAccount[a.Key()] = a.Person
+			if a.Key() == c.Account {
+				person = a.Person
+			}
 		}
 	}
-	if p, ok := d.People[d.byAccount[c.Account]]; ok {
+	if p, ok := d.People[person]; ok {
 		w.Name = p.DisplayName
 	}
 	return w

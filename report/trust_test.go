@@ -419,3 +419,37 @@ func TestReportsAfterEverySourceFailed(t *testing.T) {
 		t.Errorf("the most severe carried finding %+v is not shown with its history:\n%s", bob, md)
 	}
 }
+
+// TestDriftOfTwoRunsNamesPeople: a role change read by two runs is shown
+// with the person's name, found through the snapshot's accounts.
+func TestDriftOfTwoRunsNamesPeople(t *testing.T) {
+	q := pipelinetest.New(t)
+	st := q.Store(t)
+	if _, err := q.Run(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(q.Stonly)
+	b = bytes.Replace(b, []byte("carol@acme.com,Carol Bypass,Member,"), []byte("carol@acme.com,Carol Bypass,Admin,"), 1)
+	if err := os.WriteFile(q.Stonly, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := q.Run(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := report.Load(context.Background(), st, out.Snapshot.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Drift == nil || len(d.Drift.RoleChanges) != 1 {
+		t.Fatalf("drift %+v: want Carol's role change", d.Drift)
+	}
+	html, md := render(t, d)
+	want := "Carol Bypass <carol@acme.com> stonly:t-support:carol@acme.com in Support Center: Member → Admin"
+	if !strings.Contains(text(html), want) {
+		t.Errorf("the HTML drift does not say %q", want)
+	}
+	if want := `Carol Bypass \<carol@acme.com\> (stonly:t-support:carol@acme.com) in Support Center: Member → Admin`; !strings.Contains(md, want) {
+		t.Errorf("the Markdown drift does not say %q:\n%s", want, md)
+	}
+}
