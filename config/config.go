@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -87,8 +88,25 @@ type Guard struct {
 	// complete snapshot before the source is treated as incomplete.
 	MaxDrop *float64 `yaml:"max_drop"`
 	// AcceptDrop lists sources whose drop the operator accepts for the next
-	// run.
+	// run ("stonly"), or one part of a source ("stonly:TEAMID").
 	AcceptDrop []string `yaml:"accept_drop"`
+	// SourceTimeout bounds one source's whole read; a source still reading
+	// then is stopped and recorded as incomplete, so that a stuck read (a
+	// next link that repeats a page) never becomes an endless run.
+	SourceTimeout time.Duration `yaml:"source_timeout"`
+}
+
+// DefaultSourceTimeout is the default bound of one source's read: ample
+// for a million users, short enough that a stuck run ends before the
+// next night's.
+const DefaultSourceTimeout = 30 * time.Minute
+
+// SourceTimeout returns the configured bound of one source's read.
+func (c *Config) SourceTimeout() time.Duration {
+	if c.Guard.SourceTimeout > 0 {
+		return c.Guard.SourceTimeout
+	}
+	return DefaultSourceTimeout
 }
 
 // Serve configures `idgraph serve`.
@@ -329,6 +347,9 @@ func (c *Config) validate() error {
 	}
 	if c.Guard.MaxDrop != nil && (*c.Guard.MaxDrop <= 0 || *c.Guard.MaxDrop > 1) {
 		return errorf("%s: guard.max_drop must be a fraction in (0, 1], e.g. 0.2", c.File)
+	}
+	if c.Guard.SourceTimeout < 0 || (c.Guard.SourceTimeout > 0 && c.Guard.SourceTimeout < time.Second) {
+		return errorf("%s: guard.source_timeout must be at least 1s, e.g. 30m (got %s)", c.File, c.Guard.SourceTimeout)
 	}
 	return nil
 }

@@ -112,6 +112,12 @@ type Source struct {
 	Kind     collectors.Kind
 	App      string
 	Complete bool
+	// OpenAccess: this IdP lets every enabled user sign in to the app
+	// without an assignment (Entra appRoleAssignmentRequired: false). Its
+	// assignments still say who should have the app; its silence says
+	// nothing, so no account is unassigned on its word alone.
+	OpenAccess bool
+	OpenDetail string // evidence of the setting, for the open_access finding
 }
 
 // Input is everything Evaluate reads.
@@ -141,6 +147,7 @@ func Analyze(in Input) ([]Finding, []Expectation) {
 	for _, c := range in.Graph.Conflicts {
 		e.conflict(c)
 	}
+	e.openAccess()
 	Sort(e.out)
 	return e.out, e.exps
 }
@@ -224,13 +231,16 @@ func (e *evaluator) person(p int32) {
 	}
 	exp := e.expect(idp)
 	e.exps[p] = exp
-	var active, inactive, staged, assigned []*collectors.Account
+	var active, inactive, staged, assigned, closed []*collectors.Account
 	for _, a := range idp {
 		switch a.Status {
 		case collectors.StatusActive:
 			active = append(active, a)
 			if a.Assigned {
 				assigned = append(assigned, a)
+			}
+			if !e.in.Sources[a.Source].OpenAccess {
+				closed = append(closed, a) // an IdP whose silence means "not assigned"
 			}
 		case collectors.StatusInactive:
 			inactive = append(inactive, a)
@@ -298,12 +308,15 @@ func (e *evaluator) person(p int32) {
 			f.Explanation = fmt.Sprintf("not yet active in %s (%s), %s", staged[0].Source, staged[0].RawStatus, where)
 			f.Key = key(f.Kind, appName, a.Key())
 			e.add(withIdP(f))
+		case len(assigned) == 0 && len(closed) == 0:
+			// Only open-access IdPs know the person: signing in without an
+			// assignment is what they allow. The open_access finding says so.
 		case len(assigned) == 0:
 			f := base
 			f.Kind, f.Reason = KindUnassigned, "not_assigned"
 			f.Severity = pick(privileged, SevHigh, SevMedium)
 			f.Explanation = fmt.Sprintf("active in %s but not assigned %s there; %s %s in %s",
-				sourceList(active), appTitle(appName), appTitle(appName), roleOr(role), teamLabel(a))
+				sourceList(closed), appTitle(appName), appTitle(appName), roleOr(role), teamLabel(a))
 			f.Key = key(f.Kind, appName, a.Key())
 			e.add(withIdP(f))
 		default:
@@ -329,7 +342,8 @@ func (e *evaluator) person(p int32) {
 			App: appName, Team: a.Team, TeamName: a.TeamName, Email: per.Email, DisplayName: per.DisplayName,
 			Person: per.ID, ActualRole: highestRole(ms), ExpectedRole: exp.Role, ExpectedWhy: exp.Why,
 			Explanation: fmt.Sprintf("%d %s accounts in %s for one person: %s", len(ms), appTitle(appName), teamLabel(a), strings.Join(emails, ", ")),
-			Evidence:    ev, DependsOn: []string{a.Source},
+			// The accounts are one person through the IdPs' addresses too.
+			Evidence: ev, DependsOn: append([]string{a.Source}, sourcesOf(idp)...),
 			Key: key(KindDuplicate, appName, per.ID+"/"+a.Team),
 		})
 	}
@@ -365,19 +379,12 @@ func (e *evaluator) roleMismatch(base Finding, a *collectors.Account, role strin
 }
 
 func (e *evaluator) missing(per *graph.Person, assigned []*collectors.Account, app []*collectors.Account, exp Expectation) {
-	// The person should have an account in every app source.
-	var deps []string
-	for _, a := range assigned {
-		if e.in.Sources[a.Source].Complete {
-			deps = append(deps, a.Source) // one complete assertion is enough
-			break
-		}
-	}
-	if len(deps) == 0 {
-		for _, a := range assigned {
-			deps = append(deps, a.Source)
-		}
-	}
+	// The person should have an account in every app source. "Has none"
+	// is a claim about every link of the graph: an app account may belong
+	// to the person only through an address that one IdP knows (an Okta
+	// secondEmail, an Entra employee ID), so the finding depends on every
+	// IdP, not only on the one that assigned the app.
+	deps := e.idps
 	var ev []Evidence
 	for _, name := range e.appSources {
 		src := e.in.Sources[name]
@@ -500,6 +507,39 @@ func (e *evaluator) conflict(c graph.Conflict) {
 	})
 }
 
+// openAccess reports, once per IdP and application, an IdP that lets
+// every user sign in to the application without an assignment.
+func (e *evaluator) openAccess() {
+	for _, name := range e.idps {
+		src := e.in.Sources[name]
+		if !src.OpenAccess {
+			continue
+		}
+		detail := src.OpenDetail
+		if detail == "" {
+			detail = name + " does not require an assignment for " + appTitle(e.app)
+		}
+		e.add(Finding{
+			Kind: KindOpenAccess, Reason: "assignment_not_required", Severity: SevHigh, App: e.app,
+			Explanation: fmt.Sprintf("%s: every enabled %s user can sign in to %s without an assignment, so %s cannot say who should not have it; require assignment on the application",
+				detail, name, appTitle(e.app), name),
+			Evidence:  []Evidence{{Source: name, Account: name, Detail: detail}},
+			DependsOn: []string{name},
+			Key:       key(KindOpenAccess, e.app, name),
+		})
+	}
+}
+
+// sourcesOf lists the distinct sources of accounts, in order.
+func sourcesOf(as []*collectors.Account) []string {
+	var s []string
+	for _, a := range as {
+		s = append(s, a.Source)
+	}
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
 // appOf is the application the app sources read (findings about IdP
 // facts alone name it too).
 func appOf(src map[string]Source) string {
@@ -602,12 +642,7 @@ func teamLabel(a *collectors.Account) string {
 }
 
 func sourceList(as []*collectors.Account) string {
-	var s []string
-	for _, a := range as {
-		s = append(s, a.Source)
-	}
-	slices.Sort(s)
-	return strings.Join(slices.Compact(s), " and ")
+	return strings.Join(sourcesOf(as), " and ")
 }
 
 // leftPhrase says how the person left, citing the IdP that dates it.

@@ -200,10 +200,11 @@ func TestIncompleteSourceYieldsNoFacts(t *testing.T) {
 				t.Errorf("orphaned finding %s is a fact although entra was incomplete", f.Key)
 			}
 		}
-		// missing depends only on the asserting IdP and the app: okta and
-		// stonly were complete, so it stays a fact.
-		if f := find(fs, KindMissing); f == nil || f.State != StateOpen {
-			t.Errorf("missing should stay a fact: %+v", f)
+		// "No Stonly account" is a claim about every link of the graph:
+		// the account may be linked to the person only through an address
+		// that entra knows. With entra incomplete it is not a fact.
+		if f := find(fs, KindMissing); f == nil || f.State != StateUnknown {
+			t.Errorf("missing should be unknown: %+v", f)
 		}
 	})
 	t.Run("incomplete app", func(t *testing.T) {
@@ -265,5 +266,90 @@ func TestNoMappingNoRoleJudgement(t *testing.T) {
 	// The same accounts with a default mapping do produce an excess.
 	if fs := Evaluate(Input{Graph: g, Sources: src, Roles: roles}); len(fs) != 1 || fs[0].Reason != "excess" {
 		t.Fatalf("with a default Member mapping want one excess, got %s", summary(fs))
+	}
+}
+
+func evaluateWith(t *testing.T, accounts []acc, src map[string]Source) []Finding {
+	t.Helper()
+	graph.SortAccounts(accounts)
+	g, err := graph.Correlate(accounts, graph.Options{IdPs: map[string]bool{"okta": true, "entra": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Evaluate(Input{Graph: g, Sources: src, Roles: roles})
+}
+
+// TestOpenAccess follows DESIGN.md: with appRoleAssignmentRequired false
+// on Entra, an Entra account without an assignment is no evidence of a
+// bypass; Okta's silence still is; the setting is one open_access finding.
+func TestOpenAccess(t *testing.T) {
+	src := map[string]Source{
+		"okta":   {Kind: collectors.KindIdP, Complete: true},
+		"entra":  {Kind: collectors.KindIdP, Complete: true, OpenAccess: true, OpenDetail: "appRoleAssignmentRequired is false on service principal Stonly"},
+		"stonly": {Kind: collectors.KindApp, App: "stonly", Complete: true},
+	}
+	tests := []struct {
+		name     string
+		accounts []acc
+		want     string // summary of findings
+	}{
+		{"entra only, not assigned: no unassigned",
+			[]acc{entra("g1", "ann@acme.com", collectors.StatusActive, false), stonly("t1", "ann@acme.com", "Member")},
+			"[open_access/assignment_not_required/high/open]"},
+		{"okta knows and did not assign: unassigned on okta's word",
+			[]acc{entra("g1", "ben@acme.com", collectors.StatusActive, false), okta("00u1", "ben@acme.com", collectors.StatusActive, false),
+				stonly("t1", "ben@acme.com", "Member")},
+			"[open_access/assignment_not_required/high/open unassigned/not_assigned/medium/open]"},
+		{"entra assignments still say who should have it",
+			[]acc{entra("g1", "cat@acme.com", collectors.StatusActive, true, "Admin")},
+			"[open_access/assignment_not_required/high/open missing/no_account/low/open]"},
+		{"a leaver is still orphaned",
+			[]acc{entra("g1", "dan@acme.com", collectors.StatusInactive, false), stonly("t1", "dan@acme.com", "Member")},
+			"[open_access/assignment_not_required/high/open orphaned/deprovisioned/high/open]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := evaluateWith(t, tt.accounts, src)
+			if got := summary(fs); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+			if f := find(fs, KindOpenAccess); f == nil || f.Key != "open_access/stonly/entra" || !strings.Contains(f.Explanation, "appRoleAssignmentRequired") {
+				t.Errorf("open_access finding: %+v", f)
+			}
+			if f := find(fs, KindUnassigned); f != nil && strings.Contains(f.Explanation, "entra") {
+				t.Errorf("unassigned cites the open-access IdP: %s", f.Explanation)
+			}
+		})
+	}
+}
+
+// TestLinkOnlyThroughTheFailedIdP: the Stonly account is linked to the
+// person only through Okta's secondEmail. With Okta incomplete the graph
+// cannot link it, so "missing" (Entra assigned the person) and the account's
+// own orphaned judgement are both unknown, never facts.
+func TestLinkOnlyThroughTheFailedIdP(t *testing.T) {
+	o := okta("00u1", "eve@acme.com", collectors.StatusActive, true, "Stonly Users")
+	o.Addresses = []collectors.Address{{Field: "login", Value: "eve@acme.com"}, {Field: "secondEmail", Value: "eve.w@acme.com"}}
+	e := entra("g1", "eve@acme.com", collectors.StatusActive, true)
+	s := stonly("t1", "eve.w@acme.com", "Member")
+	src := map[string]Source{
+		"okta":   {Kind: collectors.KindIdP, Complete: false},
+		"entra":  {Kind: collectors.KindIdP, Complete: true},
+		"stonly": {Kind: collectors.KindApp, App: "stonly", Complete: true},
+	}
+	// What a failed Okta read leaves: Okta's accounts absent.
+	fs := evaluateWith(t, []acc{e, s}, src)
+	if len(fs) == 0 {
+		t.Fatal("no findings")
+	}
+	for _, f := range fs {
+		if f.State != StateUnknown {
+			t.Errorf("%s is a fact although okta, which links the account, was incomplete", f.Key)
+		}
+	}
+	// With Okta complete, the same person has no finding at all.
+	src["okta"] = Source{Kind: collectors.KindIdP, Complete: true}
+	if fs := evaluateWith(t, []acc{o, e, s}, src); len(fs) != 0 {
+		t.Errorf("complete sources: %s", summary(fs))
 	}
 }

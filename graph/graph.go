@@ -24,6 +24,11 @@ type Options struct {
 	Links     [][]string // operator-recorded links: groups of account keys
 	// IdPs names the IdP sources; every other source is an app source.
 	IdPs map[string]bool
+	// Prior maps account keys to the person IDs they had in the previous
+	// snapshot. A person keeps their ID while any of their accounts did,
+	// so that an IdP that failed tonight (its accounts absent) changes no
+	// person's ID, no finding's key, and no review decision's subject.
+	Prior map[string]string
 }
 
 // Person is one human and the accounts they own.
@@ -274,6 +279,13 @@ func Correlate(accounts []collectors.Account, opt Options) (*Graph, error) {
 			}
 		}
 		switch {
+		case g.Normalized[i] == "" && len(roots) == 0:
+			// No address of the account could be read ("Bob <bob@acme.com>"):
+			// nobody can say whose it is, so it is reported, never judged as
+			// if no IdP knew it.
+			g.Unresolved[int32(i)] = true
+			g.Conflicts = append(g.Conflicts, Conflict{Address: a.Email, Accounts: []string{a.Key()},
+				Reason: "no address of the account could be read; left unlinked"})
 		case ambiguous || len(roots) > 1:
 			g.Unresolved[int32(i)] = true
 			keys := []string{a.Key()}
@@ -318,7 +330,61 @@ func Correlate(accounts []collectors.Account, opt Options) (*Graph, error) {
 	for p := range g.People {
 		describe(&g.People[p], g, isIdP)
 	}
+	assignIDs(g, opt.Prior)
 	return g, nil
+}
+
+// assignIDs makes person IDs stable and unique. A person takes the ID
+// that their accounts had in the previous snapshot (the smallest, when
+// they had several), unless another person of this run already holds it;
+// otherwise the ID describe derived. An ID still taken gets the person's
+// first account key appended: two people never share an ID, whatever the
+// input (two unlinked accounts with one unreadable address, say).
+func assignIDs(g *Graph, prior map[string]string) {
+	taken := make(map[string]bool, len(g.People))
+	// First pass: people whose derived ID is also a prior one of theirs,
+	// or who have no prior ID, claim the derived ID; so a split hands the
+	// old ID to the part that still derives it.
+	wanted := make([]string, len(g.People)) // prior ID still to place
+	var later []int
+	for p := range g.People {
+		per := &g.People[p]
+		best, own := "", false
+		for _, i := range per.Accounts {
+			if id, ok := prior[g.Accounts[i].Key()]; ok {
+				own = own || id == per.ID
+				if best == "" || id < best {
+					best = id
+				}
+			}
+		}
+		if (best == "" || own) && !taken[per.ID] {
+			taken[per.ID] = true
+			continue
+		}
+		if !own {
+			wanted[p] = best
+		}
+		later = append(later, p)
+	}
+	for _, p := range later {
+		per := &g.People[p]
+		for _, id := range []string{wanted[p], per.ID} {
+			if id != "" && !taken[id] {
+				per.ID = id
+				break
+			}
+		}
+		if taken[per.ID] {
+			base := per.ID + "#" + g.Accounts[per.Accounts[0]].Key()
+			id := base
+			for n := 2; taken[id]; n++ {
+				id = fmt.Sprintf("%s#%d", base, n)
+			}
+			per.ID = id
+		}
+		taken[per.ID] = true
+	}
 }
 
 // describe sets a person's stable ID, e-mail and name. The ID is the

@@ -102,6 +102,20 @@ func TestCorrelate(t *testing.T) {
 			reason:   map[string]string{"stonly:t1:eve.personal@gmail.com": "explicit link"},
 		},
 		{
+			name: "a shared mailbox two IdP users claim, with app accounts in two teams",
+			accounts: []collectors.Account{idp("okta", "00u1", "help@acme.com"), idp("okta", "00u2", "help@acme.com"),
+				app("t1", "help@acme.com"), app("t2", "help@acme.com")},
+			apart:     [][2]string{{"stonly:t1:help@acme.com", "stonly:t2:help@acme.com"}, {"okta:00u1", "stonly:t1:help@acme.com"}},
+			conflicts: 3, // the IdP pair, and each app account left unlinked
+		},
+		{
+			name:      "app accounts whose address cannot be read are conflicts, not people nobody knows",
+			accounts:  []collectors.Account{app("t1", "Bob <bob@acme.com>"), app("t2", "Bob <bob@acme.com>"), app("t1", "carl@acme.com")},
+			apart:     [][2]string{{"stonly:t1:bob <bob@acme.com>", "stonly:t2:bob <bob@acme.com>"}},
+			rejected:  []string{"Bob <bob@acme.com>", "Bob <bob@acme.com>"},
+			conflicts: 2,
+		},
+		{
 			name:     "app accounts in two teams are one unknown person",
 			accounts: []collectors.Account{app("t1", "x@gmail.com"), app("t2", "X@gmail.com")},
 			together: [][]string{{"stonly:t1:x@gmail.com", "stonly:t2:x@gmail.com"}},
@@ -141,6 +155,13 @@ func TestCorrelate(t *testing.T) {
 			if len(g.Conflicts) != tt.conflicts {
 				t.Errorf("conflicts = %d (%+v), want %d", len(g.Conflicts), g.Conflicts, tt.conflicts)
 			}
+			ids := map[string]bool{}
+			for _, p := range g.People {
+				if ids[p.ID] {
+					t.Errorf("two people share the ID %q", p.ID)
+				}
+				ids[p.ID] = true
+			}
 			for i, a := range g.Accounts {
 				if sub, ok := tt.reason[a.Key()]; ok && !strings.Contains(g.Links[i].Reason, sub) {
 					t.Errorf("link reason of %s = %q, want it to contain %q", a.Key(), g.Links[i].Reason, sub)
@@ -162,5 +183,68 @@ func TestPersonIDStable(t *testing.T) {
 	}
 	if len(g.People) != 1 || g.People[0].ID != "entra:g9" {
 		t.Fatalf("people = %+v, want one person with the smallest IdP key entra:g9", g.People)
+	}
+}
+
+// TestPersonIDsSurviveAFailedIdP: when an IdP's accounts are absent (its
+// read failed), people keep the IDs they had, so that finding keys and the
+// review decisions that follow them do not change.
+func TestPersonIDsSurviveAFailedIdP(t *testing.T) {
+	idps := map[string]bool{"okta": true, "entra": true}
+	full := []collectors.Account{idp("okta", "00u2", "a@acme.com"), idp("entra", "g9", "a@acme.com"), app("t1", "a@acme.com"),
+		idp("okta", "00u3", "b@acme.com"), idp("entra", "g1", "b@acme.com")}
+	SortAccounts(full)
+	g1, err := Correlate(full, Options{IdPs: idps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := map[string]string{}
+	for i, a := range g1.Accounts {
+		prior[a.Key()] = g1.People[g1.PersonOf(int32(i))].ID
+	}
+	tests := []struct {
+		name  string
+		drop  string // source whose accounts are absent
+		prior map[string]string
+		want  map[string]string // account key -> person ID
+	}{
+		{"entra failed, with prior", "entra", prior, map[string]string{"okta:00u2": "entra:g9", "stonly:t1:a@acme.com": "entra:g9", "okta:00u3": "entra:g1"}},
+		{"entra failed, no prior: derived IDs", "entra", nil, map[string]string{"okta:00u2": "okta:00u2", "okta:00u3": "okta:00u3"}},
+		{"okta failed, with prior", "okta", prior, map[string]string{"entra:g9": "entra:g9", "stonly:t1:a@acme.com": "entra:g9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var accs []collectors.Account
+			for _, a := range full {
+				if a.Source != tt.drop {
+					accs = append(accs, a)
+				}
+			}
+			g, err := Correlate(accs, Options{IdPs: idps, Prior: tt.prior})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, a := range g.Accounts {
+				if w, ok := tt.want[a.Key()]; ok && g.People[g.PersonOf(int32(i))].ID != w {
+					t.Errorf("%s: person %q, want %q", a.Key(), g.People[g.PersonOf(int32(i))].ID, w)
+				}
+			}
+		})
+	}
+
+	// A split: the person's two IdP accounts no longer match. The part that
+	// still derives the old ID keeps it; the other gets its own.
+	split := []collectors.Account{idp("okta", "00u2", "a2@acme.com"), idp("entra", "g9", "a@acme.com")}
+	SortAccounts(split)
+	g, err := Correlate(split, Options{IdPs: idps, Prior: prior})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for i, a := range g.Accounts {
+		got[a.Key()] = g.People[g.PersonOf(int32(i))].ID
+	}
+	if got["entra:g9"] != "entra:g9" || got["okta:00u2"] != "okta:00u2" {
+		t.Errorf("split: %v", got)
 	}
 }

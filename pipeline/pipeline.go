@@ -71,6 +71,10 @@ type Options struct {
 	AcceptDrop []string // sources whose count drop the operator accepts
 	Progress   func(collectors.Progress)
 	Now        func() time.Time
+	// StopGrace is how long a source may take to return once its deadline
+	// (config guard.source_timeout) has passed before the run goes on
+	// without it; default 30s.
+	StopGrace time.Duration
 }
 
 // Outcome is what a run produced.
@@ -99,7 +103,11 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	started := now().UTC()
 	prior := &priorRuns{st: o.Store}
-	results := collect(ctx, o.Sources, prior, o.Full, log, o.Progress)
+	grace := o.StopGrace
+	if grace <= 0 {
+		grace = defaultStopGrace
+	}
+	results := collect(ctx, o.Sources, prior, o.Full, bound{o.Config.SourceTimeout(), grace}, log, o.Progress)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("run cancelled: %w", err)
 	}
@@ -112,9 +120,31 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	for _, c := range results {
 		snap.Sources = append(snap.Sources, store.Source{Info: c.Info, Completeness: c.Result.Completeness, State: c.Result.State})
 		accounts = append(accounts, c.Result.Accounts...)
-		sources[c.Info.Name] = diff.Source{Kind: c.Info.Kind, App: c.Info.App, Complete: c.Result.Completeness.Complete}
+		src := diff.Source{Kind: c.Info.Kind, App: c.Info.App, Complete: c.Result.Completeness.Complete}
+		for _, p := range c.Result.Policies {
+			if p.OpenAccess {
+				src.OpenAccess = true
+				src.OpenDetail = strings.TrimPrefix(src.OpenDetail+"; "+p.Detail, "; ")
+			}
+		}
+		sources[c.Info.Name] = src
 		if c.Info.Kind == collectors.KindIdP {
 			idps[c.Info.Name] = true
+		}
+	}
+	// The previous snapshot, whatever its completeness: people keep the IDs
+	// it gave them, and its findings are carried when a source fails now.
+	var latest int64
+	if sum, err := o.Store.Get(ctx, 0); err == nil {
+		latest = sum.ID
+	} else if !errors.Is(err, store.ErrNoSnapshot) {
+		return nil, err
+	}
+	var priorIDs map[string]string
+	if latest > 0 {
+		var err error
+		if priorIDs, err = o.Store.PersonIDs(ctx, latest); err != nil {
+			return nil, err
 		}
 	}
 	graph.SortAccounts(accounts)
@@ -123,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		links = append(links, l.Accounts)
 	}
 	g, err := graph.Correlate(accounts, graph.Options{Aliases: o.Config.Domains.Aliases,
-		StripPlus: o.Config.Domains.StripPlus, Links: links, IdPs: idps})
+		StripPlus: o.Config.Domains.StripPlus, Links: links, IdPs: idps, Prior: priorIDs})
 	if err != nil {
 		return nil, fmt.Errorf("correlating accounts: %w", err)
 	}
@@ -153,6 +183,9 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, err
 	}
 	if err := carryFirstSeen(ctx, o.Store, out.Baseline, snap.Findings); err != nil {
+		return nil, err
+	}
+	if snap.Findings, err = carryUnknown(ctx, o.Store, latest, snap.Sources, snap.Findings); err != nil {
 		return nil, err
 	}
 	snap.FinishedAt = now().UTC()
@@ -206,6 +239,89 @@ func warnRejected(snap *store.Snapshot, g *graph.Graph, log *slog.Logger) {
 	}
 }
 
+// carryUnknown applies "nothing vanishes because a source failed": every
+// finding of the previous snapshot, or of the last snapshot in which a now
+// incomplete source was complete, that depends on a source incomplete now
+// is carried into this snapshot as unknown, with its last known facts, its
+// first-seen and the snapshot in which it was last a fact. A finding this
+// run re-derived from partial data gives way to the carried one: its facts
+// came from a read that did not finish. Every unknown finding names the
+// incomplete sources that kept it from being re-checked.
+func carryUnknown(ctx context.Context, st *store.Store, latest int64, srcs []store.Source, fs []diff.Finding) ([]diff.Finding, error) {
+	inc := map[string]bool{}
+	var from []int64
+	if latest > 0 {
+		from = append(from, latest)
+	}
+	for _, s := range srcs {
+		if s.Completeness.Complete {
+			continue
+		}
+		inc[s.Info.Name] = true
+		id, _, err := st.LastComplete(ctx, s.Info.Name)
+		if err != nil {
+			return nil, err
+		}
+		if id > 0 && !slices.Contains(from, id) {
+			from = append(from, id)
+		}
+	}
+	unchecked := func(f *diff.Finding) []string {
+		var out []string
+		for _, d := range f.DependsOn {
+			if inc[d] && !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	idx := make(map[string]int, len(fs))
+	for i := range fs {
+		idx[fs[i].Key] = i
+		if fs[i].State == diff.StateUnknown {
+			fs[i].Unchecked = unchecked(&fs[i])
+		}
+	}
+	if len(inc) == 0 {
+		return fs, nil
+	}
+	slices.Sort(from)
+	slices.Reverse(from) // newest first: the freshest known facts win
+	carried := map[string]bool{}
+	for _, id := range from {
+		old, err := st.Findings(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range old {
+			u := unchecked(&f)
+			if len(u) == 0 || carried[f.Key] {
+				continue
+			}
+			i, ok := idx[f.Key]
+			if ok && fs[i].State == diff.StateOpen {
+				continue // re-checked without the incomplete source: a fact now
+			}
+			switch {
+			case f.State == diff.StateOpen:
+				f.LastConfirmed = id
+			case !f.Carried || f.LastConfirmed == 0:
+				continue // never a fact: nothing is known of it to carry
+			}
+			f.State, f.Carried, f.Unchecked = diff.StateUnknown, true, u
+			carried[f.Key] = true
+			if ok {
+				fs[i] = f
+			} else {
+				idx[f.Key] = len(fs)
+				fs = append(fs, f)
+			}
+		}
+	}
+	diff.Sort(fs)
+	return fs, nil
+}
+
 // carryFirstSeen keeps each finding's first-seen from the baseline or, if
 // absent there, from the latest snapshot.
 func carryFirstSeen(ctx context.Context, st *store.Store, baseline int64, fs []diff.Finding) error {
@@ -242,8 +358,9 @@ func carryFirstSeen(ctx context.Context, st *store.Store, baseline int64, fs []d
 // Collect runs every source concurrently and checks what they return. It
 // never fails: a source that errs or panics is recorded as incomplete.
 // With a store, incremental sources start from their last complete read.
+// Each source's read is bounded by config.DefaultSourceTimeout.
 func Collect(ctx context.Context, srcs []collectors.Collector, st *store.Store, full bool, log *slog.Logger, progress func(collectors.Progress)) []Collected {
-	return collect(ctx, srcs, &priorRuns{st: st}, full, log, progress)
+	return collect(ctx, srcs, &priorRuns{st: st}, full, bound{config.DefaultSourceTimeout, defaultStopGrace}, log, progress)
 }
 
 // priorRuns reads stored snapshots' accounts at most once per run. The
@@ -287,7 +404,7 @@ func (p *priorRuns) loaded(id int64) []collectors.Account {
 	return accs
 }
 
-func collect(ctx context.Context, srcs []collectors.Collector, prior *priorRuns, full bool, log *slog.Logger, progress func(collectors.Progress)) []Collected {
+func collect(ctx context.Context, srcs []collectors.Collector, prior *priorRuns, full bool, b bound, log *slog.Logger, progress func(collectors.Progress)) []Collected {
 	out := make([]Collected, len(srcs))
 	var wg sync.WaitGroup
 	for i, c := range srcs {
@@ -300,7 +417,7 @@ func collect(ctx context.Context, srcs []collectors.Collector, prior *priorRuns,
 			if inc, ok := c.(Incremental); ok && inc.Incremental() && prior.st != nil && !full {
 				req.Previous = previous(ctx, prior, info.Name, l)
 			}
-			res, err := safeCollect(ctx, c, req)
+			res, err := boundedCollect(ctx, c, req, b)
 			check(info, res, err)
 			c := res.Completeness
 			l.Info("collected", "complete", c.Complete, "records", c.Records, "pages", c.Pages,
@@ -336,6 +453,73 @@ func previous(ctx context.Context, prior *priorRuns, name string, log *slog.Logg
 		}
 	}
 	return p
+}
+
+// defaultStopGrace is how long a source may take to return after its
+// deadline before the run goes on without it.
+const defaultStopGrace = 30 * time.Second
+
+// bound is the time one source's read may take, and then to stop.
+type bound struct {
+	timeout, grace time.Duration
+}
+
+// boundedCollect runs one collection under the source deadline. A source
+// that overruns is recorded as incomplete; one that ignores its cancelled
+// context is abandoned after a grace period (its goroutine ends whenever
+// it returns), so that no source can hold the run, or serve's next
+// scheduled run, forever.
+func boundedCollect(ctx context.Context, c collectors.Collector, req collectors.Request, b bound) (*collectors.Result, error) {
+	res, err := boundedRead(ctx, c, req, b)
+	if res == nil {
+		res = &collectors.Result{}
+	}
+	return res, err
+}
+
+func boundedRead(ctx context.Context, c collectors.Collector, req collectors.Request, b bound) (*collectors.Result, error) {
+	timeout := b.timeout
+	if timeout <= 0 {
+		return safeCollect(ctx, c, req)
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type answer struct {
+		res *collectors.Result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := safeCollect(cctx, c, req)
+		done <- answer{res, err}
+	}()
+	// overran says the deadline ended the read, keeping what the source
+	// said of it; a cancelled run (ctx) is not the source's overrun.
+	overran := func(err error) error {
+		if ctx.Err() != nil || !errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			return err
+		}
+		e := fmt.Errorf("%s: the read did not finish within %s (guard.source_timeout); nothing it read is trusted as complete", c.Info().Name, timeout)
+		if err != nil {
+			e = fmt.Errorf("%w: %w", e, err)
+		}
+		return e
+	}
+	select {
+	case a := <-done:
+		return a.res, overran(a.err)
+	case <-cctx.Done():
+	}
+	select {
+	case a := <-done:
+		return a.res, overran(a.err)
+	case <-time.After(b.grace):
+		err := overran(nil)
+		if err == nil {
+			err = fmt.Errorf("%s: the run was cancelled", c.Info().Name)
+		}
+		return nil, fmt.Errorf("%w; the read did not stop within %s and was abandoned", err, b.grace)
+	}
 }
 
 func safeCollect(ctx context.Context, c collectors.Collector, req collectors.Request) (res *collectors.Result, err error) {
@@ -390,35 +574,89 @@ func check(info collectors.Info, res *collectors.Result, err error) {
 	if bad > 5 {
 		c.Errors = append(c.Errors, fmt.Sprintf("... %d bad records in all", bad))
 	}
+	for _, p := range c.Parts {
+		if p.Shown > 0 && p.Shown != p.Records {
+			c.Fail(fmt.Errorf("%s: %s shows %d records but %d were read", info.Name, partLabel(p), p.Shown, p.Records))
+		}
+	}
 	res.Accounts = kept
 	c.Records = len(kept)
 }
 
-// guard applies the mass-change guard: a source whose account count fell
-// by more than the configured fraction against its last complete snapshot
-// is treated as incomplete, unless the operator accepted the drop.
+// guard applies the mass-change guard, to each source's total and to each
+// of its parts (a Stonly team, an IdP list) against the same part in the
+// source's last complete snapshot: one team of ten showing a tenth of its
+// members, or vanishing, moves the total by a tenth only, yet its leavers
+// would all look resolved. A drop the operator accepts (--accept-drop NAME
+// for the source, NAME:PART for one part) is only warned.
 func guard(ctx context.Context, o Options, results []Collected, log *slog.Logger) {
 	maxDrop := o.Config.MaxDrop()
+	accepted := func(name string) bool {
+		return slices.Contains(o.AcceptDrop, name) || slices.Contains(o.Config.Guard.AcceptDrop, name)
+	}
 	for _, c := range results {
 		comp := &c.Result.Completeness
 		if !comp.Complete {
 			continue
 		}
-		_, last, err := o.Store.LastComplete(ctx, c.Info.Name)
-		if err != nil || last == nil || last.Completeness.Records == 0 {
+		id, last, err := o.Store.LastComplete(ctx, c.Info.Name)
+		if err != nil || last == nil {
 			continue
 		}
-		before, now := last.Completeness.Records, comp.Records
-		if float64(now) >= float64(before)*(1-maxDrop) {
-			continue
+		name := c.Info.Name
+		trip := func(what, accept string, before, now int, why error) {
+			if accepted(name) || accepted(accept) {
+				comp.Warnings = append(comp.Warnings, fmt.Sprintf("%s: %s; accepted by the operator", what, why))
+				log.Warn("mass change accepted", "source", name, "what", what, "before", before, "now", now)
+				return
+			}
+			comp.Fail(fmt.Errorf("%s: %w; treated as incomplete. If the change is real, rerun with --accept-drop %s", what, why, accept))
+			log.Warn("mass-change guard tripped", "source", name, "what", what, "before", before, "now", now)
 		}
-		if slices.Contains(o.AcceptDrop, c.Info.Name) || slices.Contains(o.Config.Guard.AcceptDrop, c.Info.Name) {
-			comp.Warnings = append(comp.Warnings, fmt.Sprintf("account count fell from %d to %d; accepted by the operator", before, now))
-			log.Warn("mass change accepted", "source", c.Info.Name, "before", before, "now", now)
-			continue
+		if before, now := last.Completeness.Records, comp.Records; dropped(before, now, maxDrop, 1) {
+			trip("account count", name, before, now, fmt.Errorf("fell from %d to %d (more than %.0f%%) since the last complete snapshot %d", before, now, maxDrop*100, id))
 		}
-		comp.Fail(fmt.Errorf("account count fell from %d to %d (more than %.0f%%) since the last complete snapshot; "+
-			"treated as incomplete. If the drop is real, rerun with --accept-drop %s", before, now, maxDrop*100, c.Info.Name))
-		log.Warn("mass-change guard tripped", "source", c.Info.Name, "before", before, "now", now)
+		parts := map[string]collectors.Part{}
+		for _, p := range comp.Parts {
+			parts[p.Kind+"\x00"+p.ID] = p
+		}
+		for _, p := range last.Completeness.Parts {
+			label := partLabel(p)
+			cur, ok := parts[p.Kind+"\x00"+p.ID]
+			if !ok {
+				why := fmt.Errorf("read in snapshot %d (%d records) but not now: it is no longer visible or readable", id, p.Records)
+				if p.Fix != "" {
+					why = fmt.Errorf("%w; %s", why, p.Fix)
+				}
+				trip(label, name+":"+p.ID, p.Records, 0, why)
+				continue
+			}
+			// A small part may lose a few people any night: the part guard
+			// needs the fraction and at least minPartDrop records.
+			if dropped(p.Records, cur.Records, maxDrop, minPartDrop) {
+				trip(label, name+":"+p.ID, p.Records, cur.Records, fmt.Errorf("fell from %d to %d records (more than %.0f%%) since the last complete snapshot %d", p.Records, cur.Records, maxDrop*100, id))
+			}
+		}
 	}
+}
+
+// minPartDrop is the smallest loss of records in one part that the guard
+// judges: a team of five losing two is ordinary attrition.
+const minPartDrop = 3
+
+// dropped reports whether a count fell by more than the fraction maxDrop
+// and by at least min records.
+func dropped(before, now int, maxDrop float64, min int) bool {
+	return before > 0 && before-now >= min && float64(now) < float64(before)*(1-maxDrop)
+}
+
+func partLabel(p collectors.Part) string {
+	kind := p.Kind
+	if kind == "" {
+		kind = "part"
+	}
+	if p.Name != "" && p.Name != p.ID {
+		return fmt.Sprintf("%s %q (%s)", kind, p.Name, p.ID)
+	}
+	return fmt.Sprintf("%s %q", kind, p.ID)
 }

@@ -420,3 +420,27 @@ func (s *Store) BaselineOf(ctx context.Context, sum *Summary) (int64, error) {
 	}
 	return s.Baseline(ctx, sum.ID, complete)
 }
+
+// PersonIDs maps every account key of a snapshot to the ID of the person
+// it belonged to, so that the next correlation keeps people's IDs while an
+// IdP's accounts are missing. It reads two short columns, no JSON.
+func (s *Store) PersonIDs(ctx context.Context, id int64) (map[string]string, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT accounts FROM snapshots WHERE id = ?`, id).Scan(&n); err != nil {
+		return nil, fmt.Errorf("store: snapshot %d: %w", id, err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT account_key, person_id FROM accounts WHERE id >= ? AND id < ?`, accountRange(id)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading snapshot %d's people: %w", id, err)
+	}
+	defer rows.Close()
+	out := make(map[string]string, n)
+	for rows.Next() {
+		var k, p string
+		if err := rows.Scan(&k, &p); err != nil {
+			return nil, err
+		}
+		out[k] = p
+	}
+	return out, rows.Err()
+}
