@@ -246,7 +246,6 @@ type read struct {
 	seen     map[string]string   // group id -> lastMembershipUpdated
 	prev     *state
 	prevMem  map[string][]string // group name -> user ids, from the previous snapshot
-	access   *Access
 }
 
 // Collect reads users (including DEPROVISIONED ones), the app's user and
@@ -268,8 +267,12 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		r.comp.Retries = int(r.tr.retries.Load() + r.tr.throttled.Load())
 		r.comp.Waited = time.Duration(r.tr.waited.Load())
 		r.comp.Duration = time.Since(start)
+		if n := r.tr.lowered.Load(); n > 0 {
+			r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("Okta answered 429 at its limit of concurrent requests: the read went on with %d in flight "+
+				"instead of okta.max_concurrency %d; other integrations share the org's limit, so lower max_concurrency", n, c.cfg.MaxConcurrency))
+		}
 		if n := r.tr.smaller.Load(); n > 0 {
-			r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("Okta failed %d large page(s); they were read again with a smaller limit", n))
+			r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("Okta failed a large page %d time(s); each was asked again with a smaller limit, as Okta advises", n))
 		}
 		if err != nil {
 			r.comp.Fail(err)
@@ -373,9 +376,6 @@ func (r *read) checkAccess(ctx context.Context, cl *sdk.Client) error {
 		}
 		return e
 	}
-	r.mu.Lock()
-	r.access = a
-	r.mu.Unlock()
 	r.req.Log().Info("okta credential", "roles", a.String(), "sees_every_user", a.Full)
 	if !a.Full {
 		return a.partial()

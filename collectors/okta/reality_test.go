@@ -243,6 +243,25 @@ func TestConcurrencyIsBounded(t *testing.T) {
 	}
 }
 
+func TestConcurrencyLimitBelowTheBound(t *testing.T) {
+	// max_concurrency above what the org allows (other integrations use
+	// the rest): the 429s report the concurrency limit, and the read goes
+	// on under it instead of failing in a 429 storm.
+	srv := oktatest.NewServer(manyGroups(60))
+	defer srv.Close()
+	srv.SetFaults(oktatest.Faults{MaxConcurrent: 4, Slow: 20 * time.Millisecond})
+	res, err := collector(t, srv, func(c *Config) { c.MaxConcurrency = 30 }).Collect(context.Background(), collectors.Request{})
+	if err != nil || !res.Completeness.Complete {
+		t.Fatalf("err %v %+v", err, res.Completeness)
+	}
+	if srv.Stats().Status429 == 0 {
+		t.Fatal("no 429: the case did not exercise the limit")
+	}
+	if w := strings.Join(res.Completeness.Warnings, "|"); !strings.Contains(w, "went on with 2 in flight instead of okta.max_concurrency 30") {
+		t.Errorf("warnings %q", w)
+	}
+}
+
 func TestSimulatorEnforcesConcurrency(t *testing.T) {
 	// The simulator's own check: 20 readers at once against a limit of 5
 	// get 429s whose headers carry the concurrency values.

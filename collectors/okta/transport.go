@@ -42,6 +42,9 @@ type transport struct {
 	// challenge is the last WWW-Authenticate challenge of a refused
 	// request (e.g. error="invalid_token"), which the SDK does not keep.
 	challenge atomic.Pointer[challenge]
+	// held are slots taken out of use after a 429 that reported the org's
+	// concurrency limit; lowered says to what, for the record.
+	held, lowered atomic.Int64
 }
 
 // challenge is the error of an RFC 6750 WWW-Authenticate header.
@@ -111,6 +114,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ctx, cancel := context.WithTimeout(req.Context(), t.attempt)
 		resp, err := t.base.RoundTrip(req.WithContext(ctx))
 		t.requests.Add(1)
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			t.concurrency429(fam, resp)
+		}
 		t.observe(fam, resp)
 		if err != nil {
 			cancel()
@@ -152,6 +158,46 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		d := time.Duration(rand.Int64N(int64(min(t.backoff<<attempt, 10*time.Second)) + 1))
 		if err := sleep(req.Context(), d); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// concurrency429 lowers the requests in flight when a 429 reports Okta's
+// concurrency limit: then "X-Rate-Limit-Limit, X-Rate-Limit-Remaining,
+// and X-Rate-Limit-Reset report the concurrent values" (Okta, Rate limit
+// best practices). A 429 whose limit differs from the per-minute limit
+// the family's other answers reported, and is at or below our own bound,
+// is the org's concurrency limit, which other integrations share. The
+// transport then keeps to half of it for the rest of the read.
+func (t *transport) concurrency429(fam string, resp *http.Response) {
+	limit, err1 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Limit"))
+	remaining, err2 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Remaining"))
+	if err1 != nil || err2 != nil || remaining != 0 || limit <= 0 {
+		return
+	}
+	t.mu.Lock()
+	b := t.buckets[fam]
+	perMinute := b != nil && b.known && b.limit == limit
+	t.mu.Unlock()
+	if perMinute {
+		return
+	}
+	target := int64(max(limit/2, 1))
+	for {
+		cur := int64(cap(t.slots)) - t.held.Load()
+		if limit > int(cur) || target >= cur {
+			return
+		}
+		if t.held.CompareAndSwap(int64(cap(t.slots))-cur, int64(cap(t.slots))-target) {
+			t.lowered.Store(target)
+			// Take the slots out of use as the requests holding them finish;
+			// they come back when the transport is dropped with its read.
+			go func(n int64) {
+				for range n {
+					t.slots <- struct{}{}
+				}
+			}(cur - target)
+			return
 		}
 	}
 }
