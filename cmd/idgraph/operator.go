@@ -62,7 +62,8 @@ fix for each failure: the file is valid; each secret's environment variable is s
 printed); each source is reachable and its credentials hold the permissions idgraph needs
 (Okta: users, the Stonly app, groups; Entra: a token, User.Read.All, Application.Read.All,
 GroupMember.Read.All; Stonly: the browser, the login, Team Management); the alert sinks'
-variables are set; the store is writable and private (mode 0600).
+variables are set; serve's variables (token_env, users_env, session_secret_env) hold usable
+values and its TLS certificate loads; the store is writable and private (mode 0600).
 
 Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuration is invalid.`,
 		Args: cobra.NoArgs,
@@ -112,6 +113,16 @@ Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuratio
 				line(false, "alerts", err.Error(), "set the environment variable named")
 			} else if cfg.Alerts.Slack != nil || cfg.Alerts.Webhook != nil {
 				line(true, "alerts", "sink secrets set", "")
+			}
+			if serveConfigured(cfg.Serve) {
+				_, checks := checkServe(cfg, a.getenv)
+				for _, c := range checks {
+					if c.err != nil {
+						line(false, c.name, c.err.Error(), c.fix)
+					} else {
+						line(true, c.name, c.detail, "")
+					}
+				}
 			}
 			path := cfg.Path(cfg.Store)
 			switch fi, err := os.Stat(path); {

@@ -2,17 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/serve"
 )
 
@@ -29,25 +29,112 @@ func parseUsers(v string) (map[string]string, error) {
 	return out, nil
 }
 
+// Shortest secrets serve accepts.
+const (
+	minToken         = 16
+	minSessionSecret = 32
+)
+
+// serveSecrets are what serve reads from the environment at start.
+type serveSecrets struct {
+	token   string
+	users   map[string]string
+	session []byte
+}
+
+// serveCheck is one check of the serve section: serve stops at the first
+// that fails, doctor prints them all. Details never show a secret.
+type serveCheck struct {
+	name, detail string
+	err          error
+	fix          string
+}
+
+// serveConfigured reports whether the file has a serve section worth
+// checking.
+func serveConfigured(s config.Serve) bool { return s != config.Serve{} }
+
+// checkServe reads and checks the serve section's variables and files.
+func checkServe(cfg *config.Config, getenv func(string) string) (serveSecrets, []serveCheck) {
+	var sec serveSecrets
+	var out []serveCheck
+	add := func(name, detail string, err error, fix string) {
+		out = append(out, serveCheck{name, detail, err, fix})
+	}
+	s := cfg.Serve
+	if s.TokenEnv == "" && s.UsersEnv == "" {
+		add("serve: authentication", "", errors.New("serve needs serve.token_env or serve.users_env: every page but /healthz requires authentication"),
+			"set serve.token_env (a bearer token for scripts) and/or serve.users_env (reviewers who sign in)")
+	}
+	if s.TokenEnv != "" {
+		if sec.token = getenv(s.TokenEnv); len(sec.token) < minToken {
+			add("serve: token_env", "", fmt.Errorf("serve.token_env names %s, which must hold a token of at least %d characters", s.TokenEnv, minToken),
+				"export "+s.TokenEnv+"=$(openssl rand -hex 32)")
+		} else {
+			add("serve: token_env", s.TokenEnv+" is set", nil, "")
+		}
+	}
+	if s.UsersEnv != "" {
+		users, err := parseUsers(getenv(s.UsersEnv))
+		switch {
+		case err != nil:
+			add("serve: users_env", "", fmt.Errorf("serve.users_env (%s): %w", s.UsersEnv, err), "set "+s.UsersEnv+" to alice@acme.com:password,bob@acme.com:password")
+		case len(users) == 0:
+			add("serve: users_env", "", fmt.Errorf("serve.users_env names %s, which is not set or holds no reviewer", s.UsersEnv), "set "+s.UsersEnv+" to alice@acme.com:password,bob@acme.com:password")
+		default:
+			sec.users = users
+			add("serve: users_env", fmt.Sprintf("%s holds %d reviewer(s)", s.UsersEnv, len(users)), nil, "")
+		}
+	}
+	switch v := getenv(s.SessionSecretEnv); {
+	case s.UsersEnv != "" && s.SessionSecretEnv == "":
+		add("serve: session_secret_env", "", errors.New("serve.users_env is set, so sign-in sessions need serve.session_secret_env: the variable holding their key"),
+			"add session_secret_env: IDGRAPH_SESSION_SECRET to serve and export IDGRAPH_SESSION_SECRET=$(openssl rand -base64 48)")
+	case s.SessionSecretEnv != "" && len(v) < minSessionSecret:
+		add("serve: session_secret_env", "", fmt.Errorf("serve.session_secret_env names %s, which must hold at least %d characters", s.SessionSecretEnv, minSessionSecret),
+			"export "+s.SessionSecretEnv+"=$(openssl rand -base64 48)")
+	case s.SessionSecretEnv != "":
+		sec.session = []byte(v)
+		add("serve: session_secret_env", s.SessionSecretEnv+" is set", nil, "")
+	}
+	if s.TLSCertFile != "" {
+		cert, key := cfg.Path(s.TLSCertFile), cfg.Path(s.TLSKeyFile)
+		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+			add("serve: TLS certificate", "", fmt.Errorf("serve.tls_cert_file %s and serve.tls_key_file %s: %w", cert, key, err),
+				"point tls_cert_file at the PEM certificate chain and tls_key_file at its private key, both readable by idgraph")
+		} else {
+			add("serve: TLS certificate", cert+" and its key load", nil, "")
+		}
+	}
+	return sec, out
+}
+
 func (a *app) serveCmd() *cobra.Command {
 	var noSchedule bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run on a schedule and serve the review UI, the JSON API and metrics",
 		Long: `serve runs idgraph on serve.schedule (a cron expression; default nightly at 02:00), never
-two runs at once, and serves on serve.listen (default 127.0.0.1:8080):
+two runs at once, and serves on serve.listen (default 127.0.0.1:8080), over HTTPS when
+serve.tls_cert_file and serve.tls_key_file are set:
 
   /                     snapshots, "Run now", downloads of the report and the CSV evidence
   /findings             findings with filters (kind, severity, team, decision) and review decisions
   /people/{id}          a person's graph: accounts, groups, assignments, why each link holds
   /drift                what changed between two snapshots
-  /api/v1/...           snapshots, findings, people, decisions, runs (JSON)
+  /api/v1/...           snapshots, findings, people, decisions, runs, lockouts (JSON)
   /metrics              Prometheus metrics
   /healthz, /readyz     health, without authentication
 
 Everything else requires the bearer token in serve.token_env or the credentials of a
-reviewer in serve.users_env (sign-in form for the UI, basic auth for scripts). SIGTERM stops
-accepting work and waits for a run under way, so the store stays consistent.`,
+reviewer in serve.users_env (sign-in form for the UI, basic auth for scripts; sessions are
+kept in the store under the key in serve.session_secret_env). Failed sign-ins are logged
+and throttled per account and address; the token lifts a lockout with
+DELETE /api/v1/lockouts?account=EMAIL (or ?address=IP).
+
+serve refuses to start when a variable it or a configured source needs is missing.
+SIGTERM makes /readyz answer 503, stops the schedule and waits for a run under way, so
+the store stays consistent, then closes the listener.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -55,23 +142,31 @@ accepting work and waits for a run under way, so the store stays consistent.`,
 			if err != nil {
 				return err
 			}
-			o := serve.Options{Logger: a.log, Version: version()}
-			if cfg.Serve.TokenEnv != "" {
-				if o.Token = a.getenv(cfg.Serve.TokenEnv); len(o.Token) < 16 {
-					return &config.Error{Err: fmt.Errorf("%s: serve.token_env names %s, which must hold a token of at least 16 characters", cfg.File, cfg.Serve.TokenEnv)}
+			sec, checks := checkServe(cfg, a.getenv)
+			for _, c := range checks {
+				if c.err != nil {
+					return &config.Error{Err: fmt.Errorf("%s: %w", cfg.File, c.err)}
 				}
 			}
-			if cfg.Serve.UsersEnv != "" {
-				if o.Users, err = parseUsers(a.getenv(cfg.Serve.UsersEnv)); err != nil {
-					return &config.Error{Err: fmt.Errorf("%s: serve.users_env (%s): %w", cfg.File, cfg.Serve.UsersEnv, err)}
-				}
+			// The sources and sinks are built again by every run; built
+			// now, a missing secret stops the start instead of the first
+			// run at 02:00.
+			if _, err := pipeline.Build(cfg, a.getenv, a.log); err != nil {
+				return fmt.Errorf("serve would fail at its first run: %w", err)
+			}
+			if _, err := alert.Sinks(cfg.Alerts, cfg.File, a.getenv); err != nil {
+				return fmt.Errorf("serve would fail at its first run: %w", err)
 			}
 			st, err := a.openStore(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			o.Store = st
+			o := serve.Options{Store: st, Token: sec.token, Users: sec.users, SessionSecret: sec.session, TrustProxy: cfg.Serve.TrustProxy,
+				Logger: a.log, Version: version()}
+			if cfg.Serve.TLSCertFile != "" {
+				o.TLSCertFile, o.TLSKeyFile = cfg.Path(cfg.Serve.TLSCertFile), cfg.Path(cfg.Serve.TLSKeyFile)
+			}
 			o.Run = func(ctx context.Context) (*serve.RunResult, error) {
 				out, res, err := a.execute(ctx, cfg, a.getenv, pipeline.Options{}, true)
 				if err != nil {
@@ -79,7 +174,7 @@ accepting work and waits for a run under way, so the store stays consistent.`,
 				}
 				return &serve.RunResult{Outcome: out, Alerts: res}, nil
 			}
-			srv, err := serve.New(o)
+			srv, err := serve.New(ctx, o)
 			if err != nil {
 				return &config.Error{Err: fmt.Errorf("%s: %w", cfg.File, err)}
 			}
@@ -100,21 +195,16 @@ accepting work and waits for a run under way, so the store stays consistent.`,
 			if err != nil {
 				return fmt.Errorf("serve.listen %s: %w", listen, err)
 			}
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			a.log.Warn("serving", "address", "http://"+ln.Addr().String(), "schedule", schedule)
-			errc := make(chan error, 1)
-			go func() { errc <- hs.Serve(ln) }()
-			select {
-			case err := <-errc:
-				return err
-			case <-ctx.Done():
+			scheme := "http://"
+			if o.TLSCertFile != "" {
+				scheme = "https://"
 			}
-			a.log.Warn("stopping: no new work; waiting for a run under way")
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			hs.Shutdown(sctx)
-			srv.Stop()
-			return nil
+			if noSchedule {
+				a.log.Warn("serving", "address", scheme+ln.Addr().String(), "schedule", "none (--no-schedule)")
+			} else {
+				a.log.Warn("serving", "address", scheme+ln.Addr().String(), "schedule", schedule)
+			}
+			return srv.Serve(ctx, ln)
 		},
 	}
 	cmd.Flags().BoolVar(&noSchedule, "no-schedule", false, "serve only; run on demand")
