@@ -2,6 +2,7 @@ package entra
 
 import (
 	"context"
+	"errors"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
@@ -10,42 +11,63 @@ import (
 	"github.com/idgraph/idgraph/collectors"
 )
 
-// Check obtains a token and exercises each application permission.
+// Check obtains a token and exercises each application permission. A
+// failed check's fix follows the failure's class: a refused connection or
+// an untrusted certificate is not a bad secret.
 func (c *Collector) Check(ctx context.Context) []collectors.Check {
-	cl, err := c.client(&counter{})
+	cnt := &counter{}
+	cl, err := c.client(cnt)
 	if err != nil {
 		return []collectors.Check{{Name: "client", Detail: err.Error(), Fix: "check entra.token_url and entra.graph_url"}}
+	}
+	failed := func(name string, err error, path, what, fix string) collectors.Check {
+		err = c.explain(ctx, err, path, what, cnt)
+		var e *Error
+		if errors.As(err, &e) && e.Fix != "" && e.Class != ClassService {
+			fix = e.Fix
+		}
+		return collectors.Check{Name: name, Detail: c.redact(err.Error()), Fix: fix}
 	}
 	var out []collectors.Check
 	one := int32(1)
 	if _, err := cl.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: []string{"id"}, Top: &one}}); err != nil {
-		out = append(out, collectors.Check{Name: "token and User.Read.All", Detail: c.redact(c.explain(err, "/users", "reading users").Error()),
-			Fix: "check the client secret, and grant User.Read.All (application) with admin consent"})
-		return out
+		return append(out, failed("token and User.Read.All", err, "/users", "reading users", "check the client secret, and grant User.Read.All (application) with admin consent"))
 	}
 	out = append(out, collectors.Check{Name: "token and User.Read.All", OK: true, Detail: "token obtained from " + c.authority + ", users readable"})
 	sp := cl.ServicePrincipals().ByServicePrincipalId(c.cfg.ServicePrincipalID)
-	if _, err := sp.Get(ctx, &serviceprincipals.ServicePrincipalItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &serviceprincipals.ServicePrincipalItemRequestBuilderGetQueryParameters{Select: []string{"id", "appRoles"}}}); err != nil {
-		out = append(out, collectors.Check{Name: "Application.Read.All and the Stonly app", Detail: c.explain(err, "/servicePrincipals", "reading the service principal").Error(),
-			Fix: "grant Application.Read.All and check entra.service_principal_id"})
-		return out
+	spv, err := sp.Get(ctx, &serviceprincipals.ServicePrincipalItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ServicePrincipalItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "appRoles", "appRoleAssignmentRequired", "accountEnabled"}}})
+	if err != nil {
+		return append(out, failed("Application.Read.All and the Stonly app", err, "/servicePrincipals", "reading the service principal", "grant Application.Read.All and check entra.service_principal_id"))
 	}
 	asg, err := sp.AppRoleAssignedTo().Get(ctx, nil)
 	if err != nil {
-		out = append(out, collectors.Check{Name: "Application.Read.All and the Stonly app", Detail: c.explain(err, "/servicePrincipals", "reading assignments").Error(), Fix: "grant Application.Read.All"})
-		return out
+		return append(out, failed("Application.Read.All and the Stonly app", err, "/servicePrincipals", "reading assignments", "grant Application.Read.All"))
 	}
 	out = append(out, collectors.Check{Name: "Application.Read.All and the Stonly app", OK: true, Detail: "service principal " + c.cfg.ServicePrincipalID + " and its assignments readable"})
+	// These two are settings of the tenant, not of idgraph: doctor shows
+	// them and does not fail on them (a run reports them: an open_access
+	// finding, a source warning).
+	if req := spv.GetAppRoleAssignmentRequired(); req != nil {
+		detail := "appRoleAssignmentRequired is true: only assigned users and groups can sign in"
+		if !*req {
+			detail = "appRoleAssignmentRequired is false: every enabled user can sign in, so Entra cannot say who should not have the app " +
+				"(reported as an open_access finding; to change it: Enterprise applications > " + str(spv.GetDisplayName()) + " > Properties > Assignment required? Yes)"
+		}
+		out = append(out, collectors.Check{Name: "assignment required", OK: true, Detail: detail})
+	}
+	if e := spv.GetAccountEnabled(); e != nil && !*e {
+		out = append(out, collectors.Check{Name: "sign-in enabled", OK: true, Detail: "accountEnabled is false on service principal " + str(spv.GetDisplayName()) +
+			": nobody can sign in to the app through Entra (Properties > Enabled for users to sign-in?)"})
+	}
 	for _, a := range asg.GetValue() {
 		if str(a.GetPrincipalType()) != "Group" || a.GetPrincipalId() == nil {
 			continue
 		}
 		if _, err := cl.Groups().ByGroupId(a.GetPrincipalId().String()).Members().Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
 			QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Top: &one}}); err != nil {
-			out = append(out, collectors.Check{Name: "GroupMember.Read.All", Detail: c.explain(err, "/groups", "reading group members").Error(), Fix: "grant GroupMember.Read.All"})
-			return out
+			return append(out, failed("GroupMember.Read.All", err, "/groups", "reading group members", "grant GroupMember.Read.All"))
 		}
 		return append(out, collectors.Check{Name: "GroupMember.Read.All", OK: true, Detail: "members of assigned group " + str(a.GetPrincipalDisplayName()) + " readable"})
 	}

@@ -31,32 +31,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	abstractions "github.com/microsoft/kiota-abstractions-go"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/config"
@@ -196,41 +190,6 @@ func (c *Collector) AllowedHosts() []string {
 	return []string{c.graphURL.Hostname()}
 }
 
-// counter sits under the SDK's middleware and sees every attempt.
-type counter struct {
-	base                       http.RoundTripper
-	requests, throttled, bytes atomic.Int64
-	waited                     atomic.Int64
-	pages                      sync.Map // endpoint -> *atomic.Int64
-}
-
-func (t *counter) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(r)
-	t.requests.Add(1)
-	if resp != nil {
-		switch resp.StatusCode {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			t.throttled.Add(1)
-			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-				t.waited.Add(int64(time.Duration(s) * time.Second))
-			}
-		}
-		resp.Body = &countBody{ReadCloser: resp.Body, n: &t.bytes}
-	}
-	return resp, err
-}
-
-type countBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (b *countBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
-	return n, err
-}
-
 func (c *Collector) transport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if c.roots != nil {
@@ -241,7 +200,8 @@ func (c *Collector) transport() *http.Transport {
 
 // client builds the Graph client: azidentity client credentials against
 // token_url's authority, the SDK's middleware with a retry handler whose
-// total Retry-After wait is bounded, and the allowed hosts from graph_url.
+// total waiting is bounded by max_retry_wait (retry.go), and the allowed
+// hosts from graph_url.
 func (c *Collector) client(cnt *counter) (*msgraph.GraphServiceClient, error) {
 	httpc := &http.Client{Transport: c.transport(), Timeout: c.cfg.RequestTimeout}
 	cred, err := azidentity.NewClientSecretCredential(c.cfg.TenantID, c.cfg.ClientID, c.secret, &azidentity.ClientSecretCredentialOptions{
@@ -265,20 +225,8 @@ func (c *Collector) client(cnt *counter) (*msgraph.GraphServiceClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("entra: building the authentication provider: %w", err)
 	}
-	var budget atomic.Int64
-	maxWait := c.cfg.MaxRetryWait
-	retry := &khttp.RetryHandlerOptions{
-		MaxRetries:   6,
-		DelaySeconds: 2,
-		// Retry-After is honoured by the handler; this bounds the total
-		// waiting of one collection, so a throttled tenant makes the source
-		// incomplete rather than the run endless.
-		ShouldRetry: func(delay time.Duration, n int, _ *http.Request, resp *http.Response) bool {
-			ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			return time.Duration(budget.Add(int64(max(ra, 1))*int64(time.Second))) <= maxWait
-		},
-	}
-	mw, err := khttp.GetDefaultMiddlewaresWithOptions(retry)
+	cnt.budget = &budget{max: c.cfg.MaxRetryWait}
+	mw, err := khttp.GetDefaultMiddlewaresWithOptions(cnt.budget.options())
 	if err != nil {
 		return nil, err
 	}
@@ -308,11 +256,13 @@ type read struct {
 	mu     sync.Mutex
 	comp   *collectors.Completeness
 
-	users     map[string]*collectors.Account
-	deltaLink string
-	roles     map[string]string // app role id -> value (or display name)
-	direct    map[string][]string
-	groups    map[string]*group
+	users       map[string]*collectors.Account
+	deltaLink   string
+	roles       map[string]string // app role id -> value (or display name)
+	direct      map[string][]string
+	groups      map[string]*group
+	assignments int
+	policies    []collectors.AppPolicy
 }
 
 type group struct {
@@ -331,9 +281,11 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	res := &collectors.Result{}
 	finish := func(err error) (*collectors.Result, error) {
 		r.comp.Requests = int(r.cnt.requests.Load())
-		r.comp.Retries = int(r.cnt.throttled.Load())
+		r.comp.Retries = int(r.cnt.retries.Load())
 		r.comp.Waited = time.Duration(r.cnt.waited.Load())
 		r.comp.Duration = time.Since(start)
+		sort.Slice(r.comp.Parts, func(i, j int) bool { return r.comp.Parts[i].ID < r.comp.Parts[j].ID })
+		res.Policies = r.policies
 		if err != nil {
 			err = errors.New(c.redact(err.Error()))
 			r.comp.Fail(err)
@@ -375,195 +327,40 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 func (r *read) progress(stage string) {
 	r.mu.Lock()
 	r.comp.Pages++
-	p := collectors.Progress{Source: "entra", Stage: stage, Pages: r.comp.Pages, Records: len(r.users), Retries: int(r.cnt.throttled.Load()),
+	p := collectors.Progress{Source: "entra", Stage: stage, Pages: r.comp.Pages, Records: len(r.users), Retries: int(r.cnt.retries.Load()),
 		Waited: time.Duration(r.cnt.waited.Load())}
 	r.mu.Unlock()
 	r.req.Report(p)
 }
 
-func (r *read) readUsers(ctx context.Context) error {
-	if prev := r.req.Previous; prev != nil && prev.State != "" && !r.req.Full && r.c.Incremental() {
-		var st state
-		if json.Unmarshal([]byte(prev.State), &st) == nil && st.DeltaLink != "" {
-			err := r.delta(ctx, prev, st.DeltaLink)
-			if err == nil {
-				return nil
-			}
-			if !errors.Is(err, errResync) {
-				return err
-			}
-			r.req.Log().Warn("the Graph delta token was rejected; reading every user in full", "error", err)
-			r.comp.Warnings = append(r.comp.Warnings, "delta token rejected ("+err.Error()+"); read in full")
-			r.mu.Lock()
-			r.users = map[string]*collectors.Account{}
-			r.mu.Unlock()
-		}
-	}
-	return r.full(ctx)
-}
-
-var errResync = errors.New("delta token no longer valid")
-
-func (r *read) deltaConfig() *users.DeltaRequestBuilderGetRequestConfiguration {
-	h := abstractions.NewRequestHeaders()
-	h.Add("Prefer", "odata.maxpagesize=999")
-	return &users.DeltaRequestBuilderGetRequestConfiguration{Headers: h, QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: UserFields}}
-}
-
-// full reads every user. It asks for a delta link first ($deltatoken=latest)
-// so that a change made while the list is read shows up in the next delta,
-// never falls between the two.
-func (r *read) full(ctx context.Context) error {
-	if r.c.Incremental() {
-		u := r.c.graphURL.String() + "/users/delta()?$select=" + strings.Join(UserFields, ",") + "&$deltatoken=latest"
-		d, err := r.client.Users().Delta().WithUrl(u).GetAsDeltaGetResponse(ctx, r.deltaConfig())
-		if err != nil {
-			return r.c.explain(err, "/users", "getting a delta link")
-		}
-		if d.GetOdataDeltaLink() != nil {
-			r.deltaLink = *d.GetOdataDeltaLink()
-		}
-	}
-	top := int32(pageSize)
-	list, err := r.client.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: UserFields, Top: &top}})
-	if err != nil {
-		return r.c.explain(err, "/users", "reading users, page 1")
-	}
-	it, err := msgraphcore.NewPageIterator[models.Userable](list, r.client.GetAdapter(), models.CreateUserCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		return err
-	}
-	r.progress("users")
-	n := 0
-	err = it.Iterate(ctx, func(u models.Userable) bool {
-		r.addUser(u)
-		if n++; n%pageSize == 0 {
-			r.progress("users")
-		}
-		return true
-	})
-	if err != nil {
-		return r.c.explain(err, "/users", fmt.Sprintf("reading users after %d of them", n))
-	}
-	return nil
-}
-
-// delta applies the changes since the last run to its users.
-func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string) error {
-	r.comp.Mode = "delta"
-	for _, a := range prev.Accounts {
-		a := a
-		a.Assigned, a.AssignedVia, a.AppRoles, a.Groups, a.NestedGroups = false, nil, nil, nil, nil
-		r.users[a.ID] = &a
-	}
-	d, err := r.client.Users().Delta().WithUrl(link).GetAsDeltaGetResponse(ctx, r.deltaConfig())
-	if err != nil {
-		var oe *odataerrors.ODataError
-		if errors.As(err, &oe) && (oe.ResponseStatusCode == http.StatusGone || oe.ResponseStatusCode == http.StatusBadRequest) {
-			return fmt.Errorf("%w: %s", errResync, odataCode(oe))
-		}
-		return r.c.explain(err, "/users", "reading user changes")
-	}
-	it, err := msgraphcore.NewPageIterator[models.Userable](d, r.client.GetAdapter(), users.CreateDeltaGetResponseFromDiscriminatorValue)
-	if err != nil {
-		return err
-	}
-	h := abstractions.NewRequestHeaders()
-	h.Add("Prefer", "odata.maxpagesize=999")
-	it.SetHeaders(h)
-	r.progress("user changes")
-	changed := 0
-	err = it.Iterate(ctx, func(u models.Userable) bool {
-		changed++
-		if _, removed := u.GetAdditionalData()["@removed"]; removed && u.GetId() != nil {
-			r.mu.Lock()
-			delete(r.users, *u.GetId())
-			r.mu.Unlock()
-			return true
-		}
-		r.addUser(u)
-		return true
-	})
-	if err != nil {
-		return r.c.explain(err, "/users", "reading user changes")
-	}
-	if dl := it.GetOdataDeltaLink(); dl != nil {
-		r.deltaLink = *dl
-	} else {
-		return errors.New("entra: the delta round ended without a delta link")
-	}
-	r.req.Log().Info("applied user changes from Graph delta", "changes", changed)
-	return nil
-}
-
-func odataCode(oe *odataerrors.ODataError) string {
-	if e := oe.GetErrorEscaped(); e != nil && e.GetCode() != nil {
-		msg := ""
-		if e.GetMessage() != nil {
-			msg = *e.GetMessage()
-		}
-		return *e.GetCode() + ": " + msg
-	}
-	return oe.Error()
-}
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return strings.TrimSpace(*p)
-}
-
-func (r *read) addUser(u models.Userable) {
-	id := str(u.GetId())
-	if id == "" {
-		return
-	}
-	a := &collectors.Account{Source: "entra", ID: id, DisplayName: str(u.GetDisplayName()), EmployeeID: str(u.GetEmployeeId())}
-	upn, mail := str(u.GetUserPrincipalName()), str(u.GetMail())
-	a.Email = mail
-	if a.Email == "" {
-		a.Email = upn
-	}
-	if upn != "" {
-		a.Addresses = append(a.Addresses, collectors.Address{Field: "userPrincipalName", Value: upn})
-	}
-	if mail != "" {
-		a.Addresses = append(a.Addresses, collectors.Address{Field: "mail", Value: mail})
-	}
-	for _, m := range u.GetOtherMails() {
-		a.Addresses = append(a.Addresses, collectors.Address{Field: "otherMails", Value: m})
-	}
-	for _, p := range u.GetProxyAddresses() {
-		a.Addresses = append(a.Addresses, collectors.Address{Field: "proxyAddresses", Value: p})
-	}
-	enabled := u.GetAccountEnabled()
-	switch {
-	case enabled == nil:
-		// Without $select Graph leaves accountEnabled out; never guess.
-		a.Status, a.RawStatus = collectors.StatusStaged, "accountEnabled unknown"
-	case *enabled:
-		a.Status, a.RawStatus = collectors.StatusActive, "enabled"
-	default:
-		a.Status, a.RawStatus = collectors.StatusInactive, "disabled"
-	}
-	a.Guest = strings.EqualFold(str(u.GetUserType()), "Guest")
+func (r *read) addPart(p collectors.Part) {
 	r.mu.Lock()
-	r.users[id] = a
+	r.comp.AddPart(p)
 	r.mu.Unlock()
 }
 
-// readApp reads the service principal's app roles, who is assigned, and
-// the members of every assigned group.
+func (r *read) warn(msg string) {
+	r.req.Log().Warn("entra: " + msg)
+	r.mu.Lock()
+	r.comp.Warnings = append(r.comp.Warnings, msg)
+	r.mu.Unlock()
+}
+
+// readApp reads the service principal's settings and app roles, who is
+// assigned, and the members of every assigned group.
 func (r *read) readApp(ctx context.Context) error {
-	sp, err := r.client.ServicePrincipals().ByServicePrincipalId(r.c.cfg.ServicePrincipalID).Get(ctx,
+	spID := r.c.cfg.ServicePrincipalID
+	sp, err := r.client.ServicePrincipals().ByServicePrincipalId(spID).Get(ctx,
 		&serviceprincipals.ServicePrincipalItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &serviceprincipals.ServicePrincipalItemRequestBuilderGetQueryParameters{Select: []string{"id", "appId", "displayName", "appRoles"}}})
+			QueryParameters: &serviceprincipals.ServicePrincipalItemRequestBuilderGetQueryParameters{
+				Select: []string{"id", "appId", "displayName", "appRoles", "appRoleAssignmentRequired", "accountEnabled"}}})
 	if err != nil {
-		return r.c.explain(err, "/servicePrincipals", "reading Stonly's service principal")
+		return r.c.explain(ctx, err, "/servicePrincipals", "reading Stonly's service principal", r.cnt)
 	}
 	r.progress("service principal")
+	if err := r.policy(sp); err != nil {
+		return err
+	}
 	for _, ar := range sp.GetAppRoles() {
 		if ar.GetId() == nil {
 			continue
@@ -575,19 +372,18 @@ func (r *read) readApp(ctx context.Context) error {
 		r.roles[ar.GetId().String()] = v
 	}
 	top := int32(pageSize)
-	asg, err := r.client.ServicePrincipals().ByServicePrincipalId(r.c.cfg.ServicePrincipalID).AppRoleAssignedTo().Get(ctx,
-		&serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
-			QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{Top: &top}})
+	asgb := r.client.ServicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo()
+	asg, err := asgb.Get(ctx, &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{Top: &top}})
 	if err != nil {
-		return r.c.explain(err, "/servicePrincipals", "reading the app's assignments")
+		return r.c.explain(ctx, err, "/servicePrincipals", "reading the app's assignments", r.cnt)
 	}
-	it, err := msgraphcore.NewPageIterator[models.AppRoleAssignmentable](asg, r.client.GetAdapter(), models.CreateAppRoleAssignmentCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		return err
-	}
-	err = it.Iterate(ctx, func(a models.AppRoleAssignmentable) bool {
+	_, err = walk(ctx, "/servicePrincipals/"+spID+"/appRoleAssignedTo", asg, func(ctx context.Context, link string) (models.AppRoleAssignmentCollectionResponseable, error) {
+		return asgb.WithUrl(link).Get(ctx, nil)
+	}, func(a models.AppRoleAssignmentable) string { return str(a.GetId()) }, func(a models.AppRoleAssignmentable) {
+		r.assignments++
 		if a.GetPrincipalId() == nil {
-			return true
+			return
 		}
 		role := ""
 		if a.GetAppRoleId() != nil && a.GetAppRoleId().String() != defaultAccess {
@@ -604,12 +400,12 @@ func (r *read) readApp(ctx context.Context) error {
 				r.groups[pid] = &group{id: pid, name: str(a.GetPrincipalDisplayName()), role: role}
 			}
 		}
-		return true
-	})
+	}, func() { r.progress("assignments") })
 	if err != nil {
-		return r.c.explain(err, "/servicePrincipals", "reading the app's assignments")
+		return r.c.explain(ctx, err, "/servicePrincipals", "reading the app's assignments", r.cnt)
 	}
-	r.progress("assignments")
+	r.addPart(collectors.Part{Kind: "list", ID: "app_role_assignments", Name: "assignments of service principal " + str(sp.GetDisplayName()), Records: r.assignments,
+		Fix: "grant Application.Read.All (application permission) with admin consent to application " + r.c.cfg.ClientID})
 	var wg sync.WaitGroup
 	errs := make([]error, 0)
 	var emu sync.Mutex
@@ -618,7 +414,14 @@ func (r *read) readApp(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				emu.Lock()
+				errs = append(errs, r.c.explain(ctx, ctx.Err(), "/groups", "reading members of group "+g.name, r.cnt))
+				emu.Unlock()
+				return
+			}
 			defer func() { <-sem }()
 			if err := r.readGroup(ctx, g); err != nil {
 				emu.Lock()
@@ -628,7 +431,46 @@ func (r *read) readApp(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	members := 0
+	for _, g := range r.groups {
+		members += len(g.direct)
+	}
+	r.addPart(collectors.Part{Kind: "list", ID: "group_members", Name: fmt.Sprintf("direct members of the %d assigned groups", len(r.groups)), Records: members,
+		Fix: "grant GroupMember.Read.All (application permission) with admin consent to application " + r.c.cfg.ClientID})
+	return nil
+}
+
+// policy records how the service principal lets users in. With
+// appRoleAssignmentRequired false (Entra's default: "The default value is
+// false. Not nullable", servicePrincipal resource type) every enabled user
+// of the tenant can sign in, so Entra says who should have the app, never
+// who should not (DESIGN.md, Open access). accountEnabled false means "no
+// users are able to sign in to this app, even if they're assigned to it"
+// (same reference): worth a warning, since the assignments then grant
+// nothing in fact.
+func (r *read) policy(sp models.ServicePrincipalable) error {
+	name, id := str(sp.GetDisplayName()), r.c.cfg.ServicePrincipalID
+	required := sp.GetAppRoleAssignmentRequired()
+	if required == nil {
+		return &Error{Class: ClassService, What: "reading Stonly's service principal",
+			Msg: fmt.Sprintf("Graph did not say whether service principal %s (%s) requires assignment (appRoleAssignmentRequired missing): whether Entra can say who should not have the app is unknown", name, id),
+			Fix: "run again; if it persists, check that Application.Read.All is granted"}
+	}
+	p := collectors.AppPolicy{AppID: id, OpenAccess: !*required,
+		Detail: fmt.Sprintf("appRoleAssignmentRequired is true on service principal %s (%s): only assigned users and groups can sign in", name, id)}
+	if p.OpenAccess {
+		p.Detail = fmt.Sprintf("appRoleAssignmentRequired is false on service principal %s (%s): every enabled user can sign in", name, id)
+	}
+	r.mu.Lock()
+	r.policies = []collectors.AppPolicy{p}
+	r.mu.Unlock()
+	if e := sp.GetAccountEnabled(); e != nil && !*e {
+		r.warn(fmt.Sprintf("service principal %s (%s) has accountEnabled false: sign-in to the app is disabled in Entra for everyone, assigned or not; its assignments are read as they stand", name, id))
+	}
+	return nil
 }
 
 func (r *read) readGroup(ctx context.Context, g *group) error {
@@ -638,9 +480,11 @@ func (r *read) readGroup(ctx context.Context, g *group) error {
 	direct, err := gb.Members().Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
 	if err != nil {
-		return r.c.explain(err, "/groups", "reading members of group "+g.name)
+		return r.c.explain(ctx, err, "/groups", "reading members of group "+g.name, r.cnt)
 	}
-	if err := r.iterateMembers(ctx, direct, func(o models.DirectoryObjectable) {
+	if err := r.iterateMembers(ctx, "/groups/"+g.id+"/members", direct, func(ctx context.Context, link string) (models.DirectoryObjectCollectionResponseable, error) {
+		return gb.Members().WithUrl(link).Get(ctx, nil)
+	}, func(o models.DirectoryObjectable) {
 		switch m := o.(type) {
 		case models.Userable:
 			g.direct = append(g.direct, str(m.GetId()))
@@ -648,7 +492,7 @@ func (r *read) readGroup(ctx context.Context, g *group) error {
 			g.nestedGroups = append(g.nestedGroups, str(m.GetDisplayName()))
 		}
 	}); err != nil {
-		return r.c.explain(err, "/groups", "reading members of group "+g.name)
+		return r.c.explain(ctx, err, "/groups", "reading members of group "+g.name, r.cnt)
 	}
 	if len(g.nestedGroups) == 0 {
 		// No group nested in it: its transitive members are its direct ones.
@@ -659,25 +503,25 @@ func (r *read) readGroup(ctx context.Context, g *group) error {
 	tr, err := gb.TransitiveMembers().Get(ctx, &groups.ItemTransitiveMembersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemTransitiveMembersRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
 	if err != nil {
-		return r.c.explain(err, "/groups", "reading nested members of group "+g.name)
+		return r.c.explain(ctx, err, "/groups", "reading nested members of group "+g.name, r.cnt)
 	}
-	if err := r.iterateMembers(ctx, tr, func(o models.DirectoryObjectable) {
+	if err := r.iterateMembers(ctx, "/groups/"+g.id+"/transitiveMembers", tr, func(ctx context.Context, link string) (models.DirectoryObjectCollectionResponseable, error) {
+		return gb.TransitiveMembers().WithUrl(link).Get(ctx, nil)
+	}, func(o models.DirectoryObjectable) {
 		if m, ok := o.(models.Userable); ok {
 			g.transitive = append(g.transitive, str(m.GetId()))
 		}
 	}); err != nil {
-		return r.c.explain(err, "/groups", "reading nested members of group "+g.name)
+		return r.c.explain(ctx, err, "/groups", "reading nested members of group "+g.name, r.cnt)
 	}
 	r.progress("group " + g.name)
 	return nil
 }
 
-func (r *read) iterateMembers(ctx context.Context, page models.DirectoryObjectCollectionResponseable, f func(models.DirectoryObjectable)) error {
-	it, err := msgraphcore.NewPageIterator[models.DirectoryObjectable](page, r.client.GetAdapter(), models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		return err
-	}
-	return it.Iterate(ctx, func(o models.DirectoryObjectable) bool { f(o); return true })
+func (r *read) iterateMembers(ctx context.Context, list string, first models.DirectoryObjectCollectionResponseable,
+	next func(context.Context, string) (models.DirectoryObjectCollectionResponseable, error), f func(models.DirectoryObjectable)) error {
+	_, err := walk(ctx, list, first, next, func(o models.DirectoryObjectable) string { return str(o.GetId()) }, f, nil)
+	return err
 }
 
 // assign applies the assignments to the users: a direct user assignment or
@@ -751,58 +595,3 @@ func (r *read) accounts() []collectors.Account {
 	return out
 }
 
-var permissionOf = map[string]string{"/users": "User.Read.All", "/servicePrincipals": "Application.Read.All", "/groups": "GroupMember.Read.All"}
-
-// explain turns an SDK error into one that says what to do.
-func (c *Collector) explain(err error, path, what string) error {
-	var oe *odataerrors.ODataError
-	var af *azidentity.AuthenticationFailedError
-	var ae *abstractions.ApiError
-	msg := err.Error()
-	switch {
-	case errors.As(err, &af):
-		msg = fmt.Sprintf("Entra refused the client credentials of application %s: %s; check the secret in %s (the secret's value, not its id) and that it has not expired",
-			c.cfg.ClientID, firstLine(af.Error()), c.cfg.ClientSecretEnv)
-	case errors.As(err, &oe) || errors.As(err, &ae):
-		code, status := "", 0
-		if oe != nil {
-			code, status = odataCode(oe), oe.ResponseStatusCode
-		} else {
-			code, status = "no error body", ae.ResponseStatusCode
-		}
-		switch status {
-		case http.StatusUnauthorized:
-			msg = fmt.Sprintf("Graph rejected the access token (%s): the token was not issued for %s, or the app registration is disabled", code, c.graphURL.Host)
-		case http.StatusForbidden:
-			msg = fmt.Sprintf("Graph refused %s (%s): grant the application permission %s to application %s and give admin consent", path, code, permissionOf[path], c.cfg.ClientID)
-		case http.StatusNotFound:
-			if path == "/servicePrincipals" {
-				msg = fmt.Sprintf("Graph has no service principal %s (%s): check entra.service_principal_id (the enterprise application's object id, not its app id)", c.cfg.ServicePrincipalID, code)
-			}
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			msg = fmt.Sprintf("Graph is still throttling after waiting up to %s in all (%s); the source is incomplete this run", c.cfg.MaxRetryWait, code)
-		default:
-			msg = fmt.Sprintf("Graph answered %d %s", status, code)
-		}
-	}
-	return fmt.Errorf("entra: %s: %s", what, msg)
-}
-
-func firstLine(s string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, "AADSTS") {
-			return strings.TrimSpace(l)
-		}
-	}
-	if i := strings.IndexByte(s, '\n'); i > 0 {
-		return s[:i]
-	}
-	return s
-}
-
-func (c *Collector) redact(s string) string {
-	if len(c.secret) >= 4 {
-		s = strings.ReplaceAll(s, c.secret, "[REDACTED]")
-	}
-	return s
-}

@@ -6,7 +6,25 @@
 // ($top default 100, maximum 999, absolute @odata.nextLink), $select with
 // the default property set without it, users/delta() with delta tokens
 // that later return only changes, Graph's error bodies, and switchable
-// faults.
+// faults (Faults) and tenant variants (Variant).
+//
+// users/delta() follows Microsoft's "user: delta" reference and the delta
+// query overview (learn.microsoft.com/graph/api/user-delta,
+// learn.microsoft.com/graph/delta-query-overview):
+//   - a tracked round (a $deltatoken) lists a user only when a selected
+//     property changed; by default the item carries every selected property
+//     ever set (a property cleared in the round comes as null, one never
+//     set is left out); with "Prefer: return=minimal" it carries only id and
+//     the changed properties ("Updated instances are represented by their id
+//     with at least the properties that have been updated"); the variant
+//     PartialDeltaItems gives such minimal items whatever the client asks;
+//   - a deleted user comes as {"id", "@removed": {"reason": "changed"}}
+//     (in deleted items, restorable) and a permanently deleted one with
+//     reason "deleted";
+//   - an expired token answers 400 syncStateNotFound; Faults.DeltaGone
+//     answers "410 Gone" with a Location header holding a request URL with
+//     an empty $deltatoken and no body (the overview's "Synchronization
+//     reset").
 package graphtest
 
 import (
@@ -92,18 +110,56 @@ type Scenario struct {
 }
 
 // Faults are failures the simulator can inject. The zero value is none.
+//
+// Throttling follows Microsoft Graph's throttling guidance and error
+// reference (learn.microsoft.com/graph/throttling, /graph/errors): a 429
+// carries Retry-After; 503 "may" carry it, and 504 may come with 503.
+// NoRetryAfter leaves the header out, after which a client is to back off
+// exponentially.
 type Faults struct {
-	Status429       int           // the next N Graph requests answer 429 with Retry-After
-	Status503       int           // the next N Graph requests answer 503 with Retry-After
-	RetryAfter      int           // seconds; default 1
-	FailPath        string        // with FailPage: page FailPage (1-based) of that path prefix answers 500
-	FailPage        int           //
-	MalformedPath   string        // with MalformedPage: that page is cut in half
-	MalformedPage   int           //
-	Slow            time.Duration // every Graph response waits this long
-	ExpireDelta     bool          // every delta token is expired (syncStateNotFound)
-	Unauthorized    bool          // Graph answers 401 to every request
-	DropPermissions []string      // tokens lack these permissions (403 on the endpoints that need them)
+	Status429      int           // the next N Graph requests answer 429 with Retry-After
+	Status503      int           // the next N Graph requests answer 503 with Retry-After
+	Status504      int           // the next N Graph requests answer 504 with Retry-After
+	RetryAfter     int           // seconds; default 1
+	NoRetryAfter   bool          // throttled answers carry no Retry-After header
+	FailPath       string        // with FailPage: page FailPage (1-based) of that path prefix answers 500
+	FailPage       int           //
+	MalformedPath  string        // with MalformedPage: that page is cut in half
+	MalformedPage  int           //
+	Slow           time.Duration // every Graph response waits this long
+	ExpireDelta    bool          // every delta token is expired (syncStateNotFound)
+	DeltaGone      bool          // every tracked delta request answers 410 Gone, Location, no body
+	DeltaErrorCode string        // every tracked delta request answers 400 with this error code (e.g. resyncRequired)
+	// RepeatPath, RepeatPage: page RepeatPage (1-based) of every list under
+	// that path prefix carries an @odata.nextLink back to itself, a paging
+	// cycle. With RepeatFresh each repetition carries a new, different
+	// token for the same page, so only its contents show the cycle.
+	RepeatPath      string
+	RepeatPage      int
+	RepeatFresh     bool
+	Unauthorized    bool     // Graph answers 401 to every request
+	DropPermissions []string // tokens lack these permissions (403 on the endpoints that need them)
+}
+
+// Variant is how a tenant is set up where Entra allows several ways. The
+// zero value is the cautious tenant: assignment required, app enabled.
+type Variant struct {
+	// AssignmentNotRequired sets the service principal's
+	// appRoleAssignmentRequired to false, Entra's default for many
+	// enterprise apps ("Specifies whether users ... need to be granted an
+	// app role assignment ... before users can sign in ... The default value
+	// is false", servicePrincipal resource type): every enabled user can
+	// then sign in.
+	AssignmentNotRequired bool
+	// ServicePrincipalDisabled sets the service principal's accountEnabled
+	// to false: "no users are able to sign in to this app, even if they're
+	// assigned to it" (servicePrincipal resource type).
+	ServicePrincipalDisabled bool
+	// PartialDeltaItems makes every tracked delta item carry only id and the
+	// changed properties, as with Prefer: return=minimal, whatever the
+	// client asks (the overview promises only "at least the properties that
+	// have been updated").
+	PartialDeltaItems bool
 }
 
 // Stats counts what the simulator served.
@@ -119,17 +175,20 @@ type Stats struct {
 // Server is a running simulator.
 type Server struct {
 	*httptest.Server
-	mu     sync.Mutex
-	sc     *Scenario
-	faults Faults
-	tokens map[string][]string // access token -> permissions
-	stats  Stats
-	seq    int64            // change sequence
-	ver    map[string]int64 // user id -> sequence of its last change
-	gone   map[string]int64 // deleted user id -> sequence of deletion
-	minSeq int64            // delta tokens older than this are expired
-	pages  map[string]int   // page counter per path, for FailPage
-	byID   map[string]int   // user id -> index in sc.Users
+	mu      sync.Mutex
+	sc      *Scenario
+	faults  Faults
+	tokens  map[string][]string // access token -> permissions
+	stats   Stats
+	variant Variant
+	seq     int64                       // change sequence
+	created map[string]int64            // user id -> sequence of its creation (or restore); absent: from the start
+	propVer map[string]map[string]int64 // user id -> property -> sequence of its last change
+	gone    map[string]removal          // removed user id -> when and why
+	deleted map[string]User             // soft-deleted users, restorable
+	minSeq  int64                       // delta tokens older than this are expired
+	pages   map[string]int              // page counter per path, for FailPage
+	byID    map[string]int              // user id -> index in sc.Users
 	// members memoises a group's (transitive) members by path, resolved
 	// once instead of for every page; reindex clears it, since every
 	// change of users or groups goes through it.
@@ -154,11 +213,9 @@ func NewServer(sc *Scenario) *Server {
 
 // NewUnstarted builds a simulator without starting it.
 func NewUnstarted(sc *Scenario) *Server {
-	s := &Server{sc: sc, tokens: map[string][]string{}, ver: map[string]int64{}, gone: map[string]int64{}, pages: map[string]int{}}
+	s := &Server{sc: sc, tokens: map[string][]string{}, created: map[string]int64{}, propVer: map[string]map[string]int64{},
+		gone: map[string]removal{}, deleted: map[string]User{}, pages: map[string]int{}}
 	s.resetStats()
-	for _, u := range sc.Users {
-		s.ver[u.ID] = 0
-	}
 	s.reindex()
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	return s
@@ -189,6 +246,13 @@ func (s *Server) SetFaults(f Faults) {
 	s.pages = map[string]int{}
 }
 
+// SetVariant replaces the tenant variant.
+func (s *Server) SetVariant(v Variant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.variant = v
+}
+
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
@@ -209,7 +273,12 @@ func (s *Server) resetStats() {
 	s.stats = Stats{Requests: map[string]int{}, Bytes: map[string]int64{}, Selects: map[string]string{}}
 }
 
-// ChangeUser edits a user; delta queries report the change.
+type removal struct {
+	seq    int64
+	reason string // "changed" (in deleted items) or "deleted" (permanently)
+}
+
+// ChangeUser edits a user; delta queries report the properties it changed.
 func (s *Server) ChangeUser(id string, f func(*User)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,30 +286,73 @@ func (s *Server) ChangeUser(id string, f func(*User)) {
 	if !ok {
 		panic("graphtest: no user " + id)
 	}
+	before := userMap(&s.sc.Users[i])
 	f(&s.sc.Users[i])
+	after := userMap(&s.sc.Users[i])
 	s.seq++
-	s.ver[id] = s.seq
+	for k, v := range after {
+		if fmt.Sprint(before[k]) != fmt.Sprint(v) {
+			if s.propVer[id] == nil {
+				s.propVer[id] = map[string]int64{}
+			}
+			s.propVer[id][k] = s.seq
+		}
+	}
 }
 
-// AddUser adds a user; delta queries report it.
+// AddUser adds a user; delta queries report it in full.
 func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sc.Users = append(s.sc.Users, u)
 	s.reindex()
 	s.seq++
-	s.ver[u.ID] = s.seq
+	s.created[u.ID] = s.seq
+	delete(s.gone, u.ID)
 }
 
-// DeleteUser deletes a user; delta queries report it with @removed.
+// DeleteUser deletes a user as Entra does: it moves to deleted items,
+// restorable for 30 days; delta queries report it with
+// "@removed": {"reason": "changed"}.
 func (s *Server) DeleteUser(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if i, ok := s.byID[id]; ok {
+		s.deleted[id] = s.sc.Users[i]
+	}
+	s.remove(id, "changed")
+}
+
+// PurgeUser deletes a user permanently (or purges it from deleted items);
+// delta queries report it with "@removed": {"reason": "deleted"}.
+func (s *Server) PurgeUser(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.deleted, id)
+	s.remove(id, "deleted")
+}
+
+// RestoreUser brings a soft-deleted user back; delta queries report it in
+// full.
+func (s *Server) RestoreUser(id string) {
+	s.mu.Lock()
+	u, ok := s.deleted[id]
+	delete(s.deleted, id)
+	s.mu.Unlock()
+	if !ok {
+		panic("graphtest: no deleted user " + id)
+	}
+	s.AddUser(u)
+}
+
+// remove takes a user out of the directory; callers hold mu.
+func (s *Server) remove(id, reason string) {
 	s.sc.Users = slices.DeleteFunc(s.sc.Users, func(u User) bool { return u.ID == id })
 	s.reindex()
 	s.seq++
-	s.gone[id] = s.seq
-	delete(s.ver, id)
+	s.gone[id] = removal{seq: s.seq, reason: reason}
+	delete(s.propVer, id)
+	delete(s.created, id)
 }
 
 // Update edits the scenario's app data (assignments, groups) in place.
@@ -300,6 +412,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case s.faults.Status503 > 0:
 		s.faults.Status503--
 		throttle = http.StatusServiceUnavailable
+	case s.faults.Status504 > 0:
+		s.faults.Status504--
+		throttle = http.StatusGatewayTimeout
 	}
 	s.mu.Unlock()
 	w.Header().Set("request-id", requestID())
@@ -315,10 +430,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if ra == 0 {
 			ra = 1
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(ra))
-		if throttle == http.StatusTooManyRequests {
+		if !f.NoRetryAfter {
+			w.Header().Set("Retry-After", strconv.Itoa(ra))
+		}
+		switch throttle {
+		case http.StatusTooManyRequests:
 			graphErr(w, throttle, "TooManyRequests", "Too many requests.")
-		} else {
+		case http.StatusGatewayTimeout:
+			graphErr(w, throttle, "UnknownError", "The gateway did not receive a timely response.")
+		default:
 			graphErr(w, throttle, "serviceNotAvailable", "The service is temporarily unavailable.")
 		}
 		return
@@ -504,6 +624,20 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ep string, f Faul
 		s.pageOf(w, r, ep, len(users), func(i int) map[string]any { return project(userMap(&users[i]), sel, defaultUserProps) }, "users", f)
 	case ep == "/v1.0/users/delta()" || ep == "/v1.0/users/delta":
 		s.delta(w, r, ep, sel, f)
+	case len(parts) == 2 && parts[0] == "users":
+		s.mu.Lock()
+		u := s.user(parts[1])
+		var m map[string]any
+		if u != nil {
+			m = project(userMap(u), sel, defaultUserProps)
+		}
+		s.mu.Unlock()
+		if m == nil {
+			graphErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", parts[1]))
+			return
+		}
+		m["@odata.context"] = s.base(r) + "/v1.0/$metadata#users/$entity"
+		s.writeJSON(w, ep, m)
 	case len(parts) == 2 && parts[0] == "servicePrincipals":
 		if parts[1] != s.sc.SPID {
 			graphErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", parts[1]))
@@ -514,8 +648,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ep string, f Faul
 			roles = append(roles, map[string]any{"allowedMemberTypes": []string{"User"}, "description": ar.DisplayName, "displayName": ar.DisplayName,
 				"id": ar.ID, "isEnabled": true, "origin": "Application", "value": ar.Value})
 		}
-		m := map[string]any{"id": s.sc.SPID, "appId": s.sc.AppID, "displayName": s.sc.AppName, "appRoleAssignmentRequired": true,
-			"appRoles": roles, "accountEnabled": true, "servicePrincipalType": "Application", "tags": []string{"WindowsAzureActiveDirectoryIntegratedApp"}}
+		s.mu.Lock()
+		v := s.variant
+		s.mu.Unlock()
+		m := map[string]any{"id": s.sc.SPID, "appId": s.sc.AppID, "displayName": s.sc.AppName, "appRoleAssignmentRequired": !v.AssignmentNotRequired,
+			"appRoles": roles, "accountEnabled": !v.ServicePrincipalDisabled, "servicePrincipalType": "Application", "tags": []string{"WindowsAzureActiveDirectoryIntegratedApp"}}
 		m = project(m, sel, []string{"id", "appId", "displayName", "appRoles", "accountEnabled", "servicePrincipalType", "tags", "appRoleAssignmentRequired"})
 		m["@odata.context"] = s.base(r) + "/v1.0/$metadata#servicePrincipals/$entity"
 		s.writeJSON(w, ep, m)
@@ -628,18 +765,33 @@ func (s *Server) transitive(g *Group) []string {
 	return out
 }
 
-// skip tokens carry the offset, opaque to clients as Graph's are.
+// skip tokens carry the offset, opaque to clients as Graph's are; a
+// RepeatFresh nonce may follow it after a dot.
 func encodeSkip(off int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(off)))
 }
 
 func decodeSkip(t string) (int, bool) {
+	t, _, _ = strings.Cut(t, ".")
 	b, err := base64.RawURLEncoding.DecodeString(t)
 	if err != nil || !strings.HasPrefix(string(b), "o:") {
 		return 0, false
 	}
 	n, err := strconv.Atoi(string(b[2:]))
 	return n, err == nil
+}
+
+// repeat returns the @odata.nextLink of a page caught in the RepeatPath
+// cycle: the page's own link (link("")) or, with RepeatFresh, the same
+// page under a token that differs every time.
+func (s *Server) repeat(r *http.Request, page int, f Faults, link func(nonce string) string) (string, bool) {
+	if f.RepeatPage == 0 || page != f.RepeatPage || !strings.HasPrefix(r.URL.Path, f.RepeatPath) {
+		return "", false
+	}
+	if f.RepeatFresh {
+		return link("." + requestID()[:8]), true
+	}
+	return link(""), true
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request, ep string, items []map[string]any, ctx string, f Faults) {
@@ -682,6 +834,13 @@ func (s *Server) pageOf(w http.ResponseWriter, r *http.Request, ep string, n int
 		nq := r.URL.Query()
 		nq.Set("$skiptoken", encodeSkip(end))
 		body["@odata.nextLink"] = s.base(r) + r.URL.Path + "?" + encode(nq)
+	}
+	if link, ok := s.repeat(r, off/top+1, f, func(nonce string) string {
+		nq := r.URL.Query()
+		nq.Set("$skiptoken", encodeSkip(off)+nonce)
+		return s.base(r) + r.URL.Path + "?" + encode(nq)
+	}); ok {
+		body["@odata.nextLink"] = link
 	}
 	s.writePage(w, r, ep, body, off/top+1, f)
 }
@@ -748,6 +907,18 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ep string, sel []
 			s.writeDelta(w, r, ep, nil, "", s.deltaLink(r, upto), 1, f)
 			return
 		}
+		if f.DeltaGone {
+			// "410 (gone) and a Location header containing a request URL
+			// with an empty $deltaToken (same as the initial query)": no
+			// body, so no ODataError for the client to parse.
+			w.Header().Set("Location", url(r, map[string]string{"$deltatoken": ""}))
+			w.WriteHeader(http.StatusGone)
+			return
+		}
+		if f.DeltaErrorCode != "" {
+			graphErr(w, http.StatusBadRequest, f.DeltaErrorCode, "The delta token is no longer valid, and the app must reset the sync state.")
+			return
+		}
 		n, err := strconv.ParseInt(strings.TrimPrefix(t, "d"), 10, 64)
 		s.mu.Lock()
 		expired := err != nil || n < s.minSeq || f.ExpireDelta
@@ -774,27 +945,62 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ep string, sel []
 	s.mu.Lock()
 	var items []func() map[string]any
 	users := s.sc.Users
+	minimal := s.variant.PartialDeltaItems || strings.Contains(strings.Join(r.Header.Values("Prefer"), ","), "return=minimal")
 	if since < 0 {
 		for i := range users {
 			items = append(items, func() map[string]any { return project(userMap(&users[i]), sel, defaultUserProps) })
 		}
 	} else {
+		tracked := sel
+		if len(tracked) == 0 {
+			tracked = defaultUserProps
+		}
+		in := func(v int64) bool { return v > since && v <= upto }
 		for i := range users {
 			u := &users[i]
-			if v := s.ver[u.ID]; v > since && v <= upto {
+			if c, ok := s.created[u.ID]; ok && in(c) {
+				// "Newly created instances ... using their standard
+				// representation."
 				items = append(items, func() map[string]any { return project(userMap(u), sel, defaultUserProps) })
+				continue
 			}
+			// A change to a property that is not selected does not list
+			// the user ("user: delta", $select).
+			changed := map[string]bool{}
+			for _, k := range tracked {
+				if v, ok := s.propVer[u.ID][k]; ok && in(v) {
+					changed[k] = true
+				}
+			}
+			if len(changed) == 0 {
+				continue
+			}
+			everSet := maps.Clone(s.propVer[u.ID])
+			items = append(items, func() map[string]any {
+				m := project(userMap(u), sel, defaultUserProps)
+				for k, v := range m {
+					switch {
+					case k == "id":
+					case minimal && !changed[k]:
+						delete(m, k) // Prefer: return=minimal: only what changed
+					case !minimal && v == nil && !changed[k] && everSet[k] == 0:
+						delete(m, k) // default: "never been set ... not included at all"
+					}
+				}
+				return m
+			})
 		}
 		ids := make([]string, 0)
-		for id, v := range s.gone {
-			if v > since && v <= upto {
+		for id, g := range s.gone {
+			if in(g.seq) {
 				ids = append(ids, id)
 			}
 		}
 		sort.Strings(ids)
 		for _, id := range ids {
+			reason := s.gone[id].reason
 			items = append(items, func() map[string]any {
-				return map[string]any{"@odata.type": "#microsoft.graph.user", "id": id, "@removed": map[string]any{"reason": "deleted"}}
+				return map[string]any{"@odata.type": "#microsoft.graph.user", "id": id, "@removed": map[string]any{"reason": reason}}
 			})
 		}
 	}
@@ -807,6 +1013,11 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ep string, sel []
 	} else {
 		dl = s.deltaLink(r, upto)
 	}
+	if link, ok := s.repeat(r, page, f, func(nonce string) string {
+		return url(r, map[string]string{"$skiptoken": base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d:%d:%d", since, upto, off))) + nonce})
+	}); ok {
+		next, dl = link, ""
+	}
 	var out []map[string]any
 	for _, it := range items[min(off, len(items)):end] {
 		out = append(out, it())
@@ -815,6 +1026,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ep string, sel []
 }
 
 func decodeOr(t string) string {
+	t, _, _ = strings.Cut(t, ".")
 	b, err := base64.RawURLEncoding.DecodeString(t)
 	if err != nil {
 		return ""
