@@ -594,4 +594,3 @@ func (r *read) accounts() []collectors.Account {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
-

@@ -415,10 +415,10 @@ func newDeltaUser(serialization.ParseNode) (serialization.Parsable, error) {
 func (u *deltaUser) Serialize(serialization.SerializationWriter) error {
 	return errors.New("entra: a delta item is read, never written")
 }
-func (u *deltaUser) GetAdditionalData() map[string]any     { return u.additional }
-func (u *deltaUser) SetAdditionalData(m map[string]any)    { u.additional = m }
-func (u *deltaUser) has(k string) bool                     { return u.present[k] }
-func (u *deltaUser) mark(k string)                         { u.present[k] = true }
+func (u *deltaUser) GetAdditionalData() map[string]any  { return u.additional }
+func (u *deltaUser) SetAdditionalData(m map[string]any) { u.additional = m }
+func (u *deltaUser) has(k string) bool                  { return u.present[k] }
+func (u *deltaUser) mark(k string)                      { u.present[k] = true }
 func (u *deltaUser) strField(k string, p *string) func(serialization.ParseNode) error {
 	return func(n serialization.ParseNode) error {
 		u.mark(k)
