@@ -22,7 +22,7 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	}
 	var out []collectors.Check
 	fail := func(name string, err error, def string) []collectors.Check {
-		return append(out, collectors.Check{Name: name, Detail: err.Error(), Fix: fixOf(err, def)})
+		return append(out, collectors.Check{Name: name, Detail: detailOf(err), Fix: fixOf(err, def)})
 	}
 	users, _, err := cl.User.ListUsers(ctx, query.NewQueryParams(query.WithLimit(1)))
 	switch {

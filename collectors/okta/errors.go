@@ -198,6 +198,16 @@ func network(err error, host string) (msg, fix string, ok bool) {
 	return "", "", false
 }
 
+// detailOf is what an explained error says happened, without its fix
+// (doctor shows the fix on a line of its own).
+func detailOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return "okta: " + e.What + ": " + e.Msg
+	}
+	return err.Error()
+}
+
 // fixOf is the fix an explained error carries, or def.
 func fixOf(err error, def string) string {
 	var e *Error

@@ -336,7 +336,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	}
 	if len(errs) > 0 {
 		res.Accounts = r.accounts()
-		return finish(errors.Join(errs...))
+		return finish(combine(errs))
 	}
 	if len(r.users) == 0 {
 		// An API token whose user has no admin role gets 200 [] from the
@@ -356,6 +356,52 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	st, _ := json.Marshal(state{UsersSince: start.Add(-skew).UTC().Format("2006-01-02T15:04:05.000Z"), Groups: r.seen, Incremental: n})
 	res.State = string(st)
 	return finish(nil)
+}
+
+// combine joins the errors of reads that ran together, saying once what
+// several of them said alike (a refused token fails every read the same
+// way).
+func combine(errs []error) error {
+	var flat []error
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		flat = append(flat, err)
+	}
+	for _, err := range errs {
+		walk(err)
+	}
+	type key struct{ msg, fix string }
+	var order []key
+	groups := map[key][]*Error{}
+	var out []error
+	for _, err := range flat {
+		e, ok := err.(*Error)
+		if !ok {
+			out = append(out, err)
+			continue
+		}
+		k := key{e.Msg, e.Fix}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], e)
+	}
+	var merged []error
+	for _, k := range order {
+		g := groups[k]
+		e := *g[0]
+		if len(g) > 1 {
+			e.What += fmt.Sprintf(" (and %d other reads)", len(g)-1)
+		}
+		merged = append(merged, &e)
+	}
+	return errors.Join(append(merged, out...)...)
 }
 
 // checkAccess fails the read when the credential's admin roles see only

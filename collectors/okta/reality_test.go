@@ -346,6 +346,9 @@ func TestDPoPRequiredIsRefusedClearly(t *testing.T) {
 			t.Errorf("error %q does not contain %q", err, s)
 		}
 	}
+	if n := strings.Count(err.Error(), want); n != 1 {
+		t.Errorf("the refusal is said %d times; reads that fail alike are reported once", n)
+	}
 	checks := c.Check(context.Background())
 	if len(checks) == 0 || checks[0].OK || !strings.Contains(checks[0].Fix, want) {
 		t.Errorf("doctor: %+v", checks)
