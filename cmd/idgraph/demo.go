@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +16,6 @@ import (
 	"github.com/idgraph/idgraph/collectors/stonly"
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/demo"
-	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
@@ -23,21 +24,23 @@ import (
 func (a *app) demoCmd() *cobra.Command {
 	var dir string
 	var people int
+	var force bool
 	cmd := &cobra.Command{
-		Use:   "demo [--dir idgraph-demo] [--people 300]",
+		Use:   "demo [--dir idgraph-demo] [--people 300] [--force]",
 		Short: "Run idgraph end to end against built-in simulators of Okta, Entra ID and Stonly",
 		Long: `demo starts local simulators of the Okta API, Microsoft Graph and Stonly's web app (read
 in headless Chromium, so Chromium must be installed) with a demo company of a few hundred
 people, and runs idgraph twice: "yesterday" and "today", after overnight changes. It writes
 into --dir a configuration, a fresh store, the access-review report, the auditor CSVs with
 their manifests, and the alerts the security team's webhook received. Nothing leaves
-this machine.`,
+this machine.
+
+--dir must be new, empty, or a folder the demo made before (it leaves a
+.idgraph-demo file there): each demo replaces its own configuration, store and
+reports, so it refuses a folder holding anything else, as init does, unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if _, err := stonly.ChromiumPath(""); err != nil {
-				return fmt.Errorf("the demo reads the Stonly replica in a real headless browser, and %v.\nOn Debian or Ubuntu: sudo apt-get install -y chromium", err)
-			}
 			if people < 40 {
 				return usageErr("--people must be at least 40")
 			}
@@ -45,8 +48,14 @@ this machine.`,
 			if err != nil {
 				return err
 			}
-			for _, old := range []string{"idgraph.db", "idgraph.db-wal", "idgraph.db-shm", "alerts.jsonl", "report", "stonly-debug"} {
-				os.RemoveAll(filepath.Join(abs, old)) // a fresh store each time; nothing else is touched
+			if err := checkDemoDir(abs, force); err != nil {
+				return err
+			}
+			if _, err := stonly.ChromiumPath(""); err != nil {
+				return fmt.Errorf("the demo reads the Stonly replica in a real headless browser, and %v.\nOn Debian or Ubuntu: sudo apt-get install -y chromium", err)
+			}
+			if err := prepareDemoDir(abs); err != nil {
+				return err
 			}
 			env, err := demo.Start(demo.New(people), abs)
 			if err != nil {
@@ -77,18 +86,69 @@ this machine.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "idgraph-demo", "folder for the demo's configuration, store and reports")
+	cmd.Flags().StringVar(&dir, "dir", "idgraph-demo", "folder for the demo's configuration, store and reports: new, empty, or made by the demo")
+	cmd.Flags().BoolVar(&force, "force", false, "use a folder that was not made by the demo, replacing the demo's files there (idgraph.yaml, idgraph.db, report/, …)")
 	cmd.Flags().IntVar(&people, "people", 300, "people in the demo company")
 	return cmd
 }
 
-func (a *app) demoSummary(env *demo.Env, out *pipeline.Outcome) {
-	counts := map[string]int{}
-	for _, f := range out.Snapshot.Findings {
-		if f.State == diff.StateOpen {
-			counts[f.Kind]++
+// demoMarker is the file by which the demo knows a folder it made.
+const demoMarker = ".idgraph-demo"
+
+// demoFiles are what a demo writes into its folder and replaces on the
+// next demo. Nothing else there is touched.
+var demoFiles = []string{"idgraph.yaml", "idgraph.db", "idgraph.db-wal", "idgraph.db-shm", "alerts.jsonl", "report", "stonly-debug"}
+
+// checkDemoDir refuses a folder the demo did not make: new, empty, and
+// marked folders are the demo's, any other is refused unless force,
+// because the demo would replace a real store and configuration there
+// (DESIGN.md: no command silently replaces an existing store or
+// configuration).
+func checkDemoDir(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
+			return usageErr("--dir %s is a file, not a folder", dir)
+		}
+		return fmt.Errorf("reading the demo folder: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, demoMarker)); len(entries) == 0 || err == nil || force {
+		return nil
+	}
+	var names []string
+	for _, e := range entries[:min(len(entries), 5)] {
+		names = append(names, e.Name())
+	}
+	if len(entries) > 5 {
+		names = append(names, "…")
+	}
+	return usageErr("%s is not empty and was not made by the demo (it holds %s); the demo would replace "+
+		"idgraph.yaml, idgraph.db and report/ there. Use a new or empty folder (--dir), or pass --force to replace them",
+		dir, strings.Join(names, ", "))
+}
+
+// prepareDemoDir makes a folder that checkDemoDir accepted ready: it
+// removes the files an earlier demo wrote (nothing else) and marks it.
+func prepareDemoDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the demo folder: %w", err)
+	}
+	for _, name := range demoFiles {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("removing the previous demo's %s: %w", name, err)
 		}
 	}
+	marker := []byte("This folder was made by `idgraph demo`, which replaces its files here on every run.\n")
+	if err := os.WriteFile(filepath.Join(dir, demoMarker), marker, 0o600); err != nil {
+		return fmt.Errorf("marking the demo folder: %w", err)
+	}
+	return nil
+}
+
+func (a *app) demoSummary(env *demo.Env, out *pipeline.Outcome) {
 	wd, _ := os.Getwd()
 	rel := func(p string) string {
 		if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
@@ -96,18 +156,16 @@ func (a *app) demoSummary(env *demo.Env, out *pipeline.Outcome) {
 		}
 		return p
 	}
-	fmt.Fprintf(a.stdout, "\n== done\nfindings today:")
-	for _, k := range []string{diff.KindOrphaned, diff.KindUnassigned, diff.KindMissing, diff.KindRoleMismatch, diff.KindIdPConflict, diff.KindDuplicate, diff.KindConflict} {
-		fmt.Fprintf(a.stdout, " %s %d,", k, counts[k])
-	}
-	fmt.Fprintf(a.stdout, "\n\nopen the report:     %s\n", rel(filepath.Join(env.Dir, "report", "report.html")))
+	fmt.Fprintf(a.stdout, "\n== done\nfindings today: %s\n", findingCounts(out.Snapshot.Findings, !out.Snapshot.Complete()))
+	fmt.Fprintf(a.stdout, "\nopen the report:     %s\n", rel(filepath.Join(env.Dir, "report", "report.html")))
 	fmt.Fprintf(a.stdout, "auditor evidence:    %s (+ .manifest.json), %s\n", rel(filepath.Join(env.Dir, "report", "accounts.csv")), rel(filepath.Join(env.Dir, "report", "findings.csv")))
 	fmt.Fprintf(a.stdout, "alerts received:     %s (HMAC-verified by the demo's webhook)\n", rel(env.AlertsFile))
 	fmt.Fprintf(a.stdout, "explore the store:   go run ./cmd/idgraph findings -c %s   (also: snapshots, drift, verify, export, report)\n", rel(env.Config))
 }
 
 // execute is one run with its alerts and, when reports is set, the
-// configured reports: shared by run, demo and serve.
+// configured reports: shared by run, demo and serve. When the snapshot is
+// stored but the reports fail, it returns the outcome and a *reportsError.
 func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options, reports bool) (*pipeline.Outcome, alert.Result, error) {
 	var ares alert.Result
 	srcs, err := pipeline.Build(cfg, getenv, a.log)
@@ -137,9 +195,9 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(strin
 		return nil, ares, err
 	}
 	a.printRunSummary(out)
+	// From here on the snapshot is stored: a failure is a *reportsError,
+	// returned with the outcome, so that no caller mistakes it for a
+	// failed run and runs again.
 	ares, err = a.afterRun(ctx, cfg, st, out, sinks, reports)
-	if err != nil {
-		return nil, ares, err
-	}
-	return out, ares, nil
+	return out, ares, err
 }

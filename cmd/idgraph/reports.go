@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -16,7 +16,8 @@ import (
 )
 
 // afterRun sends the alerts of a fresh snapshot and, when reports is set,
-// writes the configured reports.
+// writes the configured reports. The snapshot is stored by then, so a
+// failure here is a *reportsError, never a failed run.
 func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink, reports bool) (alert.Result, error) {
 	var res alert.Result
 	if len(sinks) > 0 {
@@ -33,13 +34,14 @@ func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store,
 	if !reports || cfg.Report.Dir == "" {
 		return res, nil
 	}
+	dir := cfg.Path(cfg.Report.Dir)
 	d, err := report.Load(ctx, st, out.Snapshot.ID, version())
 	if err != nil {
-		return res, err
+		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
 	}
-	files, err := report.Render(d, cfg.Path(cfg.Report.Dir), report.CSVOptions{})
+	files, err := report.Render(d, dir, report.CSVOptions{})
 	if err != nil {
-		return res, fmt.Errorf("writing the reports (the snapshot %d is stored; rerun `idgraph report`): %w", out.Snapshot.ID, err)
+		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
 	}
 	for _, f := range files {
 		fmt.Fprintln(a.stdout, "wrote", f)
@@ -49,8 +51,9 @@ func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store,
 
 func (a *app) exportCmd() *cobra.Command {
 	var snapshot int64
-	var kind, out string
+	var kind string
 	var bom bool
+	o := &output{formats: []string{"csv"}, required: true}
 	cmd := &cobra.Command{
 		Use:   "export --out FILE [--kind accounts|findings] [--snapshot ID]",
 		Short: "Write auditor CSV evidence with a manifest beside it",
@@ -58,86 +61,105 @@ func (a *app) exportCmd() *cobra.Command {
 one row per missing account) or its findings as RFC 4180 CSV, and FILE.manifest.json with
 row counts, source completeness, collector versions, the configuration's hash and the
 CSV's SHA-256. The same snapshot always gives the same bytes. Cells that a spreadsheet
-would run as a formula are prefixed with a quote.`,
+would run as a formula are prefixed with a quote.
+
+--out - writes the CSV to standard output, without a manifest (there is no file to
+put it beside).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usageErr("--out is required")
-			}
 			if kind != "accounts" && kind != "findings" {
 				return usageErr("--kind must be accounts or findings, not %q", kind)
+			}
+			if err := o.resolve(cmd); err != nil {
+				return err
 			}
 			d, done, err := a.loadReport(cmd.Context(), snapshot)
 			if err != nil {
 				return err
 			}
 			defer done()
-			e, err := report.WriteExport(d, kind, out, report.CSVOptions{BOM: bom})
-			if err != nil {
-				return err
+			opt := report.CSVOptions{BOM: bom}
+			if o.toStdout() {
+				var data []byte
+				if kind == "accounts" {
+					data, _, _, err = report.AccountsCSV(d, opt)
+				} else {
+					data, _, _, err = report.FindingsCSV(d, opt)
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := a.stdout.Write(data); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "note: no manifest was written for standard output; --out FILE writes FILE.manifest.json beside it\n")
+				return nil
 			}
-			fmt.Fprintf(a.stdout, "wrote %s (%d rows, sha256 %s) and %s\n", e.File, e.Rows, e.SHA256, filepath.Base(e.Manifest))
+			e, err := report.WriteExport(d, kind, o.out, opt)
+			if err != nil {
+				return fmt.Errorf("writing %s: %w", o.out, err)
+			}
+			fmt.Fprintf(a.stdout, "wrote %s (%s, sha256 %s) and %s\n", e.File, plural(e.Rows, "row", "rows"), e.SHA256, filepath.Base(e.Manifest))
 			return nil
 		},
 	}
 	cmd.Flags().Int64Var(&snapshot, "snapshot", 0, "snapshot ID (default: the latest)")
 	cmd.Flags().StringVar(&kind, "kind", "accounts", "accounts (the population) or findings")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "CSV file to write")
 	cmd.Flags().BoolVar(&bom, "bom", false, "start with a UTF-8 byte-order mark, for Excel")
+	o.addFlags(cmd, false)
 	return cmd
 }
 
 func (a *app) reportCmd() *cobra.Command {
 	var snapshot int64
-	var format, out string
+	o := &output{formats: []string{"html", "md"}, required: true}
 	cmd := &cobra.Command{
 		Use:   "report --out FILE [--format html|md] [--snapshot ID]",
 		Short: "Write the access-review report of a snapshot",
 		Long: `report writes the access-review report: one self-contained HTML file that opens offline
 (sources and their completeness, findings by kind and severity, changes since the last
 comparable snapshot, every finding with its evidence, roles per team, and a chart of
-findings over the history), or a short Markdown summary for e-mail or chat.`,
+findings over the history), or a short Markdown summary for e-mail or chat.
+
+Without --format, the extension of --out chooses (.md: Markdown, else HTML); an
+extension that names the other format is an error. --out - writes to standard output.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usageErr("--out is required")
-			}
-			if format != "html" && format != "md" {
-				return usageErr("--format must be html or md, not %q", format)
+			if err := o.resolve(cmd); err != nil {
+				return err
 			}
 			d, done, err := a.loadReport(cmd.Context(), snapshot)
 			if err != nil {
 				return err
 			}
 			defer done()
-			var b bytes.Buffer
-			if format == "html" {
-				err = report.WriteHTML(&b, d)
-			} else {
-				err = report.WriteMarkdown(&b, d)
-			}
+			err = a.write(o, func(w io.Writer, _ bool) error {
+				if o.format == "html" {
+					return report.WriteHTML(w, d)
+				}
+				return report.WriteMarkdown(w, d)
+			})
 			if err != nil {
 				return err
 			}
-			if err := report.WriteFile(out, b.Bytes()); err != nil {
-				return err
+			if !o.toStdout() {
+				fmt.Fprintf(a.stdout, "wrote %s (snapshot %d)\n", o.out, d.Snapshot.ID)
 			}
-			fmt.Fprintf(a.stdout, "wrote %s (snapshot %d)\n", out, d.Snapshot.ID)
 			return nil
 		},
 	}
 	cmd.Flags().Int64Var(&snapshot, "snapshot", 0, "snapshot ID (default: the latest)")
-	cmd.Flags().StringVarP(&format, "format", "f", "html", "html or md")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write")
+	o.addFlags(cmd, false)
 	return cmd
 }
 
+// loadReport opens the store read-only and loads a snapshot's report data.
 func (a *app) loadReport(ctx context.Context, id int64) (*report.Data, func(), error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := a.openStore(ctx, cfg)
+	st, err := store.OpenReadOnly(ctx, cfg.Path(cfg.Store))
 	if err != nil {
 		return nil, nil, err
 	}

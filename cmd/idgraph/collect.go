@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/pipeline"
+)
+
+func (a *app) collectCmd() *cobra.Command {
+	var source string
+	cmd := &cobra.Command{
+		Use:   "collect --source NAME",
+		Short: "Run one source and print what it read as JSON; nothing is stored",
+		Long: `collect runs one configured source and prints its accounts (addresses, status,
+assignment and role) and its completeness record as JSON. Nothing is stored. Use it to
+check credentials and selectors. Exits 3 when the source was incomplete.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			srcs, err := pipeline.Build(cfg, a.getenv, a.log)
+			if err != nil {
+				return err
+			}
+			var names []string
+			for _, s := range srcs {
+				if s.Info().Name == source {
+					bars := a.newBars()
+					res := pipeline.Collect(cmd.Context(), []collectors.Collector{s}, nil, true, a.log, bars.callback())[0]
+					bars.done()
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					if res.Result.Accounts == nil {
+						res.Result.Accounts = []collectors.Account{}
+					}
+					if err := enc.Encode(struct {
+						Source       collectors.Info         `json:"source"`
+						Completeness collectors.Completeness `json:"completeness"`
+						Accounts     []collectors.Account    `json:"accounts"`
+					}{res.Info, res.Result.Completeness, res.Result.Accounts}); err != nil {
+						return err
+					}
+					if !res.Result.Completeness.Complete {
+						return &exitError{exitIncomplete, fmt.Errorf("source %s was incomplete: %s", source, strings.Join(res.Result.Completeness.Errors, "; "))}
+					}
+					return nil
+				}
+				names = append(names, s.Info().Name)
+			}
+			return usageErr("--source %q is not configured in %s (configured: %s)", source, cfg.File, strings.Join(names, ", "))
+		},
+	}
+	cmd.Flags().StringVarP(&source, "source", "s", "", "source name (okta, entra, stonly, or a csvfile name)")
+	cmd.MarkFlagRequired("source")
+	return cmd
+}
