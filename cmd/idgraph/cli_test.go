@@ -248,7 +248,7 @@ func TestCollectPrintsJSON(t *testing.T) {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, c := range []string{"run", "collect", "findings", "snapshots", "drift", "verify", "version"} {
+	for _, c := range []string{"run", "collect", "findings", "snapshots", "drift", "verify", "version", "people", "report", "export", "demo"} {
 		r := run(t, nil, c, "--help")
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("%s --help: exit %d\n%s", c, r.code, r.stdout)

@@ -54,6 +54,16 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("the demo shows no %s finding", k)
 		}
 	}
+	// The folder is marked as the demo's, so that the next demo may
+	// replace it, and the summary reads as a sentence.
+	if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+		t.Errorf("the demo folder is not marked: %v", err)
+	}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "findings today: ") && (strings.HasSuffix(l, ",") || !strings.Contains(l, " and conflict ")) {
+			t.Errorf("summary line: %q", l)
+		}
+	}
 	// Drift between the two runs, and one alert per run, signed.
 	if !strings.Contains(r.stdout, "since snapshot 1: 2 appeared, 1 resolved") {
 		t.Errorf("drift of the second run not as planted:\n%s", r.stdout)
