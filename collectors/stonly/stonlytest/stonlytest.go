@@ -6,11 +6,22 @@
 // class names that change on every start, so a scraper cannot lean on
 // them. Layouts, paging styles and faults are switchable, for tests and
 // the demo.
+//
+// Roles follow Stonly's own description ("Team permissions in Stonly",
+// stonly.com/kb/guide/en/team-permissions-in-stonly-cgrH5mLGgI): Owner,
+// Admin and Member, one Owner per team, and only the Owner and Admins have
+// "Team management & settings"; so an account that lost Admin in a team
+// still sees the team in its switcher but not its member list.
+//
+// Like a single-page app, every app page embeds its state in a script
+// (window.__APP_STATE__, with a session token and a CSRF token), and the
+// header has a "Log out" control that ends the session on the server.
 package stonlytest
 
 import (
 	"crypto/rand"
 	_ "embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -44,6 +55,11 @@ type Team struct {
 	Name        string       `json:"name"`
 	Members     []Member     `json:"members"`
 	Invitations []Invitation `json:"invitations"`
+	// Access is what the signing-in account may do in the team: "" (Admin:
+	// Team Management shows the members), "denied" (the page says the
+	// account needs the Admin role) or "hidden" (the page shows no member
+	// list and no management controls, and says nothing).
+	Access string `json:"access,omitempty"`
 }
 
 // Scenario is the account the replica serves.
@@ -71,6 +87,18 @@ type Variant struct {
 	RoleSelect  bool          // roles are shown in a <select> for editable rows
 	ClassSeed   string        // seed of the generated class names; default random
 	SilentEmpty bool          // the list renders with no rows and no count, saying nothing
+
+	// Team discovery.
+	Switcher      string        // "" team links in a header menu; "late": the menu renders SwitcherDelay after the page; "menu": its items appear only once its button is clicked; "none": no team list at all
+	SwitcherDelay time.Duration // default 1.2s for "late", 100ms for "menu"
+	ForeignLinks  bool          // the header also links to other /app/... pages: the knowledge base, insights, the team's guides
+
+	// Rendering and rows.
+	Staged      bool          // the member table renders at once with headers and no rows; rows RenderDelay later, invitations InviteDelay after them
+	InviteDelay time.Duration // default 300ms
+	RoleStyle   string        // "" text; "icon" (aria-label only), "title", "css" (::before content), "decorated" ("Admin ▾", "Admin ⌄", padding); "blank" (nothing at all)
+	InviteRows  bool          // invitations are rows of the member list with a Status column ("Invited", "Pending"), counted in the member count
+	Virtual     bool          // only the rows in view exist in the DOM, in a scrolling container (a virtualised list)
 }
 
 // Server is a running replica.
@@ -81,6 +109,9 @@ type Server struct {
 	v        Variant
 	sessions map[string]*session
 	logins   int
+	logouts  int
+	issued   []string // every session token handed out, for tests
+	secrets  []string // those tokens, their JWTs and CSRF tokens
 	requests int
 	assets   int // image and font requests: a scraper should block them
 }
@@ -96,6 +127,7 @@ type session struct {
 	email   string
 	calls   int
 	expired bool
+	csrf    string // a long random token, as apps embed for their forms
 }
 
 //go:embed app.js
@@ -119,6 +151,8 @@ func NewUnstarted(sc *Scenario) *Server {
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /mfa", s.mfa)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /logout", s.logout)
 	mux.HandleFunc("GET /app", s.app)
 	mux.HandleFunc("GET /app/general/{team}/{rest...}", s.teamPage)
 	mux.HandleFunc("GET /api/v1/teams/{team}/members", s.apiMembers)
@@ -155,8 +189,57 @@ func (s *Server) NewSession() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok := token()
-	s.sessions[tok] = &session{email: s.sc.Email}
+	se := &session{email: s.sc.Email, csrf: csrfToken()}
+	s.sessions[tok] = se
+	s.issued = append(s.issued, tok)
+	s.secrets = append(s.secrets, tok, jwt(tok), se.csrf)
 	return tok
+}
+
+// Secrets returns every secret the replica put in a page or a cookie:
+// session tokens, the JWTs that carry them and the CSRF tokens. A capture
+// of a page must hold none of them.
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.secrets...)
+}
+
+// Issued returns every session token the replica handed out, in order.
+func (s *Server) Issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
+}
+
+// SessionValid reports whether tok is a session the replica still honours.
+func (s *Server) SessionValid(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se := s.sessions[tok]
+	return se != nil && !se.expired
+}
+
+// Logouts counts sign-outs.
+func (s *Server) Logouts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logouts
+}
+
+// logout ends the session on the server, as a real sign-out does: the
+// cookie stops working everywhere, not only in this browser.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(CookieName); err == nil {
+		s.mu.Lock()
+		if _, ok := s.sessions[c.Value]; ok {
+			delete(s.sessions, c.Value)
+			s.logouts++
+		}
+		s.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // Logins counts password login attempts.
@@ -170,6 +253,19 @@ func token() string {
 	b := make([]byte, 18)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func csrfToken() string {
+	b := make([]byte, 36)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// jwt builds a JWT-shaped token that carries the session: single-page apps
+// keep such a token in their page state (and send it as a bearer token).
+func jwt(session string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(`{"sid":"`+session+`","sub":"it-bot"}`)) + "." + enc([]byte(session+"-signature"))
 }
 
 func (s *Server) variant() Variant {
@@ -191,10 +287,49 @@ func (s *Server) variant() Variant {
 	if v.LoadDelay == 0 {
 		v.LoadDelay = 100 * time.Millisecond
 	}
+	if v.SwitcherDelay == 0 {
+		v.SwitcherDelay = 1200 * time.Millisecond
+		if v.Switcher == "menu" {
+			v.SwitcherDelay = 100 * time.Millisecond
+		}
+	}
+	if v.InviteDelay == 0 {
+		v.InviteDelay = 300 * time.Millisecond
+	}
 	if v.ClassSeed == "" {
 		v.ClassSeed = token()[:6]
 	}
 	return v
+}
+
+// state is the page state a single-page app embeds: the session as a
+// JWT-shaped token and a CSRF token, both live secrets.
+func (s *Server) state(r *http.Request) string {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return ""
+	}
+	s.mu.Lock()
+	se := s.sessions[c.Value]
+	s.mu.Unlock()
+	if se == nil {
+		return ""
+	}
+	b, _ := json.Marshal(map[string]any{"session": jwt(c.Value), "csrfToken": se.csrf, "user": map[string]string{"email": se.email}})
+	return `<script>window.__APP_STATE__=` + string(b) + `;</script>`
+}
+
+func (s *Server) csrf(r *http.Request) string {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if se := s.sessions[c.Value]; se != nil {
+		return se.csrf
+	}
+	return ""
 }
 
 // auth returns the session of the request, or nil.
@@ -307,19 +442,45 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/app/general/"+first+"/dashboard", http.StatusSeeOther)
 }
 
-func (s *Server) shell(t *Team, v Variant) string {
+func (s *Server) shell(r *http.Request, t *Team, v Variant) string {
 	c := func(n string) string { return "c-" + v.ClassSeed + n } // generated class names
-	var b strings.Builder
-	fmt.Fprintf(&b, `<header class="%s"><img src="/assets/logo.png" alt="" width="16" height="16"><span class="%s">Stonly</span>
-<nav aria-label="Switch team" class="%s"><button class="%s" aria-haspopup="menu">%s ▾</button><ul role="menu" class="%s">`,
-		c("h"), c("logo"), c("nav"), c("tsw"), html.EscapeString(t.Name), c("menu"))
+	var items strings.Builder
 	s.mu.Lock()
 	for _, o := range s.sc.Teams {
-		fmt.Fprintf(&b, `<li role="none"><a role="menuitem" class="%s" href="/app/general/%s/dashboard">%s</a></li>`,
+		fmt.Fprintf(&items, `<li role="none"><a role="menuitem" class="%s" href="/app/general/%s/dashboard">%s</a></li>`,
 			c("mi"), o.ID, html.EscapeString(o.Name))
 	}
 	s.mu.Unlock()
-	fmt.Fprintf(&b, `</ul></nav> <a class="%s" href="/app/general/%s/settings/team">Settings</a></header>`, c("set"), t.ID)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<header class="%s"><img src="/assets/logo.png" alt="" width="16" height="16"><span class="%s">Stonly</span> `, c("h"), c("logo"))
+	if v.ForeignLinks {
+		// Other parts of the app live under /app/ too, some with ids of
+		// their own: none of them is a team.
+		fmt.Fprintf(&b, `<nav aria-label="Main" class="%s"><a href="/app/general/%s/guides">Guides</a> <a href="/app/knowledge-base/KB7f3a9c/home">Knowledge base</a> <a href="/app/insights/overview">Insights</a> <a href="/app/general/%s/settings/team">Team Management</a></nav> `,
+			c("main"), t.ID, t.ID)
+	}
+	button := fmt.Sprintf(`<button class="%s" aria-haspopup="menu"%%s>%s ▾</button>`, c("tsw"), html.EscapeString(t.Name))
+	switch v.Switcher {
+	case "none":
+	case "late":
+		// The switcher is a component that renders after its own fetch.
+		nav := fmt.Sprintf(`<nav aria-label="Switch team" class="%s">%s<ul role="menu" class="%s">%s</ul></nav>`, c("nav"), fmt.Sprintf(button, ""), c("menu"), items.String())
+		js, _ := json.Marshal(nav)
+		fmt.Fprintf(&b, `<span id="%s"></span><script>setTimeout(function(){document.getElementById(%q).outerHTML=%s}, %d)</script>`,
+			c("swslot"), c("swslot"), js, v.SwitcherDelay.Milliseconds())
+	case "menu":
+		// The items exist only once the menu is opened.
+		js, _ := json.Marshal(items.String())
+		fmt.Fprintf(&b, `<nav aria-label="Switch team" class="%s">%s<ul role="menu" class="%s" hidden></ul></nav>
+<script>(function(){const n=document.currentScript.previousElementSibling,btn=n.querySelector('button'),ul=n.querySelector('ul');
+btn.addEventListener('click',function(){btn.setAttribute('aria-expanded','true');setTimeout(function(){ul.innerHTML=%s;ul.hidden=false},%d)})})()</script>`,
+			c("nav"), fmt.Sprintf(button, ` aria-expanded="false"`), c("menu"), js, v.SwitcherDelay.Milliseconds())
+	default:
+		fmt.Fprintf(&b, `<nav aria-label="Switch team" class="%s">%s<ul role="menu" class="%s">%s</ul></nav>`, c("nav"), fmt.Sprintf(button, ""), c("menu"), items.String())
+	}
+	fmt.Fprintf(&b, ` <a class="%s" href="/app/general/%s/settings/team">Settings</a>
+<form method="post" action="/logout" class="%s"><input type="hidden" name="csrf" value="%s"><button type="submit">Log out</button></form></header>%s`,
+		c("set"), t.ID, c("lo"), html.EscapeString(s.csrf(r)), s.state(r))
 	return b.String()
 }
 
@@ -336,16 +497,25 @@ func (s *Server) teamPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.variant()
 	if r.PathValue("rest") != "settings/team" {
-		page(w, t.Name, s.shell(t, v)+`<main><h1>Dashboard</h1><p>Guides, knowledge bases and insights.</p>
+		page(w, t.Name, s.shell(r, t, v)+`<main><h1>Dashboard</h1><p>Guides, knowledge bases and insights.</p>
 <ul><li><a href="/app/general/`+t.ID+`/settings/team">Team Management</a></li></ul></main>`)
+		return
+	}
+	switch t.Access {
+	case "denied":
+		page(w, "Team Management", s.shell(r, t, v)+`<main><h1>Team Management</h1><div role="alert">You don't have access to Team Management. Only the Owner and Admins of this team can manage its members.</div></main>`)
+		return
+	case "hidden":
+		page(w, "Team Management", s.shell(r, t, v)+`<main><h1>Team settings</h1><p>Team name: `+html.EscapeString(t.Name)+`</p></main>`)
 		return
 	}
 	cfg, _ := json.Marshal(map[string]any{
 		"team": t.ID, "layout": v.Layout, "columns": v.Columns, "paging": v.Paging, "pageSize": v.PageSize,
 		"renderDelay": v.RenderDelay.Milliseconds(), "loadDelay": v.LoadDelay.Milliseconds(), "renamed": v.Renamed,
 		"countOffset": v.CountOffset, "hideCount": v.HideCount || v.SilentEmpty, "silentEmpty": v.SilentEmpty, "roleSelect": v.RoleSelect, "cls": "c-" + v.ClassSeed,
+		"staged": v.Staged, "inviteDelay": v.InviteDelay.Milliseconds(), "roleStyle": v.RoleStyle, "inviteRows": v.InviteRows, "virtual": v.Virtual,
 	})
-	page(w, "Team Management", s.shell(t, v)+`<main><h1>Team Management</h1><div id="root"><p>Loading…</p></div></main>
+	page(w, "Team Management", s.shell(r, t, v)+`<main><h1>Team Management</h1><div id="root"><p>Loading…</p></div></main>
 <script>const CFG=`+string(cfg)+`;`+appJS+`</script>`)
 }
 
@@ -358,6 +528,10 @@ func (s *Server) apiMembers(w http.ResponseWriter, r *http.Request) {
 	t := s.team(r.PathValue("team"))
 	if t == nil {
 		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	if t.Access != "" {
+		w.WriteHeader(http.StatusForbidden)
 		return
 	}
 	off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
