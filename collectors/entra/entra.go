@@ -208,7 +208,18 @@ func (c *Collector) client(cnt *counter) (*msgraph.GraphServiceClient, error) {
 		ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.authority},
 			Transport: httpc,
-			Retry:     policy.RetryOptions{MaxRetries: 3},
+			Retry: policy.RetryOptions{MaxRetries: 3, ShouldRetry: func(resp *http.Response, err error) bool {
+				if err != nil {
+					return !permanentNetErr(err)
+				}
+				// azcore's default list of retried statuses (policy.RetryOptions.StatusCodes).
+				switch resp.StatusCode {
+				case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+					http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+					return true
+				}
+				return false
+			}},
 		},
 		// Instance discovery asks login.microsoftonline.com about the
 		// authority; with a configured token_url there is nothing to ask.

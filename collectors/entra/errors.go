@@ -57,7 +57,8 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 	if errors.As(err, &ee) {
 		return err
 	}
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+	stopped := ctx.Err() != nil
+	if stopped && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	e := &Error{Class: ClassService, What: what, Msg: err.Error(), Err: err}
@@ -66,7 +67,7 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 	var ae *abstractions.ApiError
 	var ce *cycleError
 	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && !isClientTimeout(err):
+	case stopped:
 		e.Class = ClassCancelled
 		e.Msg = "stopped before the read finished: " + err.Error() + " (the run was cancelled or the source's deadline passed)"
 		e.Fix = "nothing to fix in Entra; if the deadline is too short for this tenant, raise it"
@@ -126,18 +127,23 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 				host, key = u.Host, "entra.token_url"
 			}
 		}
-		if isNetwork(err) {
+		// With the read's context still live, a deadline that passed is
+		// the http.Client's: one request took longer than request_timeout.
+		if isNetwork(err) || errors.Is(err, context.DeadlineExceeded) {
 			c.network(e, err.Error(), host, key)
 		}
 	}
 	return e
 }
 
-// isClientTimeout tells an http.Client timeout (a request took longer than
-// request_timeout) from the run's own deadline.
-func isClientTimeout(err error) bool {
-	var ue *url.Error
-	return errors.As(err, &ue) && ue.Timeout() && strings.Contains(ue.Error(), "Client.Timeout")
+// permanentNetErr tells the transport errors that no retry within seconds
+// can cure: an untrusted certificate, a name that does not resolve, a port
+// nothing listens on. azcore's retry policy (on the token request) would
+// otherwise retry them with back-off for seconds before the real message.
+func permanentNetErr(err error) bool {
+	t := strings.ToLower(err.Error())
+	return strings.Contains(t, "x509:") || strings.Contains(t, "tls: failed to verify") || strings.Contains(t, "no such host") ||
+		strings.Contains(t, "connection refused")
 }
 
 // isNetwork tells whether err happened below HTTP: no answer came.
