@@ -1,0 +1,151 @@
+package graphtest
+
+// The simulator's delta and resync answers, read raw (no SDK), against
+// Microsoft's "user: delta" reference and the delta query overview.
+
+import (
+	"encoding/json"
+	"net/http"
+	neturl "net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func token(t *testing.T, s *Server) string {
+	t.Helper()
+	resp, err := s.Client().PostForm(s.TokenURL(), neturl.Values{"grant_type": {"client_credentials"}, "client_id": {s.sc.ClientID},
+		"client_secret": {s.sc.ClientSecret}, "scope": {"https://graph.microsoft.com/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %v", err)
+	}
+	return tok.AccessToken
+}
+
+func get(t *testing.T, s *Server, tok, u string, prefer ...string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	for _, p := range prefer {
+		req.Header.Add("Prefer", p)
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp, body
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestDeltaItems(t *testing.T) {
+	const sel = "id,displayName,userPrincipalName,mail,accountEnabled"
+	for _, tt := range []struct {
+		name         string
+		prefer       []string
+		variant      Variant
+		wantDisabled []string // keys of the changed user's item
+		wantRenamed  []string
+	}{
+		// Default: every selected property ever set, changed or not.
+		{"default", nil, Variant{}, []string{"accountEnabled", "displayName", "id", "mail", "userPrincipalName"}, []string{"accountEnabled", "displayName", "id", "userPrincipalName"}},
+		// return=minimal: only id and what changed, a cleared property as null.
+		{"return=minimal", []string{"odata.maxpagesize=999", "return=minimal"}, Variant{}, []string{"accountEnabled", "id"}, []string{"displayName", "id"}},
+		{"partial items variant", nil, Variant{PartialDeltaItems: true}, []string{"accountEnabled", "id"}, []string{"displayName", "id"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := Generate(20, 5)
+			sc.Users[3].Mail = "" // never set
+			s := NewServer(sc)
+			defer s.Close()
+			s.SetVariant(tt.variant)
+			tok := token(t, s)
+			_, latest := get(t, s, tok, s.GraphURL()+"/users/delta()?$select="+sel+"&$deltatoken=latest")
+			link, _ := latest["@odata.deltaLink"].(string)
+			if !strings.Contains(link, "$deltatoken=") || len(latest["value"].([]any)) != 0 {
+				t.Fatalf("latest: %v", latest)
+			}
+			s.ChangeUser(GUID(7, 4), func(u *User) { u.AccountEnabled = false })
+			s.ChangeUser(GUID(7, 3), func(u *User) { u.DisplayName = "Renamed" })
+			s.ChangeUser(GUID(7, 5), func(u *User) { u.JobTitle = "not selected" })
+			s.DeleteUser(GUID(7, 6))
+			s.PurgeUser(GUID(7, 7))
+			_, body := get(t, s, tok, link, tt.prefer...)
+			items := map[string]map[string]any{}
+			for _, v := range body["value"].([]any) {
+				m := v.(map[string]any)
+				items[m["id"].(string)] = m
+			}
+			if len(items) != 4 {
+				t.Fatalf("items %v: want users 3, 4 and the two removed; a change of an unselected property lists nobody", body["value"])
+			}
+			if got := keys(items[GUID(7, 4)]); !slices.Equal(got, tt.wantDisabled) {
+				t.Errorf("changed accountEnabled: keys %v, want %v", got, tt.wantDisabled)
+			}
+			if got := keys(items[GUID(7, 3)]); !slices.Equal(got, tt.wantRenamed) {
+				t.Errorf("renamed user without mail: keys %v, want %v", got, tt.wantRenamed)
+			}
+			for id, reason := range map[string]string{GUID(7, 6): "changed", GUID(7, 7): "deleted"} {
+				rm, _ := items[id]["@removed"].(map[string]any)
+				if rm["reason"] != reason {
+					t.Errorf("%s: @removed %v, want reason %q", id, items[id], reason)
+				}
+			}
+			if body["@odata.deltaLink"] == nil {
+				t.Error("the round must end with a delta link")
+			}
+		})
+	}
+}
+
+func TestDeltaResyncAnswers(t *testing.T) {
+	s := NewServer(Generate(10, 2))
+	defer s.Close()
+	tok := token(t, s)
+	_, latest := get(t, s, tok, s.GraphURL()+"/users/delta()?$deltatoken=latest")
+	link := latest["@odata.deltaLink"].(string)
+
+	s.SetFaults(Faults{DeltaGone: true})
+	resp, body := get(t, s, tok, link)
+	if resp.StatusCode != http.StatusGone || body != nil || !strings.Contains(resp.Header.Get("Location"), "$deltatoken=") ||
+		strings.Contains(resp.Header.Get("Location"), "$deltatoken=d") {
+		t.Errorf("410: status %d body %v Location %q: want no body and a Location with an empty $deltatoken", resp.StatusCode, body, resp.Header.Get("Location"))
+	}
+	s.SetFaults(Faults{})
+	s.ExpireDeltaTokens()
+	resp, body = get(t, s, tok, link)
+	if e, _ := body["error"].(map[string]any); resp.StatusCode != http.StatusBadRequest || e["code"] != "syncStateNotFound" {
+		t.Errorf("expired: %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestServicePrincipalVariants(t *testing.T) {
+	s := NewServer(Generate(10, 2))
+	defer s.Close()
+	tok := token(t, s)
+	sp := s.GraphURL() + "/servicePrincipals/" + s.sc.SPID + "?$select=appRoleAssignmentRequired,accountEnabled"
+	if _, b := get(t, s, tok, sp); b["appRoleAssignmentRequired"] != true || b["accountEnabled"] != true {
+		t.Errorf("default: %v", b)
+	}
+	s.SetVariant(Variant{AssignmentNotRequired: true, ServicePrincipalDisabled: true})
+	if _, b := get(t, s, tok, sp); b["appRoleAssignmentRequired"] != false || b["accountEnabled"] != false {
+		t.Errorf("variant: %v", b)
+	}
+}
