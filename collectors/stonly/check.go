@@ -2,6 +2,7 @@ package stonly
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -32,12 +33,21 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	}
 	s := &scrape{c: c, tab: tab, comp: &collectors.Completeness{}}
 	if err := s.login(); err != nil {
+		var ne *NetError
+		if errors.As(err, &ne) {
+			return append(out, collectors.Check{Name: "reach " + c.base.Host, Detail: c.redact(err.Error()),
+				Fix: "a network problem, not the credentials: check stonly.url, DNS, proxy and firewall, and that Stonly is up"})
+		}
 		return append(out, collectors.Check{Name: "login", Detail: c.redact(err.Error()), Fix: "check stonly.email and the secret's environment variable"})
 	}
+	defer s.signOut()
 	out = append(out, collectors.Check{Name: "login", OK: true, Detail: "logged in to " + c.base.Host + " as " + c.cfg.Email})
 	teams, err := s.teams()
+	if err == nil && len(s.comp.Errors) > 0 {
+		err = errors.New(strings.Join(s.comp.Errors, "; ")) // a team list that never appeared, or configured teams not seen
+	}
 	if err != nil || len(teams) == 0 {
-		return append(out, collectors.Check{Name: "Team Management", Detail: fmt.Sprint("no team found: ", err), Fix: "check the account's teams and stonly.teams"})
+		return append(out, collectors.Check{Name: "Team Management", Detail: fmt.Sprint("teams: ", c.redact(fmt.Sprint(err))), Fix: "check the account's teams and stonly.teams"})
 	}
 	var names []string
 	for _, t := range teams {

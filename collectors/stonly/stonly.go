@@ -41,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -79,6 +80,7 @@ type Config struct {
 	LoginPath         string        `yaml:"login_path"`
 	AppPath           string        `yaml:"app_path"`
 	TeamPath          string        `yaml:"team_path"` // {team} is replaced by the team id
+	LogoutPath        string        `yaml:"logout_path"`
 	Tabs              int           `yaml:"tabs"`
 }
 
@@ -132,6 +134,9 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 	if cfg.AppPath == "" {
 		cfg.AppPath = "/app"
 	}
+	if cfg.LogoutPath == "" {
+		cfg.LogoutPath = "/logout"
+	}
 	if cfg.TeamPath == "" {
 		cfg.TeamPath = "/app/general/{team}/settings/team"
 	}
@@ -171,7 +176,31 @@ func ChromiumPath(configured string) (string, error) {
 	return "", errors.New("no Chromium found: install Debian's package (apt-get install -y chromium), set stonly.chromium, or point stonly.browser_url at a running browser")
 }
 
-func (c *Collector) allocator(ctx context.Context) (context.Context, context.CancelFunc, error) {
+// browserHome is the folder a started browser lives in: its profile and,
+// through TMPDIR, the temporary folders Chromium makes of its own
+// (org.chromium.Chromium.*), so that removing it leaves nothing behind.
+type browserHome struct {
+	dir, profile, tmp string
+}
+
+func newBrowserHome() (*browserHome, error) {
+	// Short names: Chromium puts a Unix socket in its temporary folder,
+	// and a socket's path may not exceed 107 bytes.
+	dir, err := os.MkdirTemp("", "idgraph-chromium-")
+	if err != nil {
+		return nil, fmt.Errorf("making the browser's temporary folder: %w", err)
+	}
+	h := &browserHome{dir: dir, profile: filepath.Join(dir, "p"), tmp: filepath.Join(dir, "t")}
+	for _, d := range []string{h.profile, h.tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("making the browser's temporary folder: %w", err)
+		}
+	}
+	return h, nil
+}
+
+func (c *Collector) allocator(ctx context.Context, home *browserHome) (context.Context, context.CancelFunc, error) {
 	if c.cfg.BrowserURL != "" {
 		actx, cancel := remote.NewAllocator(ctx, c.cfg.BrowserURL)
 		return actx, cancel, nil
@@ -190,29 +219,90 @@ func (c *Collector) allocator(ctx context.Context) (context.Context, context.Can
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("no-pings", true),
 		chromedp.WindowSize(1280, 1000),
+		chromedp.UserDataDir(home.profile),
+		// Its own process group, so that its helpers can be found and
+		// waited for; killed with this process if it dies.
+		chromedp.ModifyCmdFunc(ownGroup),
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
+	}
+	// org.chromium.Chromium.XXXXXX/SingletonSocket must fit a socket path;
+	// under a very long temporary folder Chromium keeps the system's.
+	if len(home.tmp)+len("/org.chromium.Chromium.XXXXXX/SingletonSocket") < 104 {
+		opts = append(opts, chromedp.Env("TMPDIR="+home.tmp))
 	}
 	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 	return actx, cancel, nil
 }
 
 // browser starts Chromium (or attaches to the configured one) and opens
-// a tab; close ends both. The browser is started with no step deadline: a
+// a tab; end ends both. The browser is started with no step deadline: a
 // deadline on the first Run would bind the browser's life to it.
-func (c *Collector) browser(ctx context.Context) (tab context.Context, close func(), err error) {
-	actx, acancel, err := c.allocator(ctx)
+//
+// A started browser is gone when end returns: it is asked to quit, its
+// process group (its helpers: zygote, renderers, network service) is
+// waited for and killed if it lingers, and its profile and temporary
+// folders are removed.
+func (c *Collector) browser(ctx context.Context) (tab context.Context, end func(), err error) {
+	var home *browserHome
+	if c.cfg.BrowserURL == "" {
+		if home, err = newBrowserHome(); err != nil {
+			return nil, nil, fmt.Errorf("stonly: %w", err)
+		}
+	}
+	actx, acancel, err := c.allocator(ctx, home)
 	if err != nil {
+		if home != nil {
+			os.RemoveAll(home.dir)
+		}
 		return nil, nil, fmt.Errorf("stonly: %w", err)
 	}
 	tab, tcancel := chromedp.NewContext(actx)
-	close = func() { tcancel(); acancel() }
+	pid := 0
+	end = func() {
+		if home == nil {
+			tcancel()
+			acancel()
+			return
+		}
+		// A graceful quit lets Chromium end its helpers itself; it is
+		// bounded, since a hung browser must not hold the run.
+		quit := make(chan struct{})
+		go func() {
+			defer close(quit)
+			cctx, cancel := context.WithTimeout(tab, 5*time.Second)
+			defer cancel()
+			chromedp.Cancel(cctx)
+		}()
+		select {
+		case <-quit:
+		case <-time.After(6 * time.Second):
+		}
+		tcancel()
+		acancel() // waits for the main process to be reaped
+		if pid > 0 {
+			endGroup(pid, home, 5*time.Second)
+		}
+		removeAll(home.dir, 5*time.Second)
+	}
 	if err := chromedp.Do(tab); err != nil {
-		close()
+		end()
 		return nil, nil, fmt.Errorf("stonly: starting or reaching the browser: %w", err)
 	}
-	return tab, close, nil
+	if b := chromedp.FromContext(tab).Browser; b != nil && b.Process() != nil {
+		pid = b.Process().Pid
+	}
+	return tab, end, nil
+}
+
+// removeAll removes dir, trying again for a moment while a helper that is
+// still exiting writes into it.
+func removeAll(dir string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for os.RemoveAll(dir) != nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // scrape is the state of one collection, or of one team's tab within it.
@@ -248,12 +338,14 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	res := &collectors.Result{}
 	finish := func(err error) (*collectors.Result, error) {
 		s.comp.Duration = time.Since(start)
-		if err == nil && !s.comp.Complete {
-			err = errors.New(strings.Join(s.comp.Errors, "; "))
-			s.comp.Errors = nil // Fail below records it once
-		}
-		if err != nil {
-			err = errors.New(c.redact(err.Error()))
+		if err != nil || !s.comp.Complete {
+			// One message with everything that went wrong, recorded once.
+			msgs := s.comp.Errors
+			if err != nil {
+				msgs = append(msgs, err.Error())
+			}
+			s.comp.Errors = nil
+			err = errors.New(c.redact(strings.Join(msgs, "; ")))
 			s.comp.Fail(err)
 		}
 		res.Accounts = s.accs
@@ -273,17 +365,43 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		return finish(err)
 	}
 	if err := s.login(); err != nil {
-		return finish(err)
+		return finish(err) // no session was opened
 	}
-	teams, err := s.teams()
-	if err != nil {
-		return finish(err)
+	var errs []error
+	if teams, err := s.teams(); err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = s.readTeams(ctx, teams)
 	}
-	errs := s.readTeams(ctx, teams)
 	if len(s.debug) > 0 {
 		errs = append(errs, fmt.Errorf("stonly: page captures for whoever updates the scraper are in %s", c.cfg.DebugDir))
 	}
+	s.signOut()
 	return finish(errors.Join(errs...))
+}
+
+// signOut ends the session on the server at the end of a read, so that
+// no live session outlives it (in the browser's profile, in a capture).
+// A session cookie given by the operator (session_cookie_env) is theirs:
+// signing it out would break the next run, so it is left alone. A failed
+// sign-out is a warning: what was read stays true.
+func (s *scrape) signOut() {
+	if s.c.cookie != "" {
+		return
+	}
+	err := s.step("signing out", func(ctx context.Context) error {
+		if clicked, err := action[bool](ctx, "logout"); err != nil || !clicked {
+			if err := s.navigate(ctx, s.c.abs(s.c.cfg.LogoutPath)); err != nil {
+				return err
+			}
+		}
+		// Signed out: the login page, or any page outside the app.
+		_, err := s.poll(ctx, func(st *pageState) (bool, error) { return st.Login || !s.inApp(st), nil })
+		return err
+	})
+	if err != nil {
+		s.comp.Warnings = append(s.comp.Warnings, fmt.Sprintf("%s; the session ends when Stonly expires it (set stonly.logout_path if the app signs out elsewhere)", s.c.redact(err.Error())))
+	}
 }
 
 var errSession = errors.New("session lost")
@@ -381,6 +499,7 @@ func (s *scrape) readTeams(ctx context.Context, teams []teamRef) []error {
 		s.comp.Pages += part.comp.Pages
 		s.comp.Requests += part.comp.Requests
 		s.comp.Warnings = append(s.comp.Warnings, part.comp.Warnings...)
+		s.comp.Parts = append(s.comp.Parts, part.comp.Parts...)
 	}
 	return out
 }
@@ -390,6 +509,10 @@ func (s *scrape) step(what string, f func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(s.tab, s.c.cfg.StepTimeout)
 	defer cancel()
 	if err := f(ctx); err != nil {
+		var ne *NetError
+		if errors.As(err, &ne) {
+			return fmt.Errorf("stonly: %s: %w", what, err)
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("stonly: %s: no answer within %s (stonly.step_timeout)", what, s.c.cfg.StepTimeout)
 		}
@@ -406,24 +529,32 @@ func (c *Collector) abs(path string) string {
 
 // pageState is what extract.js reports.
 type pageState struct {
-	URL      string   `json:"url"`
-	Title    string   `json:"title"`
-	Login    bool     `json:"login"`
-	MFA      bool     `json:"mfa"`
-	Captcha  bool     `json:"captcha"`
-	Alert    string   `json:"alert"`
-	Tables   []table  `json:"tables"`
-	Counts   []string `json:"counts"`
-	Empty    bool     `json:"empty"`
-	Next     bool     `json:"next"`
-	LoadMore bool     `json:"loadMore"`
-	Busy     bool     `json:"busy"`
+	URL     string   `json:"url"`
+	Title   string   `json:"title"`
+	Login   bool     `json:"login"`
+	MFA     bool     `json:"mfa"`
+	Captcha bool     `json:"captcha"`
+	Alert   string   `json:"alert"`
+	Tables  []table  `json:"tables"`
+	Counts  []string `json:"counts"`
+	Empty   bool     `json:"empty"`
+	Denied  string   `json:"denied"` // the page refuses Team Management (not an Admin), in its words
+	// InvitesPending: an invitations section is on the page but its list
+	// (or its "none") has not rendered yet.
+	InvitesPending bool `json:"invitesPending"`
+	Next           bool `json:"next"`
+	LoadMore       bool `json:"loadMore"`
+	Busy           bool `json:"busy"`
 }
 
 type table struct {
 	Label   string   `json:"label"`
 	Headers []string `json:"headers"`
 	Rows    [][]cell `json:"rows"`
+	Empty   bool     `json:"empty"`   // no rows, and the list's own section says the team has no members
+	Virtual bool     `json:"virtual"` // only the rows in view exist: read by scrolling its container
+	AtEnd   bool     `json:"atEnd"`   // its container is scrolled to the end
+	Covered bool     `json:"covered"` // the rows in view are rendered (not spacers)
 }
 
 type cell struct {
@@ -469,10 +600,64 @@ func (s *scrape) poll(ctx context.Context, done func(*pageState) (bool, error)) 
 
 func (s *scrape) navigate(ctx context.Context, u string) error {
 	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
-		return err
+		return s.c.classify(ctx, err, u)
 	}
 	s.comp.Requests++
 	return nil
+}
+
+// NetError is a failure to reach stonly.url: a refused connection, a name
+// that does not resolve, a TLS certificate the browser rejects, or no
+// answer in time. It is never a matter of credentials.
+type NetError struct {
+	URL  string
+	Kind string // "connection", "dns", "tls", "timeout"
+	Code string // Chromium's error text (net/base/net_error_list.h), e.g. net::ERR_CONNECTION_REFUSED
+}
+
+func (e *NetError) Error() string {
+	what := map[string]string{
+		"connection": "the connection failed",
+		"dns":        "the host name does not resolve",
+		"tls":        "the browser rejects the server's TLS certificate",
+		"timeout":    "no answer in time",
+	}[e.Kind]
+	fix := "check stonly.url, DNS, any proxy or firewall between this machine and Stonly, and that the app is up"
+	if e.Kind == "tls" {
+		fix = "check that stonly.url names the app's real host, and any proxy that intercepts TLS"
+	}
+	return fmt.Sprintf("cannot reach %s: %s (%s): a network problem with stonly.url, not the login or its credentials; %s", e.URL, what, e.Code, fix)
+}
+
+// classify turns a navigation failure into a NetError when it is one.
+// Chromium's error codes come in ranges (net/base/net_error_list.h):
+// 100-199 connection, 200-299 and the SSL ones certificate and TLS,
+// 800-899 DNS; their texts name the range well enough.
+func (c *Collector) classify(ctx context.Context, err error, u string) error {
+	var le *chromedp.LoadError
+	if errors.As(err, &le) {
+		code := le.ErrorText
+		kind := ""
+		switch {
+		case strings.Contains(code, "NAME_NOT_RESOLVED") || strings.Contains(code, "NAME_RESOLUTION") || strings.Contains(code, "DNS"):
+			kind = "dns"
+		case strings.Contains(code, "CERT") || strings.Contains(code, "SSL") || strings.Contains(code, "TLS"):
+			kind = "tls"
+		case strings.Contains(code, "TIMED_OUT"):
+			kind = "timeout"
+		case strings.Contains(code, "CONNECTION") || strings.Contains(code, "ADDRESS") || strings.Contains(code, "INTERNET_DISCONNECTED") ||
+			strings.Contains(code, "NETWORK") || strings.Contains(code, "PROXY") || strings.Contains(code, "EMPTY_RESPONSE"):
+			kind = "connection"
+		}
+		if kind != "" {
+			return fmt.Errorf("%w", &NetError{URL: u, Kind: kind, Code: code})
+		}
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		return &NetError{URL: u, Kind: "timeout", Code: fmt.Sprintf("the page did not load within %s, stonly.step_timeout", c.cfg.StepTimeout)}
+	}
+	return err
 }
 
 // action runs one helper of actions.js. The helpers are defined anew in
@@ -566,33 +751,78 @@ func (t teamRef) label() string {
 	return t.Name
 }
 
+// teamList is what actions.js teams reports.
+type teamList struct {
+	Teams    []teamRef `json:"teams"`
+	Switcher bool      `json:"switcher"` // a team list was found (a switcher, or links to teams)
+	Opener   bool      `json:"opener"`   // a closed team switcher button is on the page
+	Here     string    `json:"here"`     // the team of the current page
+}
+
+// teamPrefix is the path before the team id in stonly.team_path: links
+// of that shape lead to a team, other /app/ links do not.
+func (c *Collector) teamPrefix() string {
+	p, _, _ := strings.Cut(c.cfg.TeamPath, "{team}")
+	return strings.TrimRight(c.base.Path, "/") + p
+}
+
+// teams finds the teams the account can see. The team list may render
+// late, or only once its menu is opened: the page is watched until a team
+// list appears, opening a closed switcher, at most stonly.step_timeout.
+// A page that never shows a team list is not "one team": the landing team
+// is read, and the source is incomplete.
 func (s *scrape) teams() ([]teamRef, error) {
-	var found []teamRef
+	var found teamList
+	clicks := 0
 	err := s.step("finding the teams", func(ctx context.Context) error {
 		_, err := s.poll(ctx, func(st *pageState) (bool, error) {
 			if st.Login {
 				return false, fmt.Errorf("%w: the app sent the browser back to the login page", errSession)
 			}
-			ts, err := action[[]teamRef](ctx, "teams")
+			tl, err := chromedp.Run(ctx, chromedp.Evaluate[teamList](fmt.Sprintf("%s;\nwindow.__idgraph.teams(%q)", actionsJS, s.c.teamPrefix())))
 			if err != nil {
 				return false, err
 			}
-			found = ts
-			return len(ts) > 0, nil
+			found = tl
+			if tl.Switcher && len(tl.Teams) > 0 {
+				return true, nil
+			}
+			if tl.Opener && clicks < 3 {
+				// A switcher whose teams appear only once it is opened.
+				clicks++
+				if err := actionSettled(ctx, "openSwitcher", time.Second); err != nil {
+					return false, err
+				}
+			}
+			return false, nil
 		})
 		return err
 	})
-	if err != nil {
+	if errors.Is(err, errSession) {
 		return nil, err
 	}
+	if err != nil || !found.Switcher {
+		why := "no team switcher or team links appeared on the page"
+		if err != nil && !strings.Contains(err.Error(), "step_timeout") {
+			why += ": " + err.Error()
+		} else {
+			why += fmt.Sprintf(" within %s (stonly.step_timeout)", s.c.cfg.StepTimeout)
+		}
+		if found.Here == "" {
+			return nil, fmt.Errorf("stonly: finding the teams: %s, and the landing page is no team's page: the page layout may have changed", why)
+		}
+		// Read what can be read, but never as the whole account.
+		s.comp.Fail(fmt.Errorf("stonly: finding the teams: %s, so the teams other than the landing team %s could not be found: the page layout may have changed (or set stonly.teams)", why, found.Here))
+		found.Teams = []teamRef{{ID: found.Here}}
+	}
 	if len(s.c.cfg.Teams) == 0 {
-		return found, nil
+		return found.Teams, nil
 	}
 	var out []teamRef
 	var missing []string
 	for _, want := range s.c.cfg.Teams {
 		ok := false
-		for _, t := range found {
+		for _, t := range found.Teams {
 			if t.ID == want || strings.EqualFold(t.Name, want) {
 				out = append(out, t)
 				ok = true
@@ -605,7 +835,7 @@ func (s *scrape) teams() ([]teamRef, error) {
 	}
 	if len(missing) > 0 {
 		var seen []string
-		for _, t := range found {
+		for _, t := range found.Teams {
 			seen = append(seen, fmt.Sprintf("%s (%s)", t.Name, t.ID))
 		}
 		s.comp.Fail(fmt.Errorf("stonly: the account cannot see the configured teams %s (it sees: %s)", strings.Join(missing, ", "), strings.Join(seen, ", ")))
@@ -618,6 +848,7 @@ var columns = map[string]string{
 	"name": "name", "full name": "name", "member": "name", "user": "name", "display name": "name",
 	"email": "email", "e-mail": "email", "email address": "email", "e-mail address": "email",
 	"role": "role", "permission": "role", "permission level": "role",
+	"status": "status", "state": "status", "invitation status": "status",
 	"last activity": "activity", "last active": "activity", "last seen": "activity", "last login": "activity",
 }
 
@@ -681,6 +912,22 @@ func sig(t *table) string {
 	return fmt.Sprintf("%d|%v|%v", len(t.Rows), first, last)
 }
 
+// fix says what an operator does when team t can no longer be read.
+func (c *Collector) fix(t teamRef) string {
+	who := c.cfg.Email
+	if who == "" {
+		who = "the account of stonly.session_cookie_env"
+	}
+	if len(c.cfg.Teams) == 0 {
+		return fmt.Sprintf("give %s the Admin role in team %s again, or, if it should no longer be read, list the teams to read in stonly.teams", who, t.label())
+	}
+	return fmt.Sprintf("give %s the Admin role in team %s again, or remove it from stonly.teams", who, t.label())
+}
+
+func (s *scrape) sessionExpired(label string) error {
+	return fmt.Errorf("%w: the session expired while reading team %s (the app showed its login page); the run stops here and will log in afresh next time", errSession, label)
+}
+
 func (s *scrape) team(t teamRef) error {
 	label := t.label()
 	s.prog.add("team "+label, 0, 0)
@@ -692,19 +939,29 @@ func (s *scrape) team(t teamRef) error {
 			return err
 		}
 		var err error
-		// The list is rendered client-side after a delay: wait for rows,
-		// or for the page to say positively that there are none.
+		// The list is rendered client-side after a delay, possibly in
+		// stages: wait for rows, or for the member list to say positively
+		// that there are none, and for an invitations section to fill.
 		st, err = s.poll(ctx, func(st *pageState) (bool, error) {
 			if st.Login {
-				return false, fmt.Errorf("%w: the session expired while reading team %s (the app showed its login page); the run stops here and will log in afresh next time", errSession, label)
+				return false, s.sessionExpired(label)
+			}
+			if st.Denied != "" {
+				return true, nil
 			}
 			members, invites, _ = split(st)
-			return members != nil && (len(members.Rows) > 0 || st.Empty), nil
+			return members != nil && (len(members.Rows) > 0 || members.Empty) && !st.InvitesPending, nil
 		})
 		return err
 	})
-	if errors.Is(err, errSession) {
-		return err
+	var ne *NetError
+	if errors.Is(err, errSession) || errors.As(err, &ne) {
+		return err // not the page's fault: no capture
+	}
+	if st != nil && st.Denied != "" {
+		// Stonly gives Team management only to a team's Owner and Admins
+		// ("Team permissions in Stonly"): the team is visible, not readable.
+		return fmt.Errorf("stonly: team %s is visible but its members cannot be read: Team Management says %q (the account is not an Admin there); %s", label, truncate(st.Denied), s.c.fix(t))
 	}
 	if err != nil || members == nil {
 		_, _, unknown := split(orEmpty(st))
@@ -712,7 +969,10 @@ func (s *scrape) team(t teamRef) error {
 		if len(unknown) > 0 {
 			why += fmt.Sprintf(" (tables seen with headers: %s)", strings.Join(unknown, "; "))
 		}
-		return s.layoutChanged(t, label, why)
+		if err != nil && members != nil {
+			why = "the member list did not finish rendering (no rows, no statement that the team is empty, or invitations still loading): " + err.Error()
+		}
+		return s.layoutChanged(t, label, why+"; if the account lost the Admin role there: "+s.c.fix(t))
 	}
 	idx := headerIndex(members.Headers)
 	rows := map[string]bool{}
@@ -744,11 +1004,54 @@ func (s *scrape) team(t teamRef) error {
 			act = "loadMore"
 		case st.Next:
 			act = "next"
+		case members.Virtual && !members.AtEnd:
+			act = "vscroll"
 		case (count >= 0 && len(rows) < count && scrolls < 3) || (count < 0 && scrolls == 0):
 			act = "scroll"
 			scrolls++
 		default:
 			iter = 10000
+			continue
+		}
+		if act == "vscroll" {
+			// A virtualised list: only the rows in view exist. Move one
+			// screen, let it render, and collect rows by address.
+			err := s.step("scrolling the member list of "+label, func(ctx context.Context) error {
+				if err := actionSettled(ctx, act, time.Second); err != nil {
+					return err
+				}
+				// Read once the rows in view have rendered.
+				next, err := s.poll(ctx, func(n *pageState) (bool, error) {
+					if n.Login {
+						return false, s.sessionExpired(label)
+					}
+					m, _, _ := split(n)
+					return m == nil || !m.Virtual || m.Covered, nil
+				})
+				if err != nil {
+					return err
+				}
+				m, _, _ := split(next)
+				if m == nil {
+					return errors.New("the member list disappeared while scrolling")
+				}
+				st, members = next, m
+				return nil
+			})
+			if err != nil {
+				if errors.Is(err, errSession) {
+					return err
+				}
+				return s.layoutChanged(t, label, err.Error())
+			}
+			had := len(got)
+			if err := add(members); err != nil {
+				return err
+			}
+			if len(got) > had {
+				s.comp.Pages++
+			}
+			s.prog.add("team "+label, 0, len(got)-had)
 			continue
 		}
 		before := sig(members)
@@ -766,7 +1069,7 @@ func (s *scrape) team(t teamRef) error {
 			}
 			next, err := s.poll(wait, func(n *pageState) (bool, error) {
 				if n.Login {
-					return false, fmt.Errorf("%w: the session expired while reading team %s (the app showed its login page); the run stops here and will log in afresh next time", errSession, label)
+					return false, s.sessionExpired(label)
 				}
 				m, _, _ := split(n)
 				return m != nil && sig(m) != before && !(act == "next" && len(m.Rows) == 0), nil
@@ -807,12 +1110,12 @@ func (s *scrape) team(t teamRef) error {
 	switch {
 	case count >= 0 && count != len(got):
 		return s.layoutChanged(t, label, fmt.Sprintf("the page says %d members but %d rows were read", count, len(got)))
-	case len(got) == 0 && !st.Empty:
+	case len(got) == 0 && !members.Empty:
 		return s.layoutChanged(t, label, "the member list is empty but the page does not say the team has no members")
 	}
 	owners := 0
 	for _, a := range got {
-		if strings.EqualFold(a.Role, "Owner") {
+		if a.Status == collectors.StatusActive && strings.EqualFold(a.Role, "Owner") {
 			owners++
 		}
 	}
@@ -820,6 +1123,9 @@ func (s *scrape) team(t teamRef) error {
 		s.comp.Warnings = append(s.comp.Warnings, fmt.Sprintf("team %s shows %d Owners; Stonly teams have exactly one", label, owners))
 	}
 	s.accs = append(s.accs, got...)
+	// The part counts the member list's rows as the page counts them
+	// (invitations included when they are rows of that list).
+	s.comp.AddPart(collectors.Part{Kind: "team", ID: t.ID, Name: t.Name, Records: len(got), Shown: max(count, 0), Fix: s.c.fix(t)})
 	if invites != nil {
 		iidx := headerIndex(invites.Headers)
 		for _, r := range invites.Rows {
@@ -846,6 +1152,19 @@ func orEmpty(st *pageState) *pageState {
 
 var knownRoles = map[string]bool{"owner": true, "admin": true, "member": true}
 
+// cleanRole strips what surrounds a role's word in a cell: a menu arrow
+// ("Admin ▾", "Admin ⌄"), bullets, padding. The words themselves stay
+// verbatim, known or not.
+func cleanRole(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	paren := strings.Contains(s, "(")
+	return strings.TrimRightFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !(paren && r == ')') })
+}
+
+// invitedStatus matches a status cell that says the person has not joined.
+var invitedStatus = regexp.MustCompile(`(?i)^(invit|pending|awaiting)`)
+
 func (s *scrape) row(r []cell, idx map[string]int, t teamRef, status collectors.Status) (collectors.Account, error) {
 	get := func(k string) cell {
 		if i, ok := idx[k]; ok && i < len(r) {
@@ -857,13 +1176,29 @@ func (s *scrape) row(r []cell, idx map[string]int, t teamRef, status collectors.
 	if !strings.Contains(email, "@") {
 		return collectors.Account{}, fmt.Errorf("a row's Email cell holds %q, not an address", truncate(email))
 	}
-	role := get("role").T
+	role := cleanRole(get("role").T)
+	if _, hasRole := idx["role"]; hasRole && role == "" {
+		// Neither text, nor an aria-label or title, nor CSS content: the
+		// way roles are shown has changed.
+		return collectors.Account{}, fmt.Errorf("the Role cell of %s is empty or unreadable (no text, aria-label, title or CSS content)", truncate(email))
+	}
+	raw := string(status)
+	if _, ok := idx["status"]; ok {
+		// Invitations listed among the members, with a status column.
+		raw = get("status").T
+		if invitedStatus.MatchString(strings.TrimSpace(raw)) {
+			status = collectors.StatusInvited
+		}
+	}
 	if role != "" && !knownRoles[strings.ToLower(role)] {
 		s.comp.Warnings = append(s.comp.Warnings, fmt.Sprintf("team %s: unknown role %q for %s, kept as shown", t.ID, truncate(role), truncate(email)))
 	}
 	a := collectors.Account{Source: "stonly", ID: strings.ToLower(email), Team: t.ID, TeamName: t.Name, Email: email,
 		Addresses: []collectors.Address{{Field: "email", Value: email}}, DisplayName: get("name").T,
-		Role: role, Status: status, RawStatus: string(status)}
+		Role: role, Status: status, RawStatus: raw}
+	if _, ok := idx["status"]; ok && status == collectors.StatusInvited {
+		a.ID = "invite:" + a.ID // as the invitations of a section of their own
+	}
 	if d := get("activity").D; d != "" {
 		if tm, err := time.Parse(time.RFC3339, d); err == nil {
 			a.LastActivity = tm
@@ -891,7 +1226,13 @@ func (s *scrape) layoutChanged(t teamRef, label, why string) error {
 			saved = base + ".png"
 		}
 		if h, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html"))); err == nil {
-			if os.WriteFile(base+".html", []byte(s.c.scrub(h)), 0o600) == nil {
+			var values []string
+			if cs, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{}); err == nil {
+				for _, ck := range cs.Cookies {
+					values = append(values, ck.Value)
+				}
+			}
+			if os.WriteFile(base+".html", []byte(s.c.scrub(h, values...)), 0o600) == nil {
 				saved += " and " + base + ".html"
 			}
 		}
@@ -909,20 +1250,61 @@ func safe(s string) string {
 	}, s)
 }
 
-var inputValue = regexp.MustCompile(`(?i)(<input[^>]*\svalue=)("[^"]*"|'[^']*')`)
+var (
+	inputValue = regexp.MustCompile(`(?i)(<input[^>]*\svalue=)("[^"]*"|'[^']*')`)
+	// A JWT: a session or access token that single-page apps keep in their
+	// page state.
+	jwtToken = regexp.MustCompile(`eyJ[\w-]+\.[\w-]+\.[\w-]+`)
+	// An Authorization header or a bearer token, in page state or a log.
+	authHeader = regexp.MustCompile(`(?i)(authorization["']?\s*[:=]\s*["']?\s*(?:(?:bearer|basic|token)\s+)?|bearer\s+)[^\s"'<>,;]+`)
+	// A Cookie header or document.cookie text: every value goes.
+	cookieText = regexp.MustCompile(`(?i)((?:set-)?cookie["']?\s*[:=]\s*["']?)[^"'<>\n]+`)
+	// Long random strings: base64url or hex (session ids, CSRF tokens) and
+	// standard base64 (with + or a = padding).
+	longToken   = regexp.MustCompile(`[A-Za-z0-9_-]{32,}`)
+	longBase64  = regexp.MustCompile(`[A-Za-z0-9+/]{32,}={0,2}`)
+	hasDigit    = regexp.MustCompile(`[0-9]`)
+	hasLetter   = regexp.MustCompile(`[A-Za-z]`)
+	looksBase64 = regexp.MustCompile(`[+]|=$`)
+)
 
-// scrub removes secrets from captured HTML: input values and any
-// occurrence of the password or session cookie.
-func (c *Collector) scrub(h string) string {
+// scrub removes secrets from captured HTML: input values, the password and
+// session cookie, the browser's cookie values, and generically any token
+// the page holds (a JWT, an Authorization value, long random strings), so
+// that a capture never holds a live session.
+func (c *Collector) scrub(h string, cookies ...string) string {
 	h = inputValue.ReplaceAllString(h, `$1"[REDACTED]"`)
-	return c.redact(h)
+	for _, v := range cookies {
+		if len(v) >= 8 {
+			h = strings.ReplaceAll(h, v, "[REDACTED]")
+		}
+	}
+	h = c.redact(h)
+	h = cookieText.ReplaceAllString(h, "${1}[REDACTED]")
+	random := func(m string) string {
+		// Random strings mix letters and digits; words and names do not.
+		if hasDigit.MatchString(m) && hasLetter.MatchString(m) {
+			return "[REDACTED]"
+		}
+		return m
+	}
+	h = longToken.ReplaceAllStringFunc(h, random)
+	return longBase64.ReplaceAllStringFunc(h, func(m string) string {
+		if looksBase64.MatchString(m) {
+			return random(m)
+		}
+		return m
+	})
 }
 
+// redact removes the configured secrets and any JWT or Authorization
+// value from a message or capture.
 func (c *Collector) redact(s string) string {
 	for _, sec := range []string{c.password, c.cookie} {
 		if len(sec) >= 4 {
 			s = strings.ReplaceAll(s, sec, "[REDACTED]")
 		}
 	}
-	return s
+	s = jwtToken.ReplaceAllString(s, "[REDACTED]")
+	return authHeader.ReplaceAllString(s, "${1}[REDACTED]")
 }
