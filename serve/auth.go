@@ -170,6 +170,13 @@ func (s *Server) mac(parts ...string) []byte {
 // that a copy of the store (or its backup) holds no usable session.
 func (s *Server) sessionID(token string) string { return hex.EncodeToString(s.mac("session", token)) }
 
+// credential binds a session to the reviewer's password at sign-in: when
+// the operator changes the password in serve.users_env, the reviewer's
+// sessions end with it.
+func (s *Server) credential(user string) string {
+	return hex.EncodeToString(s.mac("credential", user, s.o.Users[user]))
+}
+
 // startSession records a new session for user and returns the cookie's
 // token: 32 random bytes.
 func (s *Server) startSession(ctx context.Context, r *http.Request, user string) (string, error) {
@@ -179,13 +186,14 @@ func (s *Server) startSession(ctx context.Context, r *http.Request, user string)
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
 	now := s.o.Now()
-	err := s.o.Store.CreateSession(ctx, &store.Session{ID: s.sessionID(token), Reviewer: user, Address: s.clientAddr(r),
+	err := s.o.Store.CreateSession(ctx, &store.Session{ID: s.sessionID(token), Reviewer: user, Credential: s.credential(user), Address: s.clientAddr(r),
 		CreatedAt: now, ExpiresAt: now.Add(sessionTTL)})
 	return token, err
 }
 
 // session returns the caller of a session cookie that the store knows and
-// that has not expired, for a reviewer who is still configured.
+// that has not expired, for a reviewer who is still configured with the
+// same password.
 func (s *Server) session(ctx context.Context, token string) caller {
 	if token == "" || len(s.o.SessionSecret) == 0 {
 		return caller{}
@@ -197,7 +205,7 @@ func (s *Server) session(ctx context.Context, token string) caller {
 		}
 		return caller{}
 	}
-	if _, ok := s.o.Users[se.Reviewer]; !ok {
+	if _, ok := s.o.Users[se.Reviewer]; !ok || !hmac.Equal([]byte(se.Credential), []byte(s.credential(se.Reviewer))) {
 		return caller{}
 	}
 	return caller{who: se.Reviewer, via: viaSession, session: token}

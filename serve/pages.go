@@ -32,6 +32,10 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 }).ParseFS(pagesFS, "pages.html.tmpl"))
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, data map[string]any) {
+	s.renderStatus(w, r, http.StatusOK, name, data)
+}
+
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -46,12 +50,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	w.Write(b.Bytes())
 }
 
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, status int, err error) {
-	w.WriteHeader(status)
-	s.render(w, r, "error", map[string]any{"Error": err.Error()})
+	s.renderStatus(w, r, status, "error", map[string]any{"Error": err.Error()})
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -72,8 +76,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ok, wait := s.signIn(r, u, p, "form")
 	if wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())))
-		w.WriteHeader(http.StatusTooManyRequests)
-		s.render(w, r, "login", map[string]any{"Next": next, "Locked": lockedMessage(wait)})
+		s.renderStatus(w, r, http.StatusTooManyRequests, "login", map[string]any{"Next": next, "Locked": lockedMessage(wait)})
 		return
 	}
 	if !ok {

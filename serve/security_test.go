@@ -339,7 +339,8 @@ func TestThrottleBehindProxy(t *testing.T) {
 
 // TestSessionsAreServerSide: signing out ends the session at once; a
 // restart keeps it; it expires after 12 hours; the store holds no usable
-// cookie; a reviewer removed from the configuration is signed out.
+// cookie; a reviewer removed from the configuration, or whose password
+// changed, is signed out.
 func TestSessionsAreServerSide(t *testing.T) {
 	f := newFixture(t)
 	works := func(h *httptest.Server, cookie string) bool {
@@ -382,6 +383,13 @@ func TestSessionsAreServerSide(t *testing.T) {
 	defer withoutAlice.Close()
 	if works(withoutAlice, cookie) {
 		t.Error("the session of a removed reviewer still works")
+	}
+
+	// So is a reviewer whose password the operator changed.
+	newPassword := httptest.NewServer(f.server(func(o *serve.Options) { o.Users["alice@acme.com"] = "a-new-password" }).Handler())
+	defer newPassword.Close()
+	if works(newPassword, cookie) {
+		t.Error("the session outlived a change of the reviewer's password")
 	}
 
 	// Sign-out ends the session: the cookie, replayed, no longer works,

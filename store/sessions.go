@@ -15,11 +15,12 @@ var ErrNoSession = errors.New("no such session")
 // Session is a sign-in session of the web UI. ID is what the service
 // derives from the cookie (a keyed hash), never the cookie itself.
 type Session struct {
-	ID        string
-	Reviewer  string
-	Address   string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	ID         string
+	Reviewer   string
+	Credential string // what the service derives from the reviewer's password, to end the session when it changes
+	Address    string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // sessionTime is fixed-width, so that the text of two times orders as
@@ -39,8 +40,8 @@ func (s *Store) CreateSession(ctx context.Context, se *Session) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, sts(se.CreatedAt)); err != nil {
 		return fmt.Errorf("store: removing expired sessions: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, reviewer, address, created_at, expires_at) VALUES (?,?,?,?,?)`,
-		se.ID, se.Reviewer, se.Address, sts(se.CreatedAt), sts(se.ExpiresAt)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, reviewer, credential, address, created_at, expires_at) VALUES (?,?,?,?,?,?)`,
+		se.ID, se.Reviewer, se.Credential, se.Address, sts(se.CreatedAt), sts(se.ExpiresAt)); err != nil {
 		return fmt.Errorf("store: recording the session: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -54,8 +55,8 @@ func (s *Store) CreateSession(ctx context.Context, se *Session) error {
 func (s *Store) Session(ctx context.Context, id string, now time.Time) (*Session, error) {
 	var se Session
 	var created, expires string
-	err := s.db.QueryRowContext(ctx, `SELECT id, reviewer, address, created_at, expires_at FROM sessions WHERE id = ?`, id).
-		Scan(&se.ID, &se.Reviewer, &se.Address, &created, &expires)
+	err := s.db.QueryRowContext(ctx, `SELECT id, reviewer, credential, address, created_at, expires_at FROM sessions WHERE id = ?`, id).
+		Scan(&se.ID, &se.Reviewer, &se.Credential, &se.Address, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoSession
 	}

@@ -16,12 +16,12 @@ func TestSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	a := &Session{ID: "a", Reviewer: "alice@acme.com", Address: "192.0.2.1", CreatedAt: now, ExpiresAt: now.Add(12 * time.Hour)}
+	a := &Session{ID: "a", Reviewer: "alice@acme.com", Credential: "c1", Address: "192.0.2.1", CreatedAt: now, ExpiresAt: now.Add(12 * time.Hour)}
 	if err := s.CreateSession(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Session(ctx, "a", now.Add(time.Hour))
-	if err != nil || got.Reviewer != "alice@acme.com" || got.Address != "192.0.2.1" || !got.ExpiresAt.Equal(a.ExpiresAt) {
+	if err != nil || got.Reviewer != "alice@acme.com" || got.Credential != "c1" || got.Address != "192.0.2.1" || !got.ExpiresAt.Equal(a.ExpiresAt) {
 		t.Fatalf("session a: %+v %v", got, err)
 	}
 	if _, err := s.Session(ctx, "a", a.ExpiresAt); !errors.Is(err, ErrNoSession) {
