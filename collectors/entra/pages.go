@@ -24,7 +24,7 @@ func (e *cycleError) Error() string {
 	if e.sameItems {
 		how = "a page whose items had all been read already (under a new @odata.nextLink)"
 	}
-	return fmt.Sprintf("Graph's paging of %s went in a circle after %d pages: it returned %s; stopped there, the list is incomplete", e.list, e.pages, how)
+	return fmt.Sprintf("Graph's paging of %s went in a circle after %d %s: it returned %s; stopped there, the list is incomplete", e.list, e.pages, plural(int64(e.pages), "page", "pages"), how)
 }
 
 // walk reads every page of a list, starting from the first one, and gives

@@ -23,9 +23,11 @@ import (
 //
 // It asks ShouldRetry before each retry, passing the delay waited so far,
 // not the one it is about to wait; so the budget below computes that next
-// delay as kiota will (retryDelay) and reserves it before agreeing. The
-// waits themselves are measured where they happen, under the middleware
-// (counter), so the figures reported are the waits kiota really made.
+// delay as kiota will (retryDelay) and reserves its upper bound before
+// agreeing. The waits themselves are measured where they happen, under the
+// middleware (counter), and each reservation is then replaced by the wait
+// kiota really made: the budget holds real waits plus the reservations of
+// waits under way, and the waits reported are the real ones.
 
 const (
 	maxRetries   = 6 // per request
@@ -47,18 +49,22 @@ func retryDelay(resp *http.Response, n int, now time.Time) time.Duration {
 	return time.Duration(delaySeconds*(1<<(n-1)))*time.Second + time.Second
 }
 
+// slack covers the timer and scheduling latency on top of a wait.
+const slack = 50 * time.Millisecond
+
 // budget bounds the total waiting of one collection, over all requests,
 // to max_retry_wait: a throttled tenant makes the source incomplete rather
 // than the run endless.
 type budget struct {
 	max      time.Duration
-	reserved atomic.Int64 // delays agreed to, at their upper bound
+	reserved atomic.Int64 // waits made, plus the upper bounds of waits under way (ns)
 	refused  atomic.Int64 // retries refused because the next wait did not fit
+	pending  sync.Map     // client-request-id -> reserved upper bound (int64 ns)
 }
 
 // shouldRetry is kiota's ShouldRetry callback.
-func (b *budget) shouldRetry(_ time.Duration, executionCount int, _ *http.Request, resp *http.Response) bool {
-	next := int64(retryDelay(resp, executionCount+1, time.Now()))
+func (b *budget) shouldRetry(_ time.Duration, executionCount int, req *http.Request, resp *http.Response) bool {
+	next := int64(retryDelay(resp, executionCount+1, time.Now()) + slack)
 	for {
 		cur := b.reserved.Load()
 		if time.Duration(cur+next) > b.max {
@@ -66,8 +72,18 @@ func (b *budget) shouldRetry(_ time.Duration, executionCount int, _ *http.Reques
 			return false
 		}
 		if b.reserved.CompareAndSwap(cur, cur+next) {
+			if id := req.Header.Get("client-request-id"); id != "" {
+				b.pending.Store(id, next)
+			}
 			return true
 		}
+	}
+}
+
+// settle replaces the reservation of request id's wait by the wait made.
+func (b *budget) settle(id string, waited time.Duration) {
+	if v, ok := b.pending.LoadAndDelete(id); ok {
+		b.reserved.Add(int64(waited) - v.(int64))
 	}
 }
 
@@ -96,7 +112,11 @@ func (t *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Header.Get("Retry-Attempt") != "" {
 		t.retries.Add(1)
 		if at, ok := t.pending.LoadAndDelete(id); ok {
-			t.waited.Add(int64(time.Since(at.(time.Time))))
+			w := time.Since(at.(time.Time))
+			t.waited.Add(int64(w))
+			if t.budget != nil {
+				t.budget.settle(id, w)
+			}
 		}
 	}
 	resp, err := t.base.RoundTrip(r)
@@ -120,7 +140,7 @@ func (t *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 // error message: "after 1 retry and 2.4s of waiting in this read (...)".
 func (t *counter) throttling() string {
 	n, waited := t.retries.Load(), time.Duration(t.waited.Load()).Round(100*time.Millisecond)
-	s := fmt.Sprintf("after %d %s and %s of waiting in this read", n, plural(n, "retry", "retries"), waited)
+	s := fmt.Sprintf("(this read had retried %d %s and waited %s by then", n, plural(n, "time", "times"), waited)
 	why := fmt.Sprintf("kiota's limit of %d retries per request was reached", maxRetries)
 	if t.budget != nil && t.budget.refused.Load() > 0 {
 		why = fmt.Sprintf("the next wait would have exceeded entra.max_retry_wait (%s)", t.budget.max)
@@ -129,7 +149,7 @@ func (t *counter) throttling() string {
 	if !t.lastRetryAfter.Load() {
 		ra = "without Retry-After (exponential back-off)"
 	}
-	return s + "; the last answer came " + ra + "; " + why
+	return s + "; the last answer came " + ra + "; " + why + ")"
 }
 
 func plural(n int64, one, many string) string {

@@ -260,9 +260,9 @@ func TestThrottling(t *testing.T) {
 		{"503 without Retry-After", graphtest.Faults{Status503: 1, NoRetryAfter: true}, 20 * time.Second, true, 2 * time.Second, nil},
 		{"504 with Retry-After", graphtest.Faults{Status504: 1, RetryAfter: 1}, 20 * time.Second, true, time.Second, nil},
 		{"429 storm without Retry-After within a 5 s budget", graphtest.Faults{Status429: 1000, NoRetryAfter: true}, 5 * time.Second, false, 2 * time.Second,
-			[]string{"still throttling", "answered 429", "after 1 retry", "without Retry-After", "max_retry_wait (5s)"}},
+			[]string{"still throttling", "answered 429", "retried 1 time", "without Retry-After", "max_retry_wait (5s)"}},
 		{"503 storm with Retry-After 2 within a 5 s budget", graphtest.Faults{Status503: 1000, RetryAfter: 2}, 5 * time.Second, false, 4 * time.Second,
-			[]string{"answered 503", "after 2 retries", "with Retry-After"}},
+			[]string{"answered 503", "retried 2 times", "with Retry-After"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := graphtest.Generate(200, 40)
