@@ -16,12 +16,31 @@
 //	  token_url: https://login.microsoftonline.com/TENANT/oauth2/v2.0/token  # optional
 //	  ca_file: ""              # extra CA certificates (PEM), e.g. a TLS-inspecting proxy
 //	  delta: true              # read users incrementally through users/delta
-//	  max_retry_wait: 2m       # total Retry-After waiting allowed per request
+//	  max_retry_wait: 2m       # total waiting for throttled requests (429, 503, 504) allowed in one read
+//	  request_timeout: 2m      # one request's limit
 //
 // Entra extends an app assignment to a group's direct members only, never
 // to members of nested groups (Microsoft's documentation on assigning users
 // and groups to an enterprise application): transitive membership is read
 // to explain, never to grant.
+//
+// What the real service does and how the collector meets it (each with
+// Microsoft's reference where it is handled):
+//   - appRoleAssignmentRequired false on the service principal is reported
+//     as an open-access AppPolicy; accountEnabled false as a warning
+//     (readApp, policy);
+//   - users/delta items carry only the changed properties and are merged
+//     into the previous snapshot's users; @removed takes a user out
+//     (users.go);
+//   - a delta link Graph no longer accepts (410 Gone, syncStateNotFound,
+//     resyncRequired) or that names another graph_url leads to a full read
+//     in the same run, with a warning saying why (readUsers, isResync);
+//   - throttling is retried by kiota, and its real waits are held to
+//     max_retry_wait (retry.go);
+//   - paging that goes in a circle stops the read, and a cancelled context
+//     stops it before the next page (pages.go);
+//   - failures say whether the network, TLS, DNS, the credentials or a
+//     permission is at fault, with the fix for that (errors.go).
 package entra
 
 import (
