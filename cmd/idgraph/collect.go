@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,14 +14,18 @@ import (
 
 func (a *app) collectCmd() *cobra.Command {
 	var source string
+	o := &output{formats: []string{"json"}}
 	cmd := &cobra.Command{
-		Use:   "collect --source NAME",
+		Use:   "collect --source NAME [--out FILE]",
 		Short: "Run one source and print what it read as JSON; nothing is stored",
 		Long: `collect runs one configured source and prints its accounts (addresses, status,
 assignment and role) and its completeness record as JSON. Nothing is stored. Use it to
 check credentials and selectors. Exits 3 when the source was incomplete.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.resolve(cmd); err != nil {
+				return err
+			}
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -35,17 +40,23 @@ check credentials and selectors. Exits 3 when the source was incomplete.`,
 					bars := a.newBars()
 					res := pipeline.Collect(cmd.Context(), []collectors.Collector{s}, nil, true, a.log, bars.callback())[0]
 					bars.done()
-					enc := json.NewEncoder(a.stdout)
-					enc.SetIndent("", "  ")
 					if res.Result.Accounts == nil {
 						res.Result.Accounts = []collectors.Account{}
 					}
-					if err := enc.Encode(struct {
-						Source       collectors.Info         `json:"source"`
-						Completeness collectors.Completeness `json:"completeness"`
-						Accounts     []collectors.Account    `json:"accounts"`
-					}{res.Info, res.Result.Completeness, res.Result.Accounts}); err != nil {
+					err := a.write(o, func(w io.Writer, _ bool) error {
+						enc := json.NewEncoder(w)
+						enc.SetIndent("", "  ")
+						return enc.Encode(struct {
+							Source       collectors.Info         `json:"source"`
+							Completeness collectors.Completeness `json:"completeness"`
+							Accounts     []collectors.Account    `json:"accounts"`
+						}{res.Info, res.Result.Completeness, res.Result.Accounts})
+					})
+					if err != nil {
 						return err
+					}
+					if !o.toStdout() {
+						fmt.Fprintf(a.stdout, "wrote %s (%s)\n", o.out, plural(len(res.Result.Accounts), "account", "accounts"))
 					}
 					if !res.Result.Completeness.Complete {
 						return &exitError{exitIncomplete, fmt.Errorf("source %s was incomplete: %s", source, strings.Join(res.Result.Completeness.Errors, "; "))}
@@ -58,6 +69,7 @@ check credentials and selectors. Exits 3 when the source was incomplete.`,
 		},
 	}
 	cmd.Flags().StringVarP(&source, "source", "s", "", "source name (okta, entra, stonly, or a csvfile name)")
+	o.addFlags(cmd, false)
 	cmd.MarkFlagRequired("source")
 	return cmd
 }
