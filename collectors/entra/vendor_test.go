@@ -76,6 +76,20 @@ func TestOpenAccess(t *testing.T) {
 			if a := byUPN(res.Accounts)["user0000000@acme.com"]; !a.Assigned {
 				t.Errorf("the direct assignment must still be read: %+v", a)
 			}
+			// doctor shows the settings without failing on them.
+			shown := map[string]string{}
+			for _, ch := range c.Check(context.Background()) {
+				if !ch.OK {
+					t.Errorf("doctor fails on a tenant setting: %+v", ch)
+				}
+				shown[ch.Name] = ch.Detail
+			}
+			if got := strings.Contains(shown["assignment required"], "appRoleAssignmentRequired is false"); got != tt.open {
+				t.Errorf("doctor's assignment line %q, open access %v", shown["assignment required"], tt.open)
+			}
+			if _, got := shown["sign-in enabled"]; got != tt.variant.ServicePrincipalDisabled {
+				t.Errorf("doctor's sign-in line: %v, want %v", shown, tt.variant.ServicePrincipalDisabled)
+			}
 		})
 	}
 }
