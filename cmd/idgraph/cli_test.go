@@ -245,11 +245,11 @@ func TestCollectPrintsJSON(t *testing.T) {
 	if r := run(t, nil, "collect", "--config", cfg, "--source", "nope"); r.code != 2 {
 		t.Errorf("unknown source: exit %d", r.code)
 	}
-	out := filepath.Join(t.TempDir(), "stonly.json")
-	if r := run(t, nil, "collect", "--config", cfg, "--source", "stonly", "--out", out); r.code != 0 || !strings.Contains(r.stdout, "wrote "+out+" (18 accounts)") {
+	file := filepath.Join(t.TempDir(), "stonly.json")
+	if r := run(t, nil, "collect", "--config", cfg, "--source", "stonly", "--out", file); r.code != 0 || !strings.Contains(r.stdout, "wrote "+file+" (18 accounts)") {
 		t.Errorf("collect --out: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	if b, err := os.ReadFile(out); err != nil || !json.Valid(b) {
+	if b, err := os.ReadFile(file); err != nil || !json.Valid(b) {
 		t.Errorf("collect --out wrote no JSON: %v", err)
 	}
 	if r := run(t, nil, "collect", "--config", cfg, "--source", "stonly", "--out", "x.csv"); r.code != 2 {
