@@ -162,6 +162,9 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		// (https://www.sqlite.org/wal.html#readonly).
 		if _, werr := os.Stat(path + "-wal"); errors.Is(werr, fs.ErrNotExist) {
 			db, v, known, err = open(true)
+		} else if werr == nil {
+			err = fmt.Errorf("%w (a writer's %s-wal is beside it, and reading it needs a %s-shm that this user cannot create: "+
+				"run the command as the store's owner, or when no run or serve has the store open)", err, path, path)
 		}
 	}
 	switch {
