@@ -397,7 +397,12 @@ func combine(errs []error) error {
 		g := groups[k]
 		e := *g[0]
 		if len(g) > 1 {
-			e.What += fmt.Sprintf(" (and %d other reads)", len(g)-1)
+			whats := make([]string, len(g))
+			for i, x := range g {
+				whats[i] = x.What
+			}
+			slices.Sort(whats)
+			e.What = strings.Join(whats, "; ")
 		}
 		merged = append(merged, &e)
 	}

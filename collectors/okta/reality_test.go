@@ -349,6 +349,11 @@ func TestDPoPRequiredIsRefusedClearly(t *testing.T) {
 	if n := strings.Count(err.Error(), want); n != 1 {
 		t.Errorf("the refusal is said %d times; reads that fail alike are reported once", n)
 	}
+	for _, read := range []string{"reading users, page 1", "reading the app's users, page 1", "checking the credential's admin role"} {
+		if !strings.Contains(err.Error(), read) {
+			t.Errorf("error %q does not name the read %q", err, read)
+		}
+	}
 	checks := c.Check(context.Background())
 	if len(checks) == 0 || checks[0].OK || !strings.Contains(checks[0].Fix, want) {
 		t.Errorf("doctor: %+v", checks)
