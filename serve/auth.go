@@ -50,9 +50,9 @@ const (
 )
 
 // authenticate accepts a bearer token, basic-auth credentials, or the
-// session cookie of the sign-in form. Wrong credentials count against the
+// session cookie of the sign-in form. Wrong passwords count against the
 // account and the client address (see throttle); while either is locked
-// out, credentials are not even compared.
+// out, passwords are not even compared.
 func (s *Server) authenticate(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api := strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics"
@@ -61,8 +61,8 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
 			c = s.bearer(r, strings.TrimPrefix(a, "Bearer "))
 		} else if u, p, ok := r.BasicAuth(); ok {
-			var ok bool
-			if ok, wait = s.signIn(r, u, p, viaBasic); ok {
+			var signed bool
+			if signed, wait = s.signIn(r, u, p, viaBasic); signed {
 				c = caller{who: u, via: viaBasic}
 			}
 		} else if ck, err := r.Cookie(sessionCookie); err == nil {
