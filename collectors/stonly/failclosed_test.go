@@ -527,3 +527,41 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestScrub: the generic scrubbing removes tokens wherever the page keeps
+// them, and leaves what someone fixing the selectors needs.
+func TestScrub(t *testing.T) {
+	c := &Collector{password: "correct horse battery staple", cookie: ""}
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzaWQiOiJhYmMxMjMifQ.c2lnbmF0dXJlLTEyMw"
+	tests := []struct {
+		name, in string
+		gone     []string
+		kept     []string
+	}{
+		{"JWT in page state", `<script>window.__APP_STATE__={"session":"` + jwt + `"}</script>`, []string{jwt, "eyJ"}, []string{"__APP_STATE__", `"session":`}},
+		{"CSRF token", `<meta name="csrf-token" content="Xk9fQ2lWc0dPbTRzY2hXbnB6dHRYb0l1eGRyM0VzTlo">`, []string{"Xk9fQ2lWc0dPbTRzY2hXbnB6dHRYb0l1eGRyM0VzTlo"}, []string{"csrf-token"}},
+		{"hex session id", `{"sid":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"}`, []string{"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"}, []string{"sid"}},
+		{"standard base64", `token="q83vEjRWeJq83vEjRWeJq83vEjRWeJ+/q83vEjRWeJ=="`, []string{"q83vEjRWeJq83vEjRWeJq83vEjRWeJ+/q83vEjRWeJ=="}, []string{"token="}},
+		{"Authorization header", `headers: {Authorization: "Bearer abc.def-123"}`, []string{"abc.def-123"}, []string{"Authorization"}},
+		{"cookie text", `document.cookie = "stonly_session=s3cr3t; theme=dark"`, []string{"s3cr3t", "theme=dark"}, []string{"document.cookie"}},
+		{"the password", `<p>correct horse battery staple</p>`, []string{"correct horse battery staple"}, []string{"<p>"}},
+		{"input values", `<input type="hidden" name="csrf" value="short">`, []string{"short"}, []string{`name="csrf"`}},
+		{"what a fix needs stays", `<a href="/app/general/T001x3/settings/team">Team Management</a><td>member12@acme.com</td><div class="c-ab12cdtbl">internationalisation-and-localisation-settings</div>`,
+			nil, []string{"/app/general/T001x3/settings/team", "member12@acme.com", "c-ab12cdtbl", "internationalisation-and-localisation-settings"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := c.scrub(tt.in, "s3cr3t-cookie-value")
+			for _, g := range tt.gone {
+				if strings.Contains(got, g) {
+					t.Errorf("scrub(%q) = %q still holds %q", tt.in, got, g)
+				}
+			}
+			for _, k := range tt.kept {
+				if !strings.Contains(got, k) {
+					t.Errorf("scrub(%q) = %q lost %q", tt.in, got, k)
+				}
+			}
+		})
+	}
+}

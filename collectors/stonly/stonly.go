@@ -10,6 +10,21 @@
 // from the rows read, the source is incomplete and a screenshot and the
 // page's HTML (secrets removed) are saved for whoever fixes the selectors.
 //
+// It fails closed: with teams: [] it waits (at most step_timeout) for the
+// team switcher, opening it when its teams appear only on a click, and a
+// page that never shows one is incomplete, not "one team". Each team read
+// is a part of the completeness record (rows read, the count shown, the
+// fix if it cannot be read again); a team that is visible but whose Team
+// Management refuses the account makes the source incomplete. An empty
+// team must be said so by the member list itself; invitations shown as
+// rows with a status are invitations; virtualised lists are scrolled
+// through; a role cell is read from its text, aria-label, title or CSS
+// content, and one that shows nothing is a layout change. Captures are
+// scrubbed of tokens (JWTs, long random strings, cookies, Authorization
+// values), the session is signed out at the end of a read (not an
+// operator's session_cookie_env), and the browser's processes and folders
+// are gone when Collect returns.
+//
 // Configuration:
 //
 //	stonly:
