@@ -961,10 +961,10 @@ func (s *scrape) team(t teamRef) error {
 			if st.Login {
 				return false, s.sessionExpired(label)
 			}
-			if st.Denied != "" {
-				return true, nil
-			}
 			members, invites, _ = split(st)
+			if members == nil && st.Denied != "" {
+				return true, nil // a refusal, not a list that is still rendering
+			}
 			return members != nil && (len(members.Rows) > 0 || members.Empty) && !st.InvitesPending, nil
 		})
 		return err
@@ -973,7 +973,7 @@ func (s *scrape) team(t teamRef) error {
 	if errors.Is(err, errSession) || errors.As(err, &ne) {
 		return err // not the page's fault: no capture
 	}
-	if st != nil && st.Denied != "" {
+	if st != nil && members == nil && st.Denied != "" {
 		// Stonly gives Team management only to a team's Owner and Admins
 		// ("Team permissions in Stonly"): the team is visible, not readable.
 		return fmt.Errorf("stonly: team %s is visible but its members cannot be read: Team Management says %q (the account is not an Admin there); %s", label, truncate(st.Denied), s.c.fix(t))

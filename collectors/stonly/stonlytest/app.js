@@ -91,6 +91,8 @@
     const shown = (CFG.inviteRows ? total + invitations.length : total) + CFG.countOffset;
     let h = '<style>.' + C('rc') + '::before{content:attr(data-r)}.' + C('ri') + '{display:inline-block;width:12px;height:12px;background:#88a;border-radius:6px}</style>';
     h += '<section class="' + C('sec') + '"><h2 id="mh" class="' + C('h2') + '">Members</h2>';
+    // A hint an Admin sees too: it must not read as a refusal.
+    h += '<p class="' + C('hint') + '">Only the Owner can transfer ownership of this team.</p>';
     if (membersLoaded && !CFG.hideCount) h += '<p class="' + C('cnt') + '">' + shown + (shown === 1 ? ' member' : ' members') + '</p>';
     if (membersLoaded && all.length === 0 && !CFG.silentEmpty) h += '<p>This team has no members yet.</p>';
     let rows = membersLoaded ? all : [];
