@@ -30,7 +30,7 @@ type transport struct {
 	attempt    time.Duration // deadline of one attempt
 	backoff    time.Duration // first retry delay
 	onWait     func(time.Duration)
-	slots      chan struct{} // one per request in flight
+	flight     *gate         // requests in flight
 
 	mu      sync.Mutex
 	buckets map[string]*rate
@@ -42,9 +42,62 @@ type transport struct {
 	// challenge is the last WWW-Authenticate challenge of a refused
 	// request (e.g. error="invalid_token"), which the SDK does not keep.
 	challenge atomic.Pointer[challenge]
-	// held are slots taken out of use after a 429 that reported the org's
-	// concurrency limit; lowered says to what, for the record.
-	held, lowered atomic.Int64
+	// lowered is the bound in flight after a 429 that reported the org's
+	// concurrency limit, for the record; 0 when none did.
+	lowered atomic.Int64
+}
+
+// gate is a semaphore whose size can be lowered while requests wait.
+type gate struct {
+	mu          sync.Mutex
+	limit, used int
+	wake        chan struct{} // closed, and replaced, when a request ends
+}
+
+func newGate(n int) *gate { return &gate{limit: max(n, 1), wake: make(chan struct{})} }
+
+func (g *gate) acquire(ctx context.Context) error {
+	for {
+		g.mu.Lock()
+		if g.used < g.limit {
+			g.used++
+			g.mu.Unlock()
+			return nil
+		}
+		w := g.wake
+		g.mu.Unlock()
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (g *gate) release() {
+	g.mu.Lock()
+	g.used--
+	close(g.wake)
+	g.wake = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// lower makes the gate admit at most n requests from now on (those in
+// flight finish); it reports whether that lowered it.
+func (g *gate) lower(n int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n >= g.limit {
+		return false
+	}
+	g.limit = max(n, 1)
+	return true
+}
+
+func (g *gate) size() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.limit
 }
 
 // challenge is the error of an RFC 6750 WWW-Authenticate header.
@@ -66,7 +119,7 @@ func newTransport(base http.RoundTripper, maxRetries int, attempt time.Duration,
 		base = http.DefaultTransport
 	}
 	return &transport{base: base, maxRetries: maxRetries, attempt: attempt, backoff: 250 * time.Millisecond, buckets: map[string]*rate{},
-		slots: make(chan struct{}, max(concurrency, 1))}
+		flight: newGate(concurrency)}
 }
 
 // omitCredentials is the Content-Type with which Okta leaves the
@@ -103,14 +156,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := t.acquire(req.Context(), fam); err != nil {
 			return nil, err
 		}
-		select {
-		case t.slots <- struct{}{}:
-		case <-req.Context().Done():
+		if err := t.flight.acquire(req.Context()); err != nil {
 			t.observe(fam, nil)
-			return nil, req.Context().Err()
+			return nil, err
 		}
 		var once sync.Once
-		release := func() { once.Do(func() { <-t.slots }) }
+		release := func() { once.Do(t.flight.release) }
 		ctx, cancel := context.WithTimeout(req.Context(), t.attempt)
 		resp, err := t.base.RoundTrip(req.WithContext(ctx))
 		t.requests.Add(1)
@@ -182,23 +233,8 @@ func (t *transport) concurrency429(fam string, resp *http.Response) {
 	if perMinute {
 		return
 	}
-	target := int64(max(limit/2, 1))
-	for {
-		cur := int64(cap(t.slots)) - t.held.Load()
-		if limit > int(cur) || target >= cur {
-			return
-		}
-		if t.held.CompareAndSwap(int64(cap(t.slots))-cur, int64(cap(t.slots))-target) {
-			t.lowered.Store(target)
-			// Take the slots out of use as the requests holding them finish;
-			// they come back when the transport is dropped with its read.
-			go func(n int64) {
-				for range n {
-					t.slots <- struct{}{}
-				}
-			}(cur - target)
-			return
-		}
+	if limit <= t.flight.size() && t.flight.lower(limit/2) {
+		t.lowered.Store(int64(t.flight.size()))
 	}
 }
 
