@@ -48,28 +48,37 @@ type Item struct {
 	Status   string          `json:"review_status"` // undecided, approved, approval expired, exception, revoke pending
 }
 
+// findingsPage is a snapshot's findings as a filter selected them.
+type findingsPage struct {
+	Snapshot *store.Summary
+	Items    []Item
+	Unknown  int // findings of the snapshot that could not be re-checked, whatever the filter
+	// Incomplete names the snapshot's incomplete sources.
+	Incomplete []string
+}
+
 // findings returns a snapshot's findings filtered as the query asks:
 // kind, severity, team, decision (undecided, approve, revoke, exception,
 // expired) and state (open, unknown, all; default open).
-func (s *Server) findings(r *http.Request) (*store.Summary, []Item, int, error) {
+func (s *Server) findings(r *http.Request) (*findingsPage, int, error) {
 	id, err := snapshotParam(r)
 	if err != nil {
-		return nil, nil, http.StatusBadRequest, err
+		return nil, http.StatusBadRequest, err
 	}
 	sum, err := s.o.Store.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNoSnapshot) {
-		return nil, nil, http.StatusNotFound, err
+		return nil, http.StatusNotFound, err
 	}
 	if err != nil {
-		return nil, nil, http.StatusInternalServerError, err
+		return nil, http.StatusInternalServerError, err
 	}
 	fs, err := s.o.Store.Findings(r.Context(), sum.ID)
 	if err != nil {
-		return nil, nil, http.StatusInternalServerError, err
+		return nil, http.StatusInternalServerError, err
 	}
 	decisions, _, err := s.o.Store.Decisions(r.Context(), false)
 	if err != nil {
-		return nil, nil, http.StatusInternalServerError, err
+		return nil, http.StatusInternalServerError, err
 	}
 	q := r.URL.Query()
 	state := q.Get("state")
@@ -77,7 +86,11 @@ func (s *Server) findings(r *http.Request) (*store.Summary, []Item, int, error) 
 		state = diff.StateOpen
 	}
 	out := []Item{}
+	unknown := 0
 	for _, f := range fs {
+		if f.State == diff.StateUnknown {
+			unknown++
+		}
 		it := Item{Finding: f, Status: "undecided"}
 		if d, ok := decisions[f.Key]; ok {
 			it.Decision = &d
@@ -112,7 +125,13 @@ func (s *Server) findings(r *http.Request) (*store.Summary, []Item, int, error) 
 		}
 		out = append(out, it)
 	}
-	return sum, out, http.StatusOK, nil
+	pg := &findingsPage{Snapshot: sum, Items: out, Unknown: unknown}
+	for _, src := range sum.Sources {
+		if !src.Completeness.Complete {
+			pg.Incomplete = append(pg.Incomplete, src.Info.Name)
+		}
+	}
+	return pg, http.StatusOK, nil
 }
 
 func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
@@ -128,12 +147,20 @@ func (s *Server) apiSnapshots(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiFindings(w http.ResponseWriter, r *http.Request) {
-	_, items, status, err := s.findings(r)
+	pg, status, err := s.findings(r)
 	if err != nil {
 		fail(w, status, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, items)
+	// The body stays the array `findings --format json` prints; what could
+	// not be re-checked is said beside it, whatever the filter, so that a
+	// script reading facts only still learns that the facts are partial.
+	w.Header().Set("X-Idgraph-Snapshot", strconv.FormatInt(pg.Snapshot.ID, 10))
+	w.Header().Set("X-Idgraph-Unknown-Findings", strconv.Itoa(pg.Unknown))
+	if len(pg.Incomplete) > 0 {
+		w.Header().Set("X-Idgraph-Incomplete-Sources", strings.Join(pg.Incomplete, ","))
+	}
+	writeJSON(w, http.StatusOK, pg.Items)
 }
 
 // Person is a person's page of the graph.

@@ -120,13 +120,13 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageFindings(w http.ResponseWriter, r *http.Request) {
-	sum, items, status, err := s.findings(r)
+	pg, status, err := s.findings(r)
 	if err != nil {
 		s.pageError(w, r, status, err)
 		return
 	}
 	q := r.URL.Query()
-	s.render(w, r, "findings", map[string]any{"Snapshot": sum, "Items": items, "Q": map[string]string{
+	s.render(w, r, "findings", map[string]any{"Snapshot": pg.Snapshot, "Items": pg.Items, "Unknown": pg.Unknown, "Incomplete": pg.Incomplete, "Q": map[string]string{
 		"kind": q.Get("kind"), "severity": q.Get("severity"), "team": q.Get("team"), "decision": q.Get("decision"), "state": q.Get("state")},
 		"Msg": q.Get("msg"), "Err": q.Get("err")})
 }

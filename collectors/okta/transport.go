@@ -30,7 +30,7 @@ type transport struct {
 	attempt    time.Duration // deadline of one attempt
 	backoff    time.Duration // first retry delay
 	onWait     func(time.Duration)
-	flight     *gate         // requests in flight
+	flight     *gate // requests in flight
 
 	mu      sync.Mutex
 	buckets map[string]*rate
