@@ -2,7 +2,12 @@
 // tests and the demo: the endpoints idgraph reads, with Okta's pagination
 // (two Link headers, after cursors, page-size defaults and maxima), its
 // filters, rate-limit headers on every response, its error bodies, SSWS
-// and OAuth 2.0 (private key JWT) authentication, and switchable faults.
+// and OAuth 2.0 (private key JWT) authentication, the token owner and the
+// admin roles of the token or service app (a group-scoped admin sees only
+// its groups' users), app-user statuses and string-array role attributes,
+// the okta-response Content-Type parameter, and switchable faults (rate
+// and concurrency limits, failing, malformed or looping pages, DPoP
+// required by the service app).
 package oktatest
 
 import (
