@@ -43,8 +43,7 @@ var formatNames = map[string]string{"json": "JSON", "csv": "CSV", "html": "HTML"
 // addFlags registers --format and --out (and --json when alias is set).
 func (o *output) addFlags(cmd *cobra.Command, alias bool) {
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "format", "f", o.formats[0], "output format: "+strings.Join(o.formats, ", ")+
-		" (default from --out's extension, else "+o.formats[0]+")")
+	f.StringVarP(&o.format, "format", "f", o.formats[0], "output format: "+orList(o.formats)+"; when not given, --out's extension chooses")
 	def := "-"
 	help := `file to write ("-": standard output)`
 	if o.required {
