@@ -34,13 +34,20 @@ func FindingsTable(w io.Writer, fs []diff.Finding) error {
 	return nil
 }
 
-// DriftText prints a drift for people.
-func DriftText(w io.Writer, d *diff.Drift) error {
+// DriftText prints a drift for people. On a terminal (cut) long values
+// are shortened to fit a line; elsewhere (a file, a pipe) nothing is cut.
+func DriftText(w io.Writer, d *diff.Drift, cut bool) error {
+	width := func(n int) int {
+		if cut {
+			return n
+		}
+		return -1 // Terminal never cuts
+	}
 	fmt.Fprintf(w, "drift from snapshot %d to %d\n", d.From, d.To)
 	section := func(title string, fs []diff.Finding) {
 		fmt.Fprintf(w, "\n%s (%d)\n", title, len(fs))
 		for _, f := range fs {
-			fmt.Fprintf(w, "  %-8s %-13s %s  %s\n", f.Severity, f.Kind, Terminal(WhoOf(f).String(), 160), Terminal(f.Explanation, 160))
+			fmt.Fprintf(w, "  %-8s %-13s %s  %s\n", f.Severity, f.Kind, Terminal(WhoOf(f).String(), width(160)), Terminal(f.Explanation, width(160)))
 		}
 	}
 	section("findings appeared", d.Appeared)
@@ -48,11 +55,11 @@ func DriftText(w io.Writer, d *diff.Drift) error {
 	section("findings resolved", d.Resolved)
 	fmt.Fprintf(w, "\naccounts created (%d)\n", len(d.AccountsCreated))
 	for _, a := range d.AccountsCreated {
-		fmt.Fprintf(w, "  %s  %s %s\n", Terminal(a.Account, 80), Terminal(a.Role, 20), a.Status)
+		fmt.Fprintf(w, "  %s  %s %s\n", Terminal(a.Account, width(80)), Terminal(a.Role, width(20)), a.Status)
 	}
 	fmt.Fprintf(w, "\naccounts removed (%d)\n", len(d.AccountsRemoved))
 	for _, a := range d.AccountsRemoved {
-		fmt.Fprintf(w, "  %s  %s %s\n", Terminal(a.Account, 80), Terminal(a.Role, 20), a.Status)
+		fmt.Fprintf(w, "  %s  %s %s\n", Terminal(a.Account, width(80)), Terminal(a.Role, width(20)), a.Status)
 	}
 	for _, c := range []struct {
 		title string
@@ -61,7 +68,7 @@ func DriftText(w io.Writer, d *diff.Drift) error {
 		fmt.Fprintf(w, "\n%s (%d)\n", c.title, len(c.cs))
 		for _, x := range c.cs {
 			// The account key alone is an opaque id (okta:00u1…): name the address too.
-			fmt.Fprintf(w, "  %s  %s -> %s\n", Terminal(Who{Email: x.Email, Account: x.Account}.String(), 140), Terminal(x.From, 30), Terminal(x.To, 30))
+			fmt.Fprintf(w, "  %s  %s -> %s\n", Terminal(Who{Email: x.Email, Account: x.Account}.String(), width(140)), Terminal(x.From, width(30)), Terminal(x.To, width(30)))
 		}
 	}
 	return nil

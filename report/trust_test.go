@@ -318,12 +318,27 @@ func TestDriftTextNamesPeople(t *testing.T) {
 	dr := &diff.Drift{From: 1, To: 2, Appeared: facts[:1],
 		StatusChanges: []diff.Change{{Account: "okta-export:00u05", Source: "okta-export", Email: "erin@acme.com", From: "ACTIVE", To: "SUSPENDED"}}}
 	var b bytes.Buffer
-	if err := report.DriftText(&b, dr); err != nil {
+	if err := report.DriftText(&b, dr, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range []string{report.WhoOf(facts[0]).String(), "erin@acme.com (okta-export:00u05)  ACTIVE -> SUSPENDED"} {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("the drift does not say %q:\n%s", w, &b)
+		}
+	}
+	// Off a terminal, nothing is cut.
+	long := facts[0]
+	long.Explanation = strings.Repeat("x", 300)
+	for _, tt := range []struct {
+		cut  bool
+		want string
+	}{{true, strings.Repeat("x", 160) + "…"}, {false, strings.Repeat("x", 300) + "\n"}} {
+		b.Reset()
+		if err := report.DriftText(&b, &diff.Drift{Appeared: []diff.Finding{long}}, tt.cut); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("cut=%v: %s", tt.cut, &b)
 		}
 	}
 }
