@@ -696,9 +696,12 @@ func idpFact(a *collectors.Account) Evidence {
 	if a.Guest {
 		d += ", guest"
 	}
-	if a.Assigned {
+	switch {
+	case a.Assigned:
 		d += "; assigned: " + strings.Join(a.AssignedVia, "; ")
-	} else {
+	case len(a.AssignedVia) > 0: // an assignment not in force, e.g. an INACTIVE Okta app user
+		d += "; not assigned (" + strings.Join(a.AssignedVia, "; ") + ")"
+	default:
 		d += "; not assigned"
 	}
 	if len(a.Groups) > 0 {

@@ -353,3 +353,15 @@ func TestLinkOnlyThroughTheFailedIdP(t *testing.T) {
 		t.Errorf("complete sources: %s", summary(fs))
 	}
 }
+
+// TestAssignmentNotInForceIsExplained: an Okta app user whose status grants
+// nothing is not assigned, and the evidence says why.
+func TestAssignmentNotInForceIsExplained(t *testing.T) {
+	a := okta("00u7", "ina@acme.com", collectors.StatusActive, false)
+	a.AssignedVia = []string{"app user INACTIVE (scope USER): grants nothing"}
+	fs := evaluate(t, []acc{a, stonly("t1", "ina@acme.com", "Member")})
+	f := find(fs, KindUnassigned)
+	if f == nil || !strings.Contains(f.Evidence[1].Detail, "not assigned (app user INACTIVE (scope USER): grants nothing)") {
+		t.Fatalf("got %s: %+v", summary(fs), f)
+	}
+}
