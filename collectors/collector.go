@@ -314,6 +314,13 @@ type Check struct {
 	Fix    string // what to do when it failed
 }
 
+// Incremental is implemented by sources that can read only what changed
+// since their last complete read, given its accounts and state
+// (Request.Previous). Incremental reports whether this one is configured to.
+type Incremental interface {
+	Incremental() bool
+}
+
 // Checker is implemented by sources that can check their credentials,
 // permissions and reachability without a full read.
 type Checker interface {

@@ -54,12 +54,6 @@ func Build(cfg *config.Config, getenv func(string) string, log *slog.Logger) ([]
 	return out, nil
 }
 
-// Incremental is implemented by sources that read only changes when given
-// the previous snapshot's accounts and state.
-type Incremental interface {
-	Incremental() bool
-}
-
 // Options configures one run.
 type Options struct {
 	Config     *config.Config
@@ -414,7 +408,7 @@ func collect(ctx context.Context, srcs []collectors.Collector, prior *priorRuns,
 			info := c.Info()
 			l := log.With("source", info.Name)
 			req := collectors.Request{Full: full, Logger: l, Progress: progress}
-			if inc, ok := c.(Incremental); ok && inc.Incremental() && prior.st != nil && !full {
+			if inc, ok := c.(collectors.Incremental); ok && inc.Incremental() && prior.st != nil && !full {
 				req.Previous = previous(ctx, prior, info.Name, l)
 			}
 			res, err := boundedCollect(ctx, c, req, b)
