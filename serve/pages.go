@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/report"
+	"github.com/idgraph/idgraph/store"
 )
 
 //go:embed pages.html.tmpl
@@ -171,34 +173,65 @@ func (s *Server) formRun(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pagePerson(w http.ResponseWriter, r *http.Request) {
 	p, status, err := s.person(r)
 	if err != nil {
+		if errors.Is(err, store.ErrNoSnapshot) || status >= http.StatusInternalServerError {
+			id, _ := snapshotParam(r)
+			status, err = s.lookup(err, id)
+		}
 		s.pageError(w, r, status, err)
 		return
 	}
 	s.render(w, r, "person", map[string]any{"P": p})
 }
 
+// pageDrift shows what changed from snapshot ?from= (default: the
+// baseline of ?to=, the last one whose sources were complete) to ?to=
+// (default: the latest), each line naming the person and the account.
 func (s *Server) pageDrift(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	to, _ := strconv.ParseInt(q.Get("to"), 10, 64)
-	sum, err := s.o.Store.Get(r.Context(), to)
+	ctx := r.Context()
+	to, err := snapshotQuery(r, "to")
 	if err != nil {
-		s.pageError(w, r, http.StatusNotFound, err)
+		s.pageError(w, r, http.StatusBadRequest, err)
 		return
 	}
-	from, _ := strconv.ParseInt(q.Get("from"), 10, 64)
-	if from == 0 {
-		from, _ = s.o.Store.BaselineOf(r.Context(), sum)
-	}
-	if from == 0 {
-		s.pageError(w, r, http.StatusNotFound, errors.New("no earlier snapshot to compare with"))
-		return
-	}
-	d, err := s.o.Store.Drift(r.Context(), from, sum.ID)
+	from, err := snapshotQuery(r, "from")
 	if err != nil {
-		s.pageError(w, r, http.StatusNotFound, err)
+		s.pageError(w, r, http.StatusBadRequest, err)
 		return
 	}
-	s.render(w, r, "drift", map[string]any{"D": d})
+	sum, err := s.o.Store.Get(ctx, to)
+	if err != nil {
+		status, msg := s.lookup(err, to)
+		s.pageError(w, r, status, msg)
+		return
+	}
+	if from == 0 {
+		if from, err = s.o.Store.BaselineOf(ctx, sum); err != nil {
+			status, msg := s.lookup(err, sum.ID)
+			s.pageError(w, r, status, msg)
+			return
+		}
+		if from == 0 {
+			s.pageError(w, r, http.StatusNotFound, fmt.Errorf("snapshot %d has no earlier snapshot with the same sources complete to compare with", sum.ID))
+			return
+		}
+	}
+	if from >= sum.ID {
+		s.pageError(w, r, http.StatusBadRequest, fmt.Errorf("from (%d) must be a snapshot earlier than to (%d)", from, sum.ID))
+		return
+	}
+	d, err := s.o.Store.Drift(ctx, from, sum.ID)
+	if err != nil {
+		status, msg := s.lookup(err, from)
+		s.pageError(w, r, status, msg)
+		return
+	}
+	v, err := s.driftView(ctx, d)
+	if err != nil {
+		status, msg := s.lookup(err, sum.ID)
+		s.pageError(w, r, status, msg)
+		return
+	}
+	s.render(w, r, "drift", map[string]any{"D": v})
 }
 
 // download serves the report and the evidence of a snapshot, generated
