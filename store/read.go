@@ -255,22 +255,41 @@ func (s *Store) FirstSeen(ctx context.Context, id int64) (map[string]diff.Findin
 	return out, nil
 }
 
-// VerifyResult is the outcome of walking the hash chain.
+// VerifyResult is the outcome of walking the hash chains.
 type VerifyResult struct {
-	Checked int    `json:"checked"`
-	BadID   int64  `json:"bad_snapshot,omitempty"` // first snapshot that does not match
-	Problem string `json:"problem,omitempty"`
+	Checked  int    `json:"checked"`                // snapshots that verified
+	Entries  int    `json:"evidence_entries"`       // evidence entries that verified
+	BadID    int64  `json:"bad_snapshot,omitempty"` // first snapshot that does not match
+	BadEntry int64  `json:"bad_entry,omitempty"`    // first evidence entry that does not match
+	BadRow   string `json:"bad_row,omitempty"`      // a row outside the chain ("decision 7")
+	Problem  string `json:"problem,omitempty"`
+	// Head is the store's head as recomputed: compare it with one
+	// recorded elsewhere (reports and manifests print it).
+	Head string `json:"head,omitempty"`
 }
 
+// Verified reports whether the store verified: at least one snapshot, and
+// no problem. An empty store is never verified: it is more likely a
+// truncated one than a new one.
+func (r VerifyResult) Verified() bool { return r.Checked > 0 && r.Problem == "" }
+
 // Verify recomputes every snapshot's hash from its rows and checks the
-// chain of previous hashes; it reports the first snapshot that fails.
+// chain of previous hashes, then does the same for the evidence chain
+// (decisions and confirmations); it reports the first entry that fails.
 func (s *Store) Verify(ctx context.Context) (VerifyResult, error) {
+	return s.VerifyWith(ctx, VerifyOptions{})
+}
+
+// VerifyWith is Verify, anchored outside the store by a head recorded
+// elsewhere and by the evidence log file.
+func (s *Store) VerifyWith(ctx context.Context, opt VerifyOptions) (VerifyResult, error) {
 	var res VerifyResult
 	list, err := s.List(ctx)
 	if err != nil {
 		return res, err
 	}
 	prev := ""
+	snaps := map[int64]*Summary{}
 	for i := len(list) - 1; i >= 0; i-- {
 		sum := list[i]
 		bad := func(p string) (VerifyResult, error) {
@@ -288,7 +307,18 @@ func (s *Store) Verify(ctx context.Context) (VerifyResult, error) {
 			return bad("its content does not match its stored hash (a row was changed, added or removed)")
 		}
 		prev = sum.Hash
+		snaps[sum.ID] = &list[i]
 		res.Checked++
+	}
+	latest := &Summary{}
+	if len(list) > 0 {
+		latest = &list[0]
+	}
+	if err := s.verifyEvidence(ctx, &res, snaps, latest, opt); err != nil {
+		return res, err
+	}
+	if res.Problem == "" && res.Checked == 0 {
+		res.Problem = "the store holds no snapshot, so nothing is verified (an empty store is more likely truncated than new)"
 	}
 	return res, nil
 }
