@@ -134,7 +134,7 @@
   out.empty = out.tables.some((t) => t.empty);
   // Team Management refused: the account is not (or no longer) an Admin.
   out.denied = norm((document.querySelector('main,[role=main]') || document.body).innerText)
-    .match(/(access denied|forbidden|not authori[sz]ed|(don't|do not|doesn't|does not) have (the )?(access|permission|rights)|you need (the |an )?(admin|owner)|only (the )?(owner|admins?)( and (admins|the owner))? (of this team )?can)[^.]*\.?/i);
+    .match(/(access denied|forbidden|not authori[sz]ed|(don't|do not|doesn't|does not) have (the )?(access|permission|rights)|you need (the |an )?(admin|owner)|only (the )?(owner|admins?)( and (the )?(admins|owner))? (of this team )?can (access|manage|see|view))[^.]*\.?/i);
   out.denied = out.denied ? out.denied[0] : '';
   // An invitations section whose content has not arrived yet: a heading
   // that names invitations, with neither a list nor a "none" under it.
