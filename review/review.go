@@ -138,14 +138,22 @@ func (d *Decision) State(t time.Time) string {
 }
 
 // ErrRefused marks a decision the rules refuse (as opposed to a failure to
-// record it): callers map it to exit code 2 or HTTP 400/403.
-var ErrRefused = errors.New("refused")
+// record it): callers map it to exit code 2 or HTTP 400/403. Refusals
+// match it with errors.Is; their text says what to change.
+var ErrRefused = errors.New("the review rules refuse the decision")
 
-// SelfReview is the error of a reviewer deciding about their own access.
-var ErrSelfReview = fmt.Errorf("%w: a reviewer cannot decide about their own access; ask another reviewer", ErrRefused)
+// refusal is a refused decision.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string        { return r.msg }
+func (r *refusal) Is(target error) bool { return target == ErrRefused }
+
+// ErrSelfReview is the refusal of a reviewer deciding about their own
+// access.
+var ErrSelfReview error = &refusal{"a reviewer cannot decide about their own access; ask another reviewer"}
 
 func refuse(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+	return &refusal{fmt.Sprintf(format, args...)}
 }
 
 // Check applies the rules to a request about finding f and returns the
@@ -158,7 +166,7 @@ func Check(p Policy, f *diff.Finding, req Request) (*Decision, error) {
 	}
 	k, err := ParseKind(req.Decision)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrRefused, err.Error())
+		return nil, &refusal{err.Error()}
 	}
 	just := strings.TrimSpace(req.Justification)
 	if just == "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/review"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -30,7 +31,10 @@ func fail(w http.ResponseWriter, status int, err error) {
 }
 
 func snapshotParam(r *http.Request) (int64, error) {
-	v := r.URL.Query().Get("snapshot")
+	return snapshotID(r.URL.Query().Get("snapshot"))
+}
+
+func snapshotID(v string) (int64, error) {
 	if v == "" {
 		return 0, nil
 	}
@@ -44,8 +48,13 @@ func snapshotParam(r *http.Request) (int64, error) {
 // Item is a finding with the decision in force, as the API and UI show it.
 type Item struct {
 	diff.Finding
-	Decision *store.Decision `json:"decision,omitempty"`
-	Status   string          `json:"review_status"` // undecided, approved, approval expired, exception, revoke pending
+	Decision *store.Decision `json:"decision,omitempty"` // in force
+	// Pending is the newest decision that waits for its second reviewer.
+	Pending *store.Decision `json:"pending,omitempty"`
+	Status  string          `json:"review_status"` // undecided, approved, approval expired, exception, exception ended, revoke pending, ... pending confirmation
+	// History is every decision about the finding, oldest first: a later
+	// decision never hides an earlier one.
+	History []store.Decision `json:"history,omitempty"`
 }
 
 // findingsPage is a snapshot's findings as a filter selected them.
@@ -57,52 +66,65 @@ type findingsPage struct {
 	Incomplete []string
 }
 
-// findings returns a snapshot's findings filtered as the query asks:
-// kind, severity, team, decision (undecided, approve, revoke, exception,
-// expired) and state (open, unknown, all; default open).
+// findings returns a snapshot's findings filtered as the request's query
+// asks.
 func (s *Server) findings(r *http.Request) (*findingsPage, int, error) {
-	id, err := snapshotParam(r)
+	return s.findingsOf(r.Context(), r.URL.Query())
+}
+
+// findingsOf returns a snapshot's findings filtered by q: kind, severity,
+// team, decision (undecided, pending, approve, revoke, modify, exception,
+// expired) and state (open, unknown, all; default open).
+func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, int, error) {
+	id, err := snapshotID(q.Get("snapshot"))
 	if err != nil {
 		return nil, http.StatusBadRequest, err
 	}
-	sum, err := s.o.Store.Get(r.Context(), id)
+	sum, err := s.o.Store.Get(ctx, id)
 	if errors.Is(err, store.ErrNoSnapshot) {
 		return nil, http.StatusNotFound, err
 	}
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
 	}
-	fs, err := s.o.Store.Findings(r.Context(), sum.ID)
+	fs, err := s.o.Store.Findings(ctx, sum.ID)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
 	}
-	decisions, _, err := s.o.Store.Decisions(r.Context(), false)
+	decisions, all, err := s.o.Store.Decisions(ctx, true)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
 	}
-	q := r.URL.Query()
+	history := map[string][]store.Decision{}
+	for i := len(all) - 1; i >= 0; i-- { // all is newest first
+		history[all[i].FindingKey] = append(history[all[i].FindingKey], all[i])
+	}
 	state := q.Get("state")
 	if state == "" {
 		state = diff.StateOpen
 	}
+	now := s.o.Now()
 	out := []Item{}
 	unknown := 0
 	for _, f := range fs {
 		if f.State == diff.StateUnknown {
 			unknown++
 		}
-		it := Item{Finding: f, Status: "undecided"}
+		it := Item{Finding: f, Status: "undecided", History: history[f.Key]}
+		cur := "undecided"
 		if d, ok := decisions[f.Key]; ok {
 			it.Decision = &d
-			switch {
-			case d.Decision == "approve" && !d.Active(s.o.Now()):
-				it.Status = "approval expired"
-			case d.Decision == "approve":
-				it.Status = "approved"
-			case d.Decision == "revoke":
-				it.Status = "revoke pending"
-			default:
-				it.Status = d.Decision
+			it.Status = d.State(now)
+			cur = d.Decision
+			if !d.Active(now) {
+				cur = "expired"
+			}
+		}
+		if l := review.Latest(it.History); l != nil && l.Pending() {
+			it.Pending = l
+			it.Status = l.State(now)
+			if it.Decision != nil {
+				it.Status += "; in force: " + it.Decision.State(now)
 			}
 		}
 		if (state != "all" && f.State != state) ||
@@ -111,17 +133,8 @@ func (s *Server) findings(r *http.Request) (*findingsPage, int, error) {
 			(q.Get("team") != "" && f.Team != q.Get("team") && !strings.EqualFold(f.TeamName, q.Get("team"))) {
 			continue
 		}
-		if dq := q.Get("decision"); dq != "" {
-			cur := "undecided"
-			if it.Decision != nil {
-				cur = it.Decision.Decision
-				if it.Status == "approval expired" {
-					cur = "expired"
-				}
-			}
-			if cur != dq {
-				continue
-			}
+		if dq := q.Get("decision"); dq != "" && dq != cur && (dq != "pending" || it.Pending == nil) {
+			continue
 		}
 		out = append(out, it)
 	}
@@ -234,7 +247,11 @@ type DecisionRequest struct {
 	Finding       string `json:"finding"` // key or id
 	Decision      string `json:"decision"`
 	Justification string `json:"justification"`
-	Expires       string `json:"expires"` // YYYY-MM-DD or RFC 3339; approvals only
+	Role          string `json:"role,omitempty"`    // modify: the role to change to
+	Expires       string `json:"expires,omitempty"` // YYYY-MM-DD or RFC 3339: approve (expiry), exception (end)
+	// Confirm makes the request the second reviewer's confirmation of the
+	// finding's pending decision; the other fields are then empty.
+	Confirm bool `json:"confirm,omitempty"`
 }
 
 func parseDate(v string) (time.Time, error) {
@@ -268,7 +285,7 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		fail(w, http.StatusBadRequest, errors.New("the body must be a JSON object with finding, decision, justification and expires: "+err.Error()))
+		fail(w, http.StatusBadRequest, errors.New("the body must be a JSON object with finding, decision, justification, role, expires or confirm: "+err.Error()))
 		return
 	}
 	exp, err := parseDate(req.Expires)
@@ -276,7 +293,18 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, err)
 		return
 	}
-	d, status, err := s.Decide(r.Context(), reviewer(r), req.Finding, req.Decision, req.Justification, exp)
+	var d *store.Decision
+	var status int
+	if req.Confirm {
+		if req.Decision != "" || req.Justification != "" || req.Role != "" || req.Expires != "" {
+			fail(w, http.StatusBadRequest, errors.New("a confirmation names the finding only: the decision it confirms is the pending one"))
+			return
+		}
+		d, status, err = s.Confirm(r.Context(), reviewer(r), req.Finding)
+	} else {
+		d, status, err = s.Decide(r.Context(), reviewer(r), req.Finding,
+			review.Request{Decision: req.Decision, Justification: req.Justification, Role: req.Role, Expires: exp})
+	}
 	if err != nil {
 		fail(w, status, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/report"
+	"github.com/idgraph/idgraph/review"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -28,8 +29,9 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"kinds":      func() []string { return report.Kinds },
 	"severities": func() []string { return report.Severities },
+	"kindsOf":    func() []review.Kind { return review.Kinds },
 	"decisionFilters": func() []string {
-		return []string{"undecided", "approve", "revoke", "exception", "expired"}
+		return []string{"undecided", "pending", "approve", "revoke", "modify", "exception", "expired"}
 	},
 }).ParseFS(pagesFS, "pages.html.tmpl"))
 
@@ -122,39 +124,34 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageFindings(w http.ResponseWriter, r *http.Request) {
-	pg, status, err := s.findings(r)
-	if err != nil {
-		s.pageError(w, r, status, err)
-		return
-	}
-	q := r.URL.Query()
-	s.render(w, r, "findings", map[string]any{"Snapshot": pg.Snapshot, "Items": pg.Items, "Unknown": pg.Unknown, "Incomplete": pg.Incomplete, "Q": map[string]string{
-		"kind": q.Get("kind"), "severity": q.Get("severity"), "team": q.Get("team"), "decision": q.Get("decision"), "state": q.Get("state")},
-		"Msg": q.Get("msg"), "Err": q.Get("err")})
+	s.renderFindings(w, r, http.StatusOK, r.URL.Query(), nil)
 }
 
-func (s *Server) formDecide(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	if !s.checkForm(r) {
-		s.pageError(w, r, http.StatusForbidden, errors.New("the form has expired; reload the page"))
+// renderFindings shows the findings page filtered by q; re, when set, is a
+// refused decision, shown on its row with what the reviewer typed.
+func (s *Server) renderFindings(w http.ResponseWriter, r *http.Request, status int, q url.Values, re *rowError) {
+	pg, st, err := s.findingsOf(r.Context(), q)
+	if err != nil {
+		s.pageError(w, r, st, err)
 		return
 	}
-	back, err := url.Parse(r.PostFormValue("back"))
-	if !localPath(r.PostFormValue("back")) || err != nil || back.Path != "/findings" {
-		back = &url.URL{Path: "/findings"}
+	// Every decision form returns to the page as it is filtered now.
+	back := url.Values{}
+	for _, k := range []string{"snapshot", "kind", "severity", "team", "decision", "state"} {
+		if v := q.Get(k); v != "" {
+			back.Set(k, v)
+		}
 	}
-	exp, err := parseDate(r.PostFormValue("expires"))
-	if err == nil {
-		_, _, err = s.Decide(r.Context(), reviewer(r), r.PostFormValue("finding"), r.PostFormValue("decision"), r.PostFormValue("justification"), exp)
+	if back.Get("snapshot") == "" {
+		back.Set("snapshot", strconv.FormatInt(pg.Snapshot.ID, 10))
 	}
-	q := back.Query()
-	if err != nil {
-		q.Set("err", err.Error())
-	} else {
-		q.Set("msg", "decision recorded")
+	data := map[string]any{"Snapshot": pg.Snapshot, "Items": pg.Items, "Unknown": pg.Unknown, "Incomplete": pg.Incomplete, "Q": map[string]string{
+		"kind": q.Get("kind"), "severity": q.Get("severity"), "team": q.Get("team"), "decision": q.Get("decision"), "state": q.Get("state")},
+		"Back": "/findings?" + back.Encode(), "Kinds": review.Kinds, "RowErr": re}
+	if re == nil {
+		data["Msg"], data["Err"] = q.Get("msg"), q.Get("err")
 	}
-	back.RawQuery = q.Encode()
-	http.Redirect(w, r, back.String(), http.StatusSeeOther)
+	s.renderStatus(w, r, status, "findings", data)
 }
 
 func (s *Server) formRun(w http.ResponseWriter, r *http.Request) {

@@ -211,7 +211,7 @@ func TestSignInRedirectStaysOnTheService(t *testing.T) {
 	} {
 		t.Run("back="+fmt.Sprintf("%q", tt.back), func(t *testing.T) {
 			a := f.send(call{method: "POST", path: "/findings/decide", auth: alice, form: url.Values{"csrf": {csrf}, "finding": {carol},
-				"decision": {"exception"}, "justification": {"contractor"}, "back": {tt.back}}})
+				"decision": {"exception"}, "justification": {"contractor"}, "expires": {f.now.AddDate(0, 1, 0).Format("2006-01-02")}, "back": {tt.back}}})
 			u, err := url.Parse(a.location)
 			if a.code != http.StatusSeeOther || err != nil || u.Host != "" || u.Scheme != "" || u.Path != "/findings" || !strings.HasPrefix(a.location, "/findings?") {
 				t.Fatalf("back=%q: %d to %q, want /findings?…", tt.back, a.code, a.location)
@@ -444,7 +444,7 @@ func TestCrossOriginRequestsRefused(t *testing.T) {
 	basicCSRF := f.csrf(call{auth: alice})
 	sessionCSRF := f.csrf(call{cookie: cookie})
 	decideForm := func(csrf string) url.Values {
-		return url.Values{"csrf": {csrf}, "finding": {carol}, "decision": {"exception"}, "justification": {"on purpose"}, "back": {"/findings"}}
+		return url.Values{"csrf": {csrf}, "finding": {carol}, "decision": {"exception"}, "justification": {"on purpose"}, "expires": {f.now.AddDate(0, 1, 0).Format("2006-01-02")}, "back": {"/findings"}}
 	}
 	host := strings.TrimPrefix(f.http.URL, "http://")
 	for _, tt := range []struct {

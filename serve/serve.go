@@ -49,6 +49,9 @@ type Options struct {
 	Logger     *slog.Logger
 	Version    string
 	Now        func() time.Time
+	// Review is the review policy (longest approval, privileged roles)
+	// and the evidence log file that decisions are appended to.
+	Review store.Reviewing
 }
 
 // Server is the service.
@@ -230,11 +233,13 @@ func (s *Server) Handler() http.Handler {
 	auth.HandleFunc("GET /{$}", s.pageHome)
 	auth.HandleFunc("GET /findings", s.pageFindings)
 	auth.HandleFunc("POST /findings/decide", s.formDecide)
+	auth.HandleFunc("GET /findings/decide", s.decideAgainPage)
 	auth.HandleFunc("GET /people", s.pagePeople)
 	auth.HandleFunc("GET /people/{id...}", s.pagePerson)
 	auth.HandleFunc("GET /drift", s.pageDrift)
 	auth.HandleFunc("GET /download/{file}", s.download)
 	auth.HandleFunc("POST /runs", s.formRun)
+	mux.Handle("POST /findings/decide", s.keepDecision(s.authenticate(auth)))
 	mux.Handle("/", s.authenticate(auth))
 	return secure(s.sameOrigin(mux))
 }
@@ -262,71 +267,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ready\n"))
-}
-
-// Decide records a reviewer's decision after checking it.
-func (s *Server) Decide(ctx context.Context, who, key, decision, justification string, expires time.Time) (*store.Decision, int, error) {
-	if who == "" || who == "token" {
-		return nil, http.StatusBadRequest, errors.New("a decision needs a named reviewer: sign in, or use basic-auth credentials")
-	}
-	switch decision {
-	case "approve":
-		if expires.IsZero() {
-			return nil, http.StatusBadRequest, errors.New("an approval needs an expiry date")
-		}
-		if !expires.After(s.o.Now()) {
-			return nil, http.StatusBadRequest, errors.New("the expiry date is in the past")
-		}
-	case "revoke", "exception":
-	default:
-		return nil, http.StatusBadRequest, fmt.Errorf("decision must be approve, revoke or exception, not %q", decision)
-	}
-	if strings.TrimSpace(justification) == "" {
-		return nil, http.StatusBadRequest, errors.New("a justification is required")
-	}
-	sum, err := s.o.Store.Get(ctx, 0)
-	if err != nil {
-		return nil, http.StatusConflict, err
-	}
-	fs, err := s.o.Store.Findings(ctx, sum.ID)
-	if err != nil {
-		return nil, http.StatusInternalServerError, err
-	}
-	var f *diff.Finding
-	for i := range fs {
-		if fs[i].Key == key || fs[i].ID == key {
-			f = &fs[i]
-		}
-	}
-	if f == nil {
-		return nil, http.StatusNotFound, fmt.Errorf("the latest snapshot has no finding %q", key)
-	}
-	if decision != "revoke" && aboutReviewer(f, who) {
-		return nil, http.StatusForbidden, errors.New("a reviewer cannot approve a finding about themselves")
-	}
-	d := &store.Decision{FindingKey: f.Key, Decision: decision, Justification: strings.TrimSpace(justification), Reviewer: who,
-		DecidedAt: s.o.Now().UTC(), SnapshotID: sum.ID}
-	if decision == "approve" {
-		d.ExpiresAt = expires.UTC()
-	}
-	if err := s.o.Store.Decide(ctx, d); err != nil {
-		return nil, http.StatusInternalServerError, err
-	}
-	s.log.Info("decision recorded", "finding", f.Key, "decision", decision, "reviewer", who)
-	return d, http.StatusCreated, nil
-}
-
-func aboutReviewer(f *diff.Finding, who string) bool {
-	who = strings.ToLower(strings.TrimSpace(who))
-	if strings.EqualFold(f.Email, who) {
-		return true
-	}
-	for _, e := range f.Evidence {
-		if strings.EqualFold(e.Email, who) {
-			return true
-		}
-	}
-	return false
 }
 
 // metrics are the service's Prometheus metrics, on a registry of its own.

@@ -86,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) server(edit func(*serve.Options)) *serve.Server {
 	f.t.Helper()
 	o := serve.Options{Store: f.st, Run: f.run, Token: token, Version: "test",
-		Users:         map[string]string{"alice@acme.com": "alice-password", "bob@acme.com": "bob-password"},
+		Users:         map[string]string{"alice@acme.com": "alice-password", "bob@acme.com": "bob-password", "dave@acme.com": "dave-password"},
 		SessionSecret: []byte(sessionSecret), Logger: slog.New(slog.NewTextHandler(&f.logs, nil)),
 		Now: func() time.Time { return f.now }}
 	if edit != nil {
@@ -178,7 +178,7 @@ func TestDecisions(t *testing.T) {
 	if bob == "" || carol == "" {
 		t.Fatalf("fixture findings missing: %+v", all)
 	}
-	alice, bobAuth := "alice@acme.com:alice-password", "bob@acme.com:bob-password"
+	alice, bobAuth, dave := "alice@acme.com:alice-password", "bob@acme.com:bob-password", "dave@acme.com:dave-password"
 	expires := f.now.Add(30 * 24 * time.Hour).Format("2006-01-02")
 	for _, tt := range []struct {
 		name string
@@ -189,12 +189,23 @@ func TestDecisions(t *testing.T) {
 	}{
 		{"approval needs an expiry", alice, serve.DecisionRequest{Finding: carol, Decision: "approve", Justification: "contractor"}, 400, "expiry"},
 		{"a justification is required", alice, serve.DecisionRequest{Finding: carol, Decision: "exception"}, 400, "justification"},
-		{"unknown decision", alice, serve.DecisionRequest{Finding: carol, Decision: "ignore", Justification: "x"}, 400, "approve, revoke or exception"},
+		{"unknown decision", alice, serve.DecisionRequest{Finding: carol, Decision: "ignore", Justification: "x"}, 400, "approve, revoke, modify or exception"},
+		{"no decision", alice, serve.DecisionRequest{Finding: carol, Justification: "x"}, 400, "choose a decision"},
+		{"a ten-year approval", alice, serve.DecisionRequest{Finding: carol, Decision: "approve", Justification: "forever", Expires: f.now.AddDate(10, 0, 0).Format("2006-01-02")}, 400, "beyond the longest allowed"},
+		{"an exception needs an end", alice, serve.DecisionRequest{Finding: carol, Decision: "exception", Justification: "service account"}, 400, "end date"},
+		{"modify needs a role", alice, serve.DecisionRequest{Finding: carol, Decision: "modify", Justification: "less"}, 400, "role to change to"},
+		{"nothing to confirm", dave, serve.DecisionRequest{Finding: carol, Confirm: true}, 400, "no decision waiting"},
 		{"the token is no reviewer", "token", serve.DecisionRequest{Finding: carol, Decision: "revoke", Justification: "x"}, 400, "named reviewer"},
-		{"nobody approves their own finding", bobAuth, serve.DecisionRequest{Finding: bob, Decision: "approve", Justification: "I still need it", Expires: expires}, 403, "about themselves"},
+		{"nobody approves their own finding", bobAuth, serve.DecisionRequest{Finding: bob, Decision: "approve", Justification: "I still need it", Expires: expires}, 403, "their own access"},
+		{"nobody revokes their own finding", bobAuth, serve.DecisionRequest{Finding: bob, Decision: "revoke", Justification: "I left"}, 403, "their own access"},
 		{"unknown finding", alice, serve.DecisionRequest{Finding: "nope", Decision: "revoke", Justification: "x"}, 404, "no finding"},
 		{"approve", alice, serve.DecisionRequest{Finding: carol, Decision: "approve", Justification: "contractor until March", Expires: expires}, 201, ""},
-		{"revoke", alice, serve.DecisionRequest{Finding: bob, Decision: "revoke", Justification: "left in October"}, 201, ""},
+		{"revoke an admin: pending", alice, serve.DecisionRequest{Finding: bob, Decision: "revoke", Justification: "left in October"}, 201, `"needs_second_reviewer": true`},
+		{"no confirming one's own decision", alice, serve.DecisionRequest{Finding: bob, Confirm: true}, 400, "another person"},
+		{"the subject cannot confirm", bobAuth, serve.DecisionRequest{Finding: bob, Confirm: true}, 403, "their own access"},
+		{"a confirmation carries nothing else", dave, serve.DecisionRequest{Finding: bob, Confirm: true, Decision: "approve"}, 400, "names the finding only"},
+		{"four eyes", dave, serve.DecisionRequest{Finding: bob, Confirm: true}, 201, `"confirmed_by": "dave@acme.com"`},
+		{"confirmed once only", dave, serve.DecisionRequest{Finding: bob, Confirm: true}, 400, "no decision waiting"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := f.do("POST", "/api/v1/decisions", tt.auth, tt.req)
