@@ -127,11 +127,23 @@ type Serve struct {
 	// -For headers (https, the public host, the client address). Only set
 	// it when every request comes through that proxy.
 	TrustProxy bool `yaml:"trust_proxy"`
+	// Timezone is the IANA time zone (tz database name, "Europe/Paris")
+	// whose clocks the schedule follows; empty: the machine's local zone.
+	Timezone string `yaml:"timezone"`
 }
 
 func (s *Serve) validate(file string) error {
 	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
 		return errorf("%s: serve.tls_cert_file and serve.tls_key_file go together: set both (PEM certificate chain and private key) or neither", file)
+	}
+	if s.Timezone == "" {
+		return nil
+	}
+	if _, err := time.LoadLocation(s.Timezone); err != nil {
+		return errorf("%s: serve.timezone %q is not a time zone of the tz database (%v): use an IANA name such as Europe/Paris, America/New_York or UTC, or leave it out for the machine's local zone", file, s.Timezone, err)
+	}
+	if tz, _, ok := strings.Cut(strings.TrimSpace(s.Schedule), " "); ok && (strings.HasPrefix(tz, "CRON_TZ=") || strings.HasPrefix(tz, "TZ=")) {
+		return errorf("%s: serve.schedule begins with %s and serve.timezone is %s: name the zone once, in serve.timezone", file, tz, s.Timezone)
 	}
 	return nil
 }

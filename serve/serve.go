@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,19 +109,47 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// Schedule starts runs on a cron expression (five fields).
-func (s *Server) Schedule(spec string) error {
-	c := cron.New(cron.WithLogger(cron.DiscardLogger))
-	if _, err := c.AddFunc(spec, func() {
+// Schedule starts runs on a cron expression (five fields, or CRON_TZ=Zone
+// and five fields) in time zone loc (nil: the machine's local zone), and
+// returns when the first run is due, in loc: "0 2 * * *" is 02:00 on
+// loc's clocks, which follow its daylight saving time. A CRON_TZ= prefix
+// wins over loc (robfig/cron's rule); the configuration refuses both.
+func (s *Server) Schedule(spec string, loc *time.Location) (time.Time, error) {
+	if loc == nil {
+		loc = time.Local
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("serve.schedule %q: %w (five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\")", spec, err)
+	}
+	c := cron.New(cron.WithLogger(cron.DiscardLogger), cron.WithLocation(loc))
+	c.Schedule(sched, cron.FuncJob(func() {
 		if err := s.RunNow(context.Background(), "schedule"); err != nil && !errors.Is(err, ErrBusy) {
 			s.log.Error("scheduled run failed", "error", err)
 		}
-	}); err != nil {
-		return fmt.Errorf("serve.schedule %q: %w", spec, err)
-	}
+	}))
 	s.cron = c
 	c.Start()
-	return nil
+	return sched.Next(s.o.Now().In(loc)), nil
+}
+
+// ZoneName names loc as the tz database does ("Europe/Paris"), also for
+// the machine's local zone, which Go calls "Local" when it read it from
+// /etc/localtime: that file links into the database.
+func ZoneName(loc *time.Location) string {
+	if loc == nil {
+		loc = time.Local
+	}
+	name := loc.String()
+	if name != "Local" {
+		return name
+	}
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, zone, ok := strings.Cut(target, "zoneinfo/"); ok && zone != "" {
+			return zone
+		}
+	}
+	return "the machine's local time zone"
 }
 
 // Stop stops scheduling and waits for a run under way to finish, so that

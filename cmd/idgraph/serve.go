@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
+	_ "time/tzdata" // serve.timezone also works where the machine has no /usr/share/zoneinfo (minimal images)
 
 	"github.com/spf13/cobra"
 
@@ -116,12 +118,15 @@ func (a *app) serveCmd() *cobra.Command {
 		Short: "Run on a schedule and serve the review UI, the JSON API and metrics",
 		Long: `serve runs idgraph on serve.schedule (a cron expression; default nightly at 02:00), never
 two runs at once, and serves on serve.listen (default 127.0.0.1:8080), over HTTPS when
-serve.tls_cert_file and serve.tls_key_file are set:
+serve.tls_cert_file and serve.tls_key_file are set. The schedule follows the clocks of
+serve.timezone (an IANA name such as Europe/Paris; default the machine's local zone); the
+start's log line says when the next run is due and in which zone.
 
   /                     snapshots, "Run now", downloads of the report and the CSV evidence
   /findings             findings with filters (kind, severity, team, decision) and review decisions
+  /people?email=…       people found by any address their accounts carry
   /people/{id}          a person's graph: accounts, groups, assignments, why each link holds
-  /drift                what changed between two snapshots
+  /drift                what changed between two snapshots, each line naming the person
   /api/v1/...           snapshots, findings, people, decisions, runs, lockouts (JSON)
   /metrics              Prometheus metrics
   /healthz, /readyz     health, without authentication
@@ -182,10 +187,20 @@ the store stays consistent, then closes the listener.`,
 			if schedule == "" {
 				schedule = "0 2 * * *"
 			}
+			var next string
 			if !noSchedule {
-				if err := srv.Schedule(schedule); err != nil {
-					return &config.Error{Err: err}
+				// serve.timezone was checked when the file was loaded.
+				loc := time.Local
+				if cfg.Serve.Timezone != "" {
+					if loc, err = time.LoadLocation(cfg.Serve.Timezone); err != nil {
+						return &config.Error{Err: fmt.Errorf("%s: serve.timezone: %w", cfg.File, err)}
+					}
 				}
+				at, err := srv.Schedule(schedule, loc)
+				if err != nil {
+					return &config.Error{Err: fmt.Errorf("%s: %w", cfg.File, err)}
+				}
+				next = at.Format("2006-01-02 15:04 MST") + " (" + serve.ZoneName(loc) + ")"
 			}
 			listen := cfg.Serve.Listen
 			if listen == "" {
@@ -202,7 +217,7 @@ the store stays consistent, then closes the listener.`,
 			if noSchedule {
 				a.log.Warn("serving", "address", scheme+ln.Addr().String(), "schedule", "none (--no-schedule)")
 			} else {
-				a.log.Warn("serving", "address", scheme+ln.Addr().String(), "schedule", schedule)
+				a.log.Warn("serving", "address", scheme+ln.Addr().String(), "schedule", schedule, "next_run", next)
 			}
 			return srv.Serve(ctx, ln)
 		},
