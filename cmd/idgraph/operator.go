@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/idgraph/idgraph"
 	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/deploy"
 	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
@@ -20,29 +22,67 @@ import (
 
 func (a *app) initCmd() *cobra.Command {
 	var out string
-	var force bool
+	var force, system bool
 	cmd := &cobra.Command{
-		Use:   "init [--out idgraph.yaml] [--force]",
+		Use:   "init [--out idgraph.yaml] [--system] [--force]",
 		Short: "Write a commented example configuration to start from",
-		Args:  cobra.NoArgs,
+		Long: `init writes the commented example configuration (every source, the role mapping, the
+alerts and a serve section whose reviewers and session key are read from IDGRAPH_USERS and
+IDGRAPH_SESSION_SECRET) with mode 0600. Relative paths in it resolve against the file's folder.
+
+With --system it writes the configuration that deploy/systemd/idgraph.service reads
+(default --out /etc/idgraph/idgraph.yaml), readable by the service's user (mode 0644: it
+names secrets, never holds them): the unit's ProtectSystem=strict keeps /etc/idgraph
+read-only, so the files a run writes (the store, the reports, Stonly's page captures) are
+given as absolute paths in the unit's StateDirectory, /var/lib/idgraph.
+
+An existing file is never replaced without --force.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			content, mode := idgraph.ExampleConfig, os.FileMode(0o600)
+			var sys deploy.SystemInstall
+			if system {
+				var err error
+				if sys, err = deploy.System(); err != nil {
+					return err
+				}
+				if content, err = deploy.SystemConfig(idgraph.ExampleConfig, sys.StateDir); err != nil {
+					return fmt.Errorf("writing the system configuration: %w", err)
+				}
+				mode = 0o644
+				if !cmd.Flags().Changed("out") {
+					out = sys.Config
+				}
+				if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+					return fmt.Errorf("making the configuration's folder: %w", err)
+				}
+			}
 			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 			if force {
 				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 			}
-			f, err := os.OpenFile(out, flags, 0o600)
+			f, err := os.OpenFile(out, flags, mode)
 			if errors.Is(err, fs.ErrExist) {
 				return usageErr("%s exists; pass --force to overwrite it", out)
 			}
 			if err != nil {
 				return err
 			}
-			if _, err := f.Write(idgraph.ExampleConfig); err != nil {
+			if _, err := f.Write(content); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Chmod(mode); err != nil { // --force over a file of another mode
 				f.Close()
 				return err
 			}
 			if err := f.Close(); err != nil {
 				return err
+			}
+			if system {
+				fmt.Fprintf(a.stdout, "wrote %s for deploy/systemd/idgraph.service: the store, reports and page captures go to %s;\n"+
+					"put the secrets it names in /etc/idgraph/secrets.env (mode 0600), then run `idgraph doctor -c %s`\n", out, sys.StateDir, out)
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "wrote %s: set the environment variables it names, then run `idgraph doctor -c %s`\n", out, out)
 			return nil
@@ -50,7 +90,26 @@ func (a *app) initCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "idgraph.yaml", "file to write")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	cmd.Flags().BoolVar(&system, "system", false, "write the configuration of deploy/systemd/idgraph.service (/etc/idgraph/idgraph.yaml, state in /var/lib/idgraph)")
 	return cmd
+}
+
+// checkColumn is the width doctor pads check names to, so that details
+// line up; a longer name is printed whole and pushes its detail along.
+const checkColumn = 34
+
+// writeCheck prints one doctor line: the mark, the check's whole name and
+// its detail, and for a failure the fix on the next line. Names are never
+// cut: two checks that differ only at the end must stay apart.
+func writeCheck(w io.Writer, ok bool, what, detail, fix string) {
+	mark := "ok  "
+	if !ok {
+		mark = "FAIL"
+	}
+	fmt.Fprintf(w, "%s  %-*s %s\n", mark, checkColumn, report.Terminal(what, -1), report.Terminal(detail, 300))
+	if !ok && fix != "" {
+		fmt.Fprintf(w, "      fix: %s\n", report.Terminal(fix, 300))
+	}
 }
 
 func (a *app) doctorCmd() *cobra.Command {
@@ -71,15 +130,10 @@ Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuratio
 			ctx := cmd.Context()
 			failed := 0
 			line := func(ok bool, what, detail, fix string) {
-				mark := "ok  "
 				if !ok {
-					mark = "FAIL"
 					failed++
 				}
-				fmt.Fprintf(a.stdout, "%s  %-34s %s\n", mark, report.Terminal(what, 34), report.Terminal(detail, 300))
-				if !ok && fix != "" {
-					fmt.Fprintf(a.stdout, "      fix: %s\n", report.Terminal(fix, 300))
-				}
+				writeCheck(a.stdout, ok, what, detail, fix)
 			}
 			cfg, err := a.loadConfig()
 			if err != nil {
