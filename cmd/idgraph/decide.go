@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idgraph/idgraph/config"
+	"github.com/idgraph/idgraph/review"
+	"github.com/idgraph/idgraph/store"
+)
+
+// reviewingOf is the review policy and evidence log of a configuration.
+// The configuration has no review keys yet: the defaults apply (approvals
+// and exceptions up to a year; Admin and Owner privileged; no evidence
+// log file).
+func reviewingOf(*config.Config) store.Reviewing { return store.Reviewing{} }
+
+// parseWhen reads a date (YYYY-MM-DD: through the end of that day, UTC) or
+// an RFC 3339 time.
+func parseWhen(flag, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse("2006-01-02", v)
+	if err != nil {
+		return time.Time{}, usageErr("%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", flag, v)
+	}
+	return t.Add(24*time.Hour - time.Second), nil
+}
+
+func newDecideCmd(a *app) *cobra.Command {
+	var decision, justification, reviewer, role, expires string
+	var confirm bool
+	o := &output{formats: []string{"table", "json"}}
+	cmd := &cobra.Command{
+		Use:   "decide FINDING_ID --decision approve|revoke|modify|exception --justification TEXT --reviewer EMAIL [--role ROLE] [--expires DATE]",
+		Short: "Record a review decision about a finding of the latest snapshot",
+		Long: `decide records a reviewer's decision about a finding (its ID, as ` + "`idgraph findings`" + ` shows
+it, or its key) by the same rules as the web UI:
+
+  approve    keep the access; --expires is required, at most a year ahead
+  revoke     remove the access
+  modify     change the role to --role
+  exception  keep on purpose; --expires is its end date, required
+
+A justification is required, and nobody decides about their own access. Approving a
+critical finding, and revoking or modifying Admin or Owner access, needs a second
+reviewer: the decision is pending until another reviewer confirms it with
+  idgraph decide FINDING_ID --confirm --reviewer EMAIL
+
+Every decision is an entry of the evidence chain that ` + "`idgraph verify`" + ` checks; a later
+decision never replaces an earlier one (` + "`idgraph decisions`" + ` lists them all).
+Exit 0 when recorded, 2 when the rules refuse it or the finding is not in the latest
+snapshot.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.resolve(cmd); err != nil {
+				return err
+			}
+			if reviewer == "" {
+				return usageErr("--reviewer EMAIL is required: every decision names who made it")
+			}
+			if confirm && (decision != "" || justification != "" || role != "" || expires != "") {
+				return usageErr("--confirm takes --reviewer only: it confirms the decision that waits for a second reviewer")
+			}
+			exp, err := parseWhen("--expires", expires)
+			if err != nil {
+				return err
+			}
+			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
+				rv := reviewingOf(cfg)
+				var d *store.Decision
+				if confirm {
+					d, _, err = st.ConfirmFinding(ctx, rv, args[0], reviewer, time.Now())
+				} else {
+					d, _, err = st.Submit(ctx, rv, args[0], review.Request{Decision: decision, Justification: justification,
+						Reviewer: reviewer, Role: role, Expires: exp, Now: time.Now()})
+				}
+				if errors.Is(err, review.ErrRefused) || errors.Is(err, store.ErrNoFinding) {
+					return &exitError{exitUsage, err}
+				}
+				if err != nil {
+					return err
+				}
+				head, err := st.ChainHead(ctx)
+				if err != nil {
+					return err
+				}
+				a.log.Info("decision recorded", "decision", d.ID, "finding", d.FindingKey, "kind", d.Decision, "reviewer", d.Reviewer, "confirmed_by", d.ConfirmedBy)
+				if o.format == "json" {
+					return a.write(o, func(w io.Writer, _ bool) error {
+						enc := json.NewEncoder(w)
+						enc.SetIndent("", "  ")
+						return enc.Encode(struct {
+							*store.Decision
+							State string `json:"review_status"`
+							Head  string `json:"chain_head"`
+						}{d, d.State(time.Now()), head})
+					})
+				}
+				return a.write(o, func(w io.Writer, _ bool) error {
+					what := d.Decision
+					if d.Role != "" {
+						what += " to " + d.Role
+					}
+					switch {
+					case confirm:
+						fmt.Fprintf(w, "confirmed decision %d (%s by %s) as second reviewer %s: it is in force\n", d.ID, what, d.Reviewer, d.ConfirmedBy)
+					case d.Pending():
+						fmt.Fprintf(w, "recorded decision %d: %s by %s; it needs a second reviewer, until then it is not in force:\n  idgraph decide %s --confirm --reviewer OTHER_EMAIL\n",
+							d.ID, what, d.Reviewer, shellArg(args[0]))
+					default:
+						fmt.Fprintf(w, "recorded decision %d: %s by %s (%s)\n", d.ID, what, d.Reviewer, d.State(time.Now()))
+					}
+					fmt.Fprintf(w, "chain head: %s\n", head)
+					return nil
+				})
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&decision, "decision", "", "approve, revoke, modify or exception")
+	f.StringVar(&justification, "justification", "", "why (required)")
+	f.StringVar(&reviewer, "reviewer", "", "who decides (an email address; required)")
+	f.StringVar(&role, "role", "", "modify: the role to change to")
+	f.StringVar(&expires, "expires", "", "approve: when the approval expires; exception: when it ends (YYYY-MM-DD or RFC 3339)")
+	f.BoolVar(&confirm, "confirm", false, "confirm, as the second reviewer, the finding's decision that waits for one")
+	o.addFlags(cmd, false)
+	return cmd
+}
+
+// shellArg quotes s for a command line when it needs it.
+func shellArg(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`*?[]{}()<>|&;#~!") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
