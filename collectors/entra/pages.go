@@ -87,7 +87,7 @@ func walk[T any, P page[T]](ctx context.Context, list string, first P, next func
 			return cur, err
 		}
 		if any(p) == nil {
-			return cur, fmt.Errorf("Graph answered page %d of %s with no content", pages+1, list)
+			return cur, fmt.Errorf("page %d of %s came back from Graph with no content", pages+1, list)
 		}
 		cur = p
 	}

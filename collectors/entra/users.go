@@ -279,7 +279,7 @@ func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string
 		}
 		p, ok := res.(*deltaPage)
 		if !ok || p == nil {
-			return nil, errors.New("Graph answered a delta page with no content")
+			return nil, errors.New("a delta page came back from Graph with no content")
 		}
 		return p, nil
 	}

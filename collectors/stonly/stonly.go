@@ -742,9 +742,9 @@ func (s *scrape) login() error {
 		case s.inApp(st):
 			return nil
 		case st.MFA:
-			return fmt.Errorf("Stonly asks %s for a verification code (multi-factor authentication), which an unattended run cannot give: exempt the service account from MFA or use session_cookie_env", s.c.cfg.Email)
+			return fmt.Errorf("the Stonly login asks %s for a verification code (multi-factor authentication), which an unattended run cannot give: exempt the service account from MFA or use session_cookie_env", s.c.cfg.Email)
 		default:
-			return fmt.Errorf("Stonly refused the login of %s: %q; check the password in %s", s.c.cfg.Email, st.Alert, s.c.cfg.PasswordEnv)
+			return fmt.Errorf("the Stonly page refused the login of %s: %q; check the password in %s", s.c.cfg.Email, st.Alert, s.c.cfg.PasswordEnv)
 		}
 	})
 }
