@@ -19,6 +19,10 @@ import (
 // CSVOptions configures CSV output.
 type CSVOptions struct {
 	BOM bool // a UTF-8 byte-order mark, so that Excel reads UTF-8
+	// Review is the review as of a stated moment (LoadReview): the
+	// exports show its decisions, and their manifests name the moment and
+	// the chain head. Without it the review columns of findings are empty.
+	Review *Review
 }
 
 // CSVWriter writes RFC 4180 CSV with CRLF line ends and cells that cannot
@@ -78,9 +82,15 @@ func Cell(v string) string {
 }
 
 // FindingColumns is the findings CSV header: stable, add only at the end.
+// The review_ columns show the decision in force as of the export's
+// moment (review_state also names a decision that waits for its second
+// reviewer), and review_history every decision made by then, oldest
+// first.
 var FindingColumns = []string{"snapshot_id", "id", "kind", "reason", "severity", "state", "app", "team", "team_name",
 	"email", "display_name", "person", "account", "actual_role", "expected_role", "expected_why",
-	"explanation", "first_seen", "first_seen_snapshot", "last_seen"}
+	"explanation", "first_seen", "first_seen_snapshot", "last_seen",
+	"review_decision", "review_role", "review_by", "review_at", "review_justification", "review_expires",
+	"review_second_by", "review_second_at", "review_state", "review_history"}
 
 // WriteFindingsCSV writes findings as CSV.
 func WriteFindingsCSV(w io.Writer, snapshot int64, fs []diff.Finding, opt CSVOptions) error {
@@ -92,9 +102,10 @@ func WriteFindingsCSV(w io.Writer, snapshot int64, fs []diff.Finding, opt CSVOpt
 		return err
 	}
 	for _, f := range fs {
-		if err := cw.Write([]string{fmt.Sprint(snapshot), f.ID, f.Kind, f.Reason, f.Severity, f.State, f.App, f.Team, f.TeamName,
+		rec := []string{fmt.Sprint(snapshot), f.ID, f.Kind, f.Reason, f.Severity, f.State, f.App, f.Team, f.TeamName,
 			f.Email, f.DisplayName, f.Person, f.Account, f.ActualRole, f.ExpectedRole, f.ExpectedWhy,
-			f.Explanation, utc(f.FirstSeen), fmt.Sprint(f.FirstSnap), utc(f.LastSeen)}); err != nil {
+			f.Explanation, utc(f.FirstSeen), fmt.Sprint(f.FirstSnap), utc(f.LastSeen)}
+		if err := cw.Write(append(rec, opt.Review.columns(f.Key)...)); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,7 +15,100 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/review"
+	"github.com/idgraph/idgraph/store"
 )
+
+// Review is the review of a snapshot as it stood at a stated moment.
+// Exports show it, so that exporting the same snapshot as of the same
+// moment gives the same bytes, however many decisions came later.
+type Review struct {
+	AsOf time.Time
+	// Head is the store's chain head at AsOf (store.HeadAsOf), which
+	// `idgraph verify --head` checks later.
+	Head    string
+	InForce map[string]store.Decision   // by finding key
+	History map[string][]store.Decision // by finding key, oldest first
+	Count   int                         // decisions made by AsOf
+}
+
+// LoadReview reads the review as of asOf (zero: the snapshot's own finish
+// time) and makes d show it: its decisions in force and remediations are
+// those of that moment.
+func LoadReview(ctx context.Context, st *store.Store, d *Data, asOf time.Time) (*Review, error) {
+	if asOf.IsZero() {
+		asOf = d.Snapshot.FinishedAt
+	}
+	asOf = asOf.UTC()
+	cur, all, err := st.DecisionsAsOf(ctx, asOf)
+	if err != nil {
+		return nil, err
+	}
+	head, err := st.HeadAsOf(ctx, asOf, d.Snapshot.ID)
+	if err != nil {
+		return nil, err
+	}
+	rv := &Review{AsOf: asOf, Head: head, InForce: cur, History: map[string][]store.Decision{}, Count: len(all)}
+	for i := len(all) - 1; i >= 0; i-- { // all is newest first
+		rv.History[all[i].FindingKey] = append(rv.History[all[i].FindingKey], all[i])
+	}
+	d.Decisions = cur
+	present := map[string]bool{}
+	for _, f := range d.Findings {
+		present[f.Key] = true
+	}
+	d.Remediations = nil
+	for i := len(all) - 1; i >= 0; i-- {
+		dec := all[i]
+		if dec.Decision != string(review.Revoke) || cur[dec.FindingKey].ID != dec.ID || dec.SnapshotID > d.Snapshot.ID {
+			continue
+		}
+		// Remediated only when a later snapshot read every source in full
+		// and no longer has the finding.
+		d.Remediations = append(d.Remediations, Remediation{Decision: dec,
+			Done: !present[dec.FindingKey] && d.Snapshot.Complete && d.Snapshot.ID > dec.SnapshotID})
+	}
+	return rv, nil
+}
+
+// columns are a finding's review columns of findings.csv.
+func (rv *Review) columns(key string) []string {
+	out := make([]string, 10)
+	if rv == nil {
+		return out
+	}
+	h := rv.History[key]
+	var hist []string
+	for _, d := range h {
+		e := utc(d.DecidedAt) + " " + d.Decision
+		if d.Role != "" {
+			e += " to " + d.Role
+		}
+		e += " by " + d.Reviewer
+		if !d.ExpiresAt.IsZero() {
+			e += " until " + d.ExpiresAt.UTC().Format("2006-01-02")
+		}
+		switch {
+		case d.ConfirmedBy != "":
+			e += ", confirmed by " + d.ConfirmedBy + " " + utc(d.ConfirmedAt)
+		case d.NeedsSecond:
+			e += ", waiting for a second reviewer"
+		}
+		hist = append(hist, e+": "+d.Justification)
+	}
+	out[9] = strings.Join(hist, " | ")
+	state := "undecided"
+	if d, ok := rv.InForce[key]; ok {
+		state = d.State(rv.AsOf)
+		out[0], out[1], out[2], out[3], out[4], out[5] = d.Decision, d.Role, d.Reviewer, utc(d.DecidedAt), d.Justification, utc(d.ExpiresAt)
+		out[6], out[7] = d.ConfirmedBy, utc(d.ConfirmedAt)
+	}
+	if l := review.Latest(h); l != nil && l.Pending() {
+		state = l.State(rv.AsOf)
+	}
+	out[8] = state
+	return out
+}
 
 // AccountColumns are the population export's fixed columns; one
 // "<idp>_status" column per IdP source follows matched_person_email, in
@@ -68,6 +162,12 @@ type Manifest struct {
 	CollectorVersions map[string]string `json:"collector_versions"`
 	ConfigSHA256      string            `json:"config_sha256"`
 	Generator         string            `json:"generator"`
+	// DecisionsAsOf is the moment whose review decisions the export shows
+	// (by default the snapshot's finish time), Decisions how many had been
+	// made by then, and ChainHead the store's chain head at that moment.
+	DecisionsAsOf string `json:"decisions_as_of,omitempty"`
+	Decisions     *int   `json:"decisions,omitempty"`
+	ChainHead     string `json:"chain_head,omitempty"`
 }
 
 type manifestSnapshot struct {
@@ -204,32 +304,28 @@ func FindingsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, err
 	return buf.Bytes(), per, FindingColumns, nil
 }
 
-// WriteExport writes an export of kind "accounts" or "findings" to path
-// with its manifest at path + ".manifest.json", both mode 0600, each
-// written to a temporary file and renamed, so that no reader ever sees half
-// a file.
-func WriteExport(d *Data, kind, path string, opt CSVOptions) (*Export, error) {
-	var data []byte
+// BuildExport renders an export of kind "accounts" or "findings" and its
+// manifest (which names the file as name), the same bytes that
+// WriteExport writes and the UI serves.
+func BuildExport(d *Data, kind, name string, opt CSVOptions) (data, manifest []byte, rows int, err error) {
 	var per map[string]int
 	var cols []string
-	var err error
 	switch kind {
 	case "accounts":
 		data, per, cols, err = AccountsCSV(d, opt)
 	case "findings":
 		data, per, cols, err = FindingsCSV(d, opt)
 	default:
-		return nil, fmt.Errorf("export kind must be accounts or findings, not %q", kind)
+		return nil, nil, 0, fmt.Errorf("export kind must be accounts or findings, not %q", kind)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
 	sum := sha256.Sum256(data)
-	rows := 0
 	for _, n := range per {
 		rows += n
 	}
-	m := Manifest{File: filepath.Base(path), Kind: kind, SHA256: hex.EncodeToString(sum[:]), Bytes: len(data), Rows: rows,
+	m := Manifest{File: name, Kind: kind, SHA256: hex.EncodeToString(sum[:]), Bytes: len(data), Rows: rows,
 		RowsPerTeam: per, Columns: cols, ConfigSHA256: d.Snapshot.ConfigHash, Generator: "idgraph " + d.Version,
 		CollectorVersions: map[string]string{},
 		Snapshot: manifestSnapshot{ID: d.Snapshot.ID, FinishedAt: d.Snapshot.FinishedAt.UTC().Format(time.RFC3339),
@@ -242,14 +338,31 @@ func WriteExport(d *Data, kind, path string, opt CSVOptions) (*Export, error) {
 	if kind == "findings" {
 		m.UnknownRows = len(d.Unknowns())
 	}
+	if rv := opt.Review; rv != nil {
+		n := rv.Count
+		m.DecisionsAsOf, m.Decisions, m.ChainHead = rv.AsOf.Format(time.RFC3339Nano), &n, rv.Head
+	}
 	mj, _ := json.MarshalIndent(m, "", "  ")
+	return data, append(mj, '\n'), rows, nil
+}
+
+// WriteExport writes an export of kind "accounts" or "findings" to path
+// with its manifest at path + ".manifest.json", both mode 0600, each
+// written to a temporary file and renamed, so that no reader ever sees half
+// a file.
+func WriteExport(d *Data, kind, path string, opt CSVOptions) (*Export, error) {
+	data, mj, rows, err := BuildExport(d, kind, filepath.Base(path), opt)
+	if err != nil {
+		return nil, err
+	}
 	if err := WriteFile(path, data); err != nil {
 		return nil, err
 	}
-	if err := WriteFile(path+".manifest.json", append(mj, '\n')); err != nil {
+	if err := WriteFile(path+".manifest.json", mj); err != nil {
 		return nil, err
 	}
-	return &Export{File: path, Manifest: path + ".manifest.json", Rows: rows, SHA256: m.SHA256}, nil
+	sum := sha256.Sum256(data)
+	return &Export{File: path, Manifest: path + ".manifest.json", Rows: rows, SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
 // WriteFile writes data to path with mode 0600 through a temporary file in

@@ -67,8 +67,17 @@ func golden(t *testing.T, name string, got []byte) {
 func TestGoldenExports(t *testing.T) {
 	dir := t.TempDir()
 	d := snapshot(t, dir, "")
+	st, err := store.OpenReadOnly(context.Background(), filepath.Join(dir, "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rv, err := report.LoadReview(context.Background(), st, d, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, kind := range []string{"accounts", "findings"} {
-		e, err := report.WriteExport(d, kind, filepath.Join(dir, kind+".csv"), report.CSVOptions{})
+		e, err := report.WriteExport(d, kind, filepath.Join(dir, kind+".csv"), report.CSVOptions{Review: rv})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +87,7 @@ func TestGoldenExports(t *testing.T) {
 		// The snapshot hash covers measured durations; everything else in
 		// the manifest is fixed by the snapshot's content.
 		m = regexp.MustCompile(`"(hash|prev_hash)": "[0-9a-f]*"`).ReplaceAll(m, []byte(`"$1": "…"`))
+		m = regexp.MustCompile(`"chain_head": "(s\d+\.e\d+\.)[0-9a-f]{64}"`).ReplaceAll(m, []byte(`"chain_head": "$1…"`))
 		golden(t, "quickstart-"+kind+".csv.manifest.json", m)
 		for _, f := range []string{e.File, e.Manifest} {
 			if fi, _ := os.Stat(f); fi.Mode().Perm() != 0o600 {

@@ -82,22 +82,56 @@ func parseHead(h string) (snap, seq int64, err error) {
 	return snap, seq, nil
 }
 
-// ChainHead returns the store's current head, as the chains are stored
-// (Verify recomputes them).
+// ChainHead returns the store's current head.
 func (s *Store) ChainHead(ctx context.Context) (string, error) {
+	return s.HeadAsOf(ctx, time.Time{}, 0)
+}
+
+// HeadAsOf returns the head the store had at t (zero: now): the newest
+// snapshot finished by then (at least snapshot atLeast, the one an export
+// shows) and the last evidence entry recorded by then. An export of a
+// past moment names the same head however many entries came later, and
+// `verify --head` accepts it for as long as nothing up to it changes.
+func (s *Store) HeadAsOf(ctx context.Context, t time.Time, atLeast int64) (string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, finished_at, hash FROM snapshots ORDER BY id`)
+	if err != nil {
+		return "", fmt.Errorf("store: reading the chain head: %w", err)
+	}
 	var sid int64
 	var shash string
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id),0), COALESCE((SELECT hash FROM snapshots ORDER BY id DESC LIMIT 1),'') FROM snapshots`).Scan(&sid, &shash); err != nil {
-		return "", fmt.Errorf("store: reading the chain head: %w", err)
+	for rows.Next() {
+		var id int64
+		var fin, h string
+		if err := rows.Scan(&id, &fin, &h); err != nil {
+			rows.Close()
+			return "", err
+		}
+		if t.IsZero() || id <= atLeast || !parseTS(fin).After(t) {
+			sid, shash = id, h
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
 	}
 	entries, err := chainEntries(ctx, s.db)
 	if err != nil {
 		return "", err
 	}
 	var seq int64
-	var ehash string
-	if n := len(entries); n > 0 {
-		seq, ehash = entries[n-1].Seq, entries[n-1].Hash
+	var ehash, prev string
+	for _, e := range entries {
+		if !t.IsZero() && parseTS(e.At).After(t) {
+			break
+		}
+		if e.Hash == "" { // recorded before the chain existed and not sealed yet: as seal will
+			if e.Body, err = bodyOf(ctx, s.db, e.Kind, e.Ref); err != nil {
+				return "", fmt.Errorf("store: evidence entry %d: %w (run `idgraph verify`)", e.Seq, err)
+			}
+			e.PrevHash = prev
+			e.Hash = e.sum()
+		}
+		seq, ehash, prev = e.Seq, e.Hash, e.Hash
 	}
 	return Head(sid, shash, seq, ehash), nil
 }
