@@ -203,3 +203,33 @@ func TestServeNextRunInItsTimeZone(t *testing.T) {
 		t.Errorf("a misspelt zone: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestDoctorChecksTheSchedule: doctor parses serve.schedule and says when
+// the next run is due and in which zone; serve refuses a bad schedule at
+// its start, unless --no-schedule leaves it unused.
+func TestDoctorChecksTheSchedule(t *testing.T) {
+	section := strings.TrimSuffix(serveSection, "}\n")
+	for _, tt := range []struct {
+		name, yaml string
+		code       int
+		want       *regexp.Regexp
+	}{
+		{"in serve.timezone", section + `, schedule: "15 3 * * *", timezone: Asia/Tokyo}` + "\n", 0,
+			regexp.MustCompile(`ok    serve: schedule\s+"15 3 \* \* \*"; next run \d{4}-\d\d-\d\d 03:15 JST \(Asia/Tokyo\)\n`)},
+		{"the default", serveSection, 0,
+			regexp.MustCompile(`ok    serve: schedule\s+"0 2 \* \* \*"; next run \d{4}-\d\d-\d\d 02:00 \S+ \(` + regexp.QuoteMeta(serve.ZoneName(nil)) + `\)\n`)},
+		{"not a cron expression", section + `, schedule: "0 25 * * *"}` + "\n", 1,
+			regexp.MustCompile(`FAIL  serve: schedule\s+serve.schedule "0 25 \* \* \*" is not a cron expression: .*\n      fix: a cron expression of five fields`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, serveEnv, "doctor", "-q", "-c", serveConfig(t, tt.yaml))
+			if r.code != tt.code || !tt.want.MatchString(r.stdout) {
+				t.Errorf("exit %d, want %d and %s:\n%s%s", r.code, tt.code, tt.want, r.stdout, r.stderr)
+			}
+		})
+	}
+	cfg := serveConfig(t, section+`, schedule: "0 25 * * *"}`+"\n")
+	if r := run(t, serveEnv, "serve", "-q", "-c", cfg); r.code != 2 || !strings.Contains(r.stderr, `serve.schedule "0 25 * * *" is not a cron expression`) {
+		t.Errorf("serve with a bad schedule: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 	_ "time/tzdata" // serve.timezone also works where the machine has no /usr/share/zoneinfo (minimal images)
 
+	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/idgraph/idgraph/config"
@@ -99,6 +100,12 @@ func checkServe(cfg *config.Config, getenv func(string) string) (serveSecrets, [
 		sec.session = []byte(v)
 		add("serve: session_secret_env", s.SessionSecretEnv+" is set", nil, "")
 	}
+	if spec, loc, err := serveSchedule(s); err != nil {
+		add(scheduleCheck, "", err, `a cron expression of five fields (minute hour day-of-month month day-of-week), e.g. schedule: "0 2 * * *"`)
+	} else {
+		sched, _ := cron.ParseStandard(spec) // parsed by serveSchedule
+		add(scheduleCheck, fmt.Sprintf("%q; next run %s (%s)", spec, sched.Next(time.Now().In(loc)).Format("2006-01-02 15:04 MST"), serve.ZoneName(loc)), nil, "")
+	}
 	if s.TLSCertFile != "" {
 		cert, key := cfg.Path(s.TLSCertFile), cfg.Path(s.TLSKeyFile)
 		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
@@ -109,6 +116,34 @@ func checkServe(cfg *config.Config, getenv func(string) string) (serveSecrets, [
 		}
 	}
 	return sec, out
+}
+
+// scheduleCheck names the check of serve.schedule, which serve skips
+// with --no-schedule.
+const scheduleCheck = "serve: schedule"
+
+// defaultSchedule is serve's schedule when the file names none: nightly
+// at 02:00.
+const defaultSchedule = "0 2 * * *"
+
+// serveSchedule returns the cron expression serve runs on and the zone
+// whose clocks it follows (serve.timezone; the machine's local zone).
+func serveSchedule(s config.Serve) (string, *time.Location, error) {
+	spec := s.Schedule
+	if spec == "" {
+		spec = defaultSchedule
+	}
+	loc := time.Local
+	if s.Timezone != "" { // checked when the file was loaded
+		var err error
+		if loc, err = time.LoadLocation(s.Timezone); err != nil {
+			return "", nil, fmt.Errorf("serve.timezone: %w", err)
+		}
+	}
+	if _, err := cron.ParseStandard(spec); err != nil {
+		return "", nil, fmt.Errorf("serve.schedule %q is not a cron expression: %w", spec, err)
+	}
+	return spec, loc, nil
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -149,7 +184,7 @@ the store stays consistent, then closes the listener.`,
 			}
 			sec, checks := checkServe(cfg, a.getenv)
 			for _, c := range checks {
-				if c.err != nil {
+				if c.err != nil && !(noSchedule && c.name == scheduleCheck) {
 					return &config.Error{Err: fmt.Errorf("%s: %w", cfg.File, c.err)}
 				}
 			}
@@ -183,20 +218,14 @@ the store stays consistent, then closes the listener.`,
 			if err != nil {
 				return &config.Error{Err: fmt.Errorf("%s: %w", cfg.File, err)}
 			}
-			schedule := cfg.Serve.Schedule
-			if schedule == "" {
-				schedule = "0 2 * * *"
-			}
-			var next string
+			var schedule, next string
 			if !noSchedule {
-				// serve.timezone was checked when the file was loaded.
-				loc := time.Local
-				if cfg.Serve.Timezone != "" {
-					if loc, err = time.LoadLocation(cfg.Serve.Timezone); err != nil {
-						return &config.Error{Err: fmt.Errorf("%s: serve.timezone: %w", cfg.File, err)}
-					}
+				spec, loc, err := serveSchedule(cfg.Serve)
+				if err != nil {
+					return &config.Error{Err: fmt.Errorf("%s: %w", cfg.File, err)}
 				}
-				at, err := srv.Schedule(schedule, loc)
+				schedule = spec
+				at, err := srv.Schedule(spec, loc)
 				if err != nil {
 					return &config.Error{Err: fmt.Errorf("%s: %w", cfg.File, err)}
 				}
