@@ -122,7 +122,9 @@ printed); each source is reachable and its credentials hold the permissions idgr
 (Okta: users, the Stonly app, groups; Entra: a token, User.Read.All, Application.Read.All,
 GroupMember.Read.All; Stonly: the browser, the login, Team Management); the alert sinks'
 variables are set; serve's variables (token_env, users_env, session_secret_env) hold usable
-values and its TLS certificate loads; the store is writable and private (mode 0600).
+values, its schedule is a cron expression (the line says when the next run is due, in
+serve.timezone or the machine's zone) and its TLS certificate loads; the store is writable
+and private (mode 0600). Check names are printed whole, however long.
 
 Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuration is invalid.`,
 		Args: cobra.NoArgs,
