@@ -230,16 +230,31 @@ func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
+// apiDecisions lists every decision, newest first, with its second
+// reviewer: ?finding= (ID or key) narrows it to one finding's history, and
+// ?as_of= shows the review as it stood then.
 func (s *Server) apiDecisions(w http.ResponseWriter, r *http.Request) {
-	_, all, err := s.o.Store.Decisions(r.Context(), true)
+	asOf, err := parseDate(r.URL.Query().Get("as_of"))
+	if err != nil {
+		fail(w, http.StatusBadRequest, errors.New("as_of must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+		return
+	}
+	_, all, err := s.o.Store.DecisionsAsOf(r.Context(), asOf)
 	if err != nil {
 		fail(w, http.StatusInternalServerError, err)
 		return
 	}
-	if all == nil {
-		all = []store.Decision{}
+	out := []store.Decision{}
+	f := r.URL.Query().Get("finding")
+	for _, d := range all {
+		if f == "" || d.FindingKey == f || d.FindingID == f {
+			out = append(out, d)
+		}
 	}
-	writeJSON(w, http.StatusOK, all)
+	if head, err := s.o.Store.HeadAsOf(r.Context(), asOf, 0); err == nil {
+		w.Header().Set("X-Idgraph-Chain-Head", head)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // DecisionRequest is the body of POST /api/v1/decisions.

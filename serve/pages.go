@@ -232,11 +232,19 @@ func (s *Server) pageDrift(w http.ResponseWriter, r *http.Request) {
 }
 
 // download serves the report and the evidence of a snapshot, generated
-// from the stored snapshot (the same bytes as `idgraph export`).
+// from the stored snapshot (the same bytes as `idgraph export`), each CSV
+// with its manifest beside it (FILE.manifest.json). Decisions are shown as
+// of ?as_of= (a date or RFC 3339 time; default: the snapshot's own finish
+// time), so a download can be made again, byte for byte.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	id, err := snapshotParam(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	asOf, err := parseDate(r.URL.Query().Get("as_of"))
+	if err != nil {
+		http.Error(w, "as_of must be a date (YYYY-MM-DD) or an RFC 3339 time", http.StatusBadRequest)
 		return
 	}
 	d, err := report.Load(r.Context(), s.o.Store, id, s.o.Version)
@@ -244,22 +252,30 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
 	}
+	rv, err := report.LoadReview(r.Context(), s.o.Store, d, asOf)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	opt := report.CSVOptions{Review: rv}
 	var b bytes.Buffer
 	ct := "text/csv; charset=utf-8"
 	file := r.PathValue("file")
+	prefix := "snapshot-" + strconv.FormatInt(d.Snapshot.ID, 10) + "-"
 	switch file {
 	case "report.html":
 		ct, err = "text/html; charset=utf-8", report.WriteHTML(&b, d)
 	case "report.md":
 		ct, err = "text/markdown; charset=utf-8", report.WriteMarkdown(&b, d)
-	case "accounts.csv":
-		var data []byte
-		data, _, _, err = report.AccountsCSV(d, report.CSVOptions{})
-		b.Write(data)
-	case "findings.csv":
-		var data []byte
-		data, _, _, err = report.FindingsCSV(d, report.CSVOptions{})
-		b.Write(data)
+	case "accounts.csv", "findings.csv", "accounts.csv.manifest.json", "findings.csv.manifest.json":
+		kind, _, _ := strings.Cut(file, ".")
+		data, manifest, _, berr := report.BuildExport(d, kind, prefix+kind+".csv", opt)
+		if err = berr; strings.HasSuffix(file, ".json") {
+			ct = "application/json"
+			b.Write(manifest)
+		} else {
+			b.Write(data)
+		}
 	default:
 		http.NotFound(w, r)
 		return
@@ -269,6 +285,8 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `attachment; filename="snapshot-`+strconv.FormatInt(d.Snapshot.ID, 10)+"-"+file+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+prefix+file+`"`)
+	w.Header().Set("X-Idgraph-Decisions-As-Of", rv.AsOf.Format(time.RFC3339Nano))
+	w.Header().Set("X-Idgraph-Chain-Head", rv.Head)
 	w.Write(b.Bytes())
 }
