@@ -84,3 +84,18 @@ func TestZoneName(t *testing.T) {
 		}
 	}
 }
+
+func TestZoneNameOfAPath(t *testing.T) {
+	// TZ=/usr/share/zoneinfo/Europe/Paris makes a Location of that name.
+	b, err := os.ReadFile("/usr/share/zoneinfo/Europe/Paris")
+	if err != nil {
+		t.Skip("no tz database here:", err)
+	}
+	loc, err := time.LoadLocationFromTZData("/usr/share/zoneinfo/Europe/Paris", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := serve.ZoneName(loc); got != "Europe/Paris" {
+		t.Errorf("ZoneName of TZ=/usr/share/zoneinfo/Europe/Paris = %q", got)
+	}
+}

@@ -135,21 +135,25 @@ func (s *Server) Schedule(spec string, loc *time.Location) (time.Time, error) {
 
 // ZoneName names loc as the tz database does ("Europe/Paris"), also for
 // the machine's local zone, which Go calls "Local" when it read it from
-// /etc/localtime: that file links into the database.
+// /etc/localtime (a link into the database; when it is a copy instead,
+// the zone has no name to give).
 func ZoneName(loc *time.Location) string {
 	if loc == nil {
 		loc = time.Local
 	}
 	name := loc.String()
-	if name != "Local" {
-		return name
-	}
-	if target, err := os.Readlink("/etc/localtime"); err == nil {
-		if _, zone, ok := strings.Cut(target, "zoneinfo/"); ok && zone != "" {
-			return zone
+	if name == "Local" {
+		target, err := os.Readlink("/etc/localtime")
+		if err != nil {
+			return "the machine's local time zone"
 		}
+		name = target
 	}
-	return "the machine's local time zone"
+	// A path into the database, from the link or from TZ=/usr/share/zoneinfo/….
+	if _, zone, ok := strings.Cut(name, "zoneinfo/"); ok && zone != "" {
+		return zone
+	}
+	return name
 }
 
 // Stop stops scheduling and waits for a run under way to finish, so that
