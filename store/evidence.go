@@ -252,6 +252,26 @@ func seal(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// SealEvidence seals the entries that migration 6 made of earlier
+// decisions (seal), so that an edit of such a decision is found from then
+// on; every write of an entry does it too. A command that opens the store
+// for writing may call it once after Open.
+func (s *Store) SealEvidence(ctx context.Context) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: sealing the evidence chain: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = seal(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // appendEntry adds one entry in one transaction: insert writes the row and
 // returns its id and canonical body.
 func (s *Store) appendEntry(ctx context.Context, kind, at string, insert func(*sql.Tx) (int64, string, error)) (e *Entry, err error) {

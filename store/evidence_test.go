@@ -273,6 +273,15 @@ func TestLegacyDecisionsAreChained(t *testing.T) {
 	if before.Entries != 2 {
 		t.Fatalf("legacy entries %d, want 2", before.Entries)
 	}
+	if head, err := s.ChainHead(ctx); err != nil || head != before.Head {
+		t.Fatalf("head of the unsealed chain %q (%v), verify computes %q", head, err, before.Head)
+	}
+	if err := s.SealEvidence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sealed := verified(t, s); sealed.Head != before.Head {
+		t.Fatalf("sealing changed the head: %q, was %q", sealed.Head, before.Head)
+	}
 	d := Decision{FindingKey: "k1", Decision: "revoke", Justification: "gone", Reviewer: "bob@acme.com", DecidedAt: decided, SnapshotID: 1}
 	if err := s.Decide(ctx, &d); err != nil {
 		t.Fatal(err)
