@@ -57,6 +57,9 @@ var (
 	// ErrSchema: the store's schema is not the one this binary reads (older
 	// and opened read-only, or newer than this binary knows).
 	ErrSchema = errors.New("store schema mismatch")
+	// ErrSchemaOlder is ErrSchema for a store older than this binary, which
+	// any command that writes upgrades.
+	ErrSchemaOlder = fmt.Errorf("%w (older than this idgraph)", ErrSchema)
 )
 
 // sqliteHeader starts every SQLite 3 database file
@@ -176,7 +179,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	case v < known:
 		db.Close()
 		return nil, fmt.Errorf("%w: %s has schema version %d and this idgraph reads version %d; "+
-			"a command that writes (`idgraph run`) upgrades it, then read it again", ErrSchema, path, v, known)
+			"a command that writes (`idgraph run`) upgrades it, then read it again", ErrSchemaOlder, path, v, known)
 	case v > known:
 		db.Close()
 		return nil, newerSchema(path, v, known)

@@ -965,3 +965,16 @@ func TestDescribeBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestInitToStandardOutput: `init --out -` prints the example instead of
+// writing a file named "-".
+func TestInitToStandardOutput(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r := run(t, nil, "init", "--out", "-")
+	if r.code != 0 || !strings.Contains(r.stdout, "store: idgraph.db") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`init --out - wrote a file named "-"`)
+	}
+}

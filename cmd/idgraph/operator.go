@@ -57,6 +57,10 @@ An existing file is never replaced without --force.`,
 					return fmt.Errorf("making the configuration's folder: %w", err)
 				}
 			}
+			if out == "-" {
+				_, err := a.stdout.Write(content)
+				return err
+			}
 			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 			if force {
 				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -88,7 +92,7 @@ An existing file is never replaced without --force.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "idgraph.yaml", "file to write")
+	cmd.Flags().StringVarP(&out, "out", "o", "idgraph.yaml", "file to write; - for standard output")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	cmd.Flags().BoolVar(&system, "system", false, "write the configuration of deploy/systemd/idgraph.service (/etc/idgraph/idgraph.yaml, state in /var/lib/idgraph)")
 	return cmd
@@ -185,7 +189,10 @@ Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuratio
 			case err == nil && fi.Mode().Perm()&0o077 != 0:
 				line(false, "store", fmt.Sprintf("%s has mode %o: others can read the evidence", path, fi.Mode().Perm()), "chmod 600 "+path)
 			case err == nil:
-				if st, err := store.Open(ctx, path); err != nil {
+				// Read-only: doctor checks, it never migrates or creates.
+				if st, err := store.OpenReadOnly(ctx, path); errors.Is(err, store.ErrSchemaOlder) {
+					line(true, "store", err.Error(), "")
+				} else if err != nil {
 					line(false, "store", err.Error(), "check the file")
 				} else {
 					v, _ := st.SchemaVersion(ctx)
