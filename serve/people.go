@@ -245,7 +245,7 @@ func (s *Server) pagePeople(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Email": email, "Snapshot": sum}
 	if email != "" {
-		found, err := PeopleByEmail(r.Context(), s.o.Store, sum.ID, nil, email)
+		found, err := PeopleByEmail(r.Context(), s.o.Store, sum.ID, s.o.Normalizer, email)
 		if err != nil {
 			s.log.Error("looking people up by address", "snapshot", sum.ID, "error", err)
 			s.pageError(w, r, http.StatusInternalServerError, errStore)
@@ -276,7 +276,7 @@ func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) {
 		fail(w, status, msg)
 		return
 	}
-	found, err := PeopleByEmail(r.Context(), s.o.Store, sum.ID, nil, email)
+	found, err := PeopleByEmail(r.Context(), s.o.Store, sum.ID, s.o.Normalizer, email)
 	if err != nil {
 		s.log.Error("looking people up by address", "snapshot", sum.ID, "error", err)
 		fail(w, http.StatusInternalServerError, errStore)

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/idgraph/idgraph/graph"
+	"github.com/idgraph/idgraph/serve"
 )
 
 // edit rewrites the lines of a fixture CSV: each line that starts with a
@@ -231,6 +235,28 @@ func TestPeopleAPI(t *testing.T) {
 		code, body := f.do("GET", "/api/v1/people"+tt.query, "token", nil)
 		if code != tt.want || !strings.Contains(body, tt.body) || strings.Contains(body, f.dir) {
 			t.Errorf("GET /api/v1/people%s: %d %s, want %d with %q", tt.query, code, body, tt.want, tt.body)
+		}
+	}
+}
+
+// TestPeopleSearchUsesTheDomainAliases: the search matches an address as
+// correlation does, through the configured domain aliases.
+func TestPeopleSearchUsesTheDomainAliases(t *testing.T) {
+	f := newFixture(t)
+	norm, err := graph.NewNormalizer(map[string]string{"acquisicorp.net": "acme.com"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		norm *graph.Normalizer
+		want string
+	}{{nil, `id="none"`}, {norm, "Bob Leaver"}} {
+		h := httptest.NewServer(f.server(func(o *serve.Options) { o.Normalizer = tt.norm }).Handler())
+		f.http = h
+		code, body := f.do("GET", "/people?email=bob@acquisicorp.net", "alice@acme.com:alice-password", nil)
+		h.Close()
+		if code != 200 || !strings.Contains(html.UnescapeString(body), tt.want) {
+			t.Errorf("normalizer %v: %d, want %q in:\n%.800s", tt.norm != nil, code, tt.want, body)
 		}
 	}
 }

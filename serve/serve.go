@@ -22,6 +22,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/graph"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
@@ -36,9 +37,12 @@ type RunResult struct {
 // Options configures the service.
 type Options struct {
 	Store *store.Store
-	Run   func(ctx context.Context) (*RunResult, error) // one full run: collect, store, alert, report
-	Token string                                        // bearer token; "" disables bearer access
-	Users map[string]string                             // reviewer -> password
+	// Normalizer matches a searched address as correlation matched the
+	// accounts (domain aliases, plus-addressing); nil: case and Unicode only.
+	Normalizer *graph.Normalizer
+	Run        func(ctx context.Context) (*RunResult, error) // one full run: collect, store, alert, report
+	Token      string                                        // bearer token; "" disables bearer access
+	Users      map[string]string                             // reviewer -> password
 	// SessionSecret keys the ids under which sessions are stored and the
 	// CSRF tokens of forms; required with Users, at least 32 bytes.
 	SessionSecret []byte

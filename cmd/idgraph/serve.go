@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idgraph/idgraph/config"
+	"github.com/idgraph/idgraph/graph"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/serve"
@@ -202,7 +203,11 @@ the store stays consistent, then closes the listener.`,
 				return err
 			}
 			defer st.Close()
-			o := serve.Options{Store: st, Token: sec.token, Users: sec.users, SessionSecret: sec.session, TrustProxy: cfg.Serve.TrustProxy,
+			norm, err := graph.NewNormalizer(cfg.Domains.Aliases, cfg.Domains.StripPlus)
+			if err != nil {
+				return &config.Error{Err: fmt.Errorf("%s: domains: %w", cfg.File, err)}
+			}
+			o := serve.Options{Store: st, Normalizer: norm, Token: sec.token, Users: sec.users, SessionSecret: sec.session, TrustProxy: cfg.Serve.TrustProxy,
 				Logger: a.log, Version: version()}
 			if cfg.Serve.TLSCertFile != "" {
 				o.TLSCertFile, o.TLSKeyFile = cfg.Path(cfg.Serve.TLSCertFile), cfg.Path(cfg.Serve.TLSKeyFile)
