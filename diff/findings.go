@@ -16,7 +16,7 @@ import (
 	"github.com/idgraph/idgraph/graph"
 )
 
-// Finding kinds (DESIGN.md), plus conflict for correlations the graph
+// Finding kinds (docs/RULES.md), plus conflict for correlations the graph
 // refused to make.
 const (
 	KindOrphaned     = "orphaned"

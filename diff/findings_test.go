@@ -174,7 +174,7 @@ func TestNoFinding(t *testing.T) {
 
 func TestNestedGroupDoesNotAssign(t *testing.T) {
 	// The Entra collector records a group reached only through nesting in
-	// NestedGroups and leaves Assigned false (DESIGN.md); the finding must
+	// NestedGroups and leaves Assigned false (docs/RULES.md); the finding must
 	// say so rather than treat the person as assigned.
 	a := entra("g7", "tier2@acme.com", collectors.StatusActive, false)
 	a.NestedGroups = []string{"Stonly Users (via Support Tier 2)"}
@@ -279,7 +279,7 @@ func evaluateWith(t *testing.T, accounts []acc, src map[string]Source) []Finding
 	return Evaluate(Input{Graph: g, Sources: src, Roles: roles})
 }
 
-// TestOpenAccess follows DESIGN.md: with appRoleAssignmentRequired false
+// TestOpenAccess follows docs/RULES.md: with appRoleAssignmentRequired false
 // on Entra, an Entra account without an assignment is no evidence of a
 // bypass; Okta's silence still is; the setting is one open_access finding.
 func TestOpenAccess(t *testing.T) {

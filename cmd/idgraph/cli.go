@@ -16,7 +16,7 @@ import (
 	"github.com/idgraph/idgraph/store"
 )
 
-// Exit codes (DESIGN.md).
+// Exit codes (docs/RULES.md).
 const (
 	exitOK         = 0
 	exitFailed     = 1

@@ -102,7 +102,7 @@ var demoFiles = []string{"idgraph.yaml", "idgraph.db", "idgraph.db-wal", "idgrap
 // checkDemoDir refuses a folder the demo did not make: new, empty, and
 // marked folders are the demo's, any other is refused unless force,
 // because the demo would replace a real store and configuration there
-// (DESIGN.md: no command silently replaces an existing store or
+// (docs/RULES.md: no command silently replaces an existing store or
 // configuration).
 func checkDemoDir(dir string, force bool) error {
 	entries, err := os.ReadDir(dir)

@@ -17,7 +17,7 @@ import (
 )
 
 // output is the output convention that every command printing data
-// follows (DESIGN.md): --format names the format, --out FILE the
+// follows (docs/RULES.md): --format names the format, --out FILE the
 // destination, "-" standard output. A file's extension that names another
 // format than --format is an error; without --format, the extension
 // chooses it.

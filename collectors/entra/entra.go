@@ -477,7 +477,7 @@ func (r *read) readApp(ctx context.Context) error {
 // appRoleAssignmentRequired false (Entra's default: "The default value is
 // false. Not nullable", servicePrincipal resource type) every enabled user
 // of the tenant can sign in, so Entra says who should have the app, never
-// who should not (DESIGN.md, Open access). accountEnabled false means "no
+// who should not (docs/RULES.md, Open access). accountEnabled false means "no
 // users are able to sign in to this app, even if they're assigned to it"
 // (same reference): worth a warning, since the assignments then grant
 // nothing in fact.

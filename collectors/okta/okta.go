@@ -602,7 +602,7 @@ func toAccount(u *sdk.User) *collectors.Account {
 	return a
 }
 
-// Status maps Okta's user status onto idgraph's (DESIGN.md). An unknown
+// Status maps Okta's user status onto idgraph's (docs/RULES.md). An unknown
 // status counts as not yet active: never as a leaver, which would raise a
 // false "orphaned" alarm.
 func Status(s string) collectors.Status {
@@ -721,7 +721,7 @@ func (r *read) listGroup(ctx context.Context, cl *sdk.Client, id string) error {
 // SUSPENDED "isn't enabled to use the app", PENDING "can't use the app",
 // REVOKED "is disabled and waiting for deprovisioning acknowledgment",
 // DEPROVISIONED, UNASSIGNED "the user-matching operation was skipped").
-// They grant nothing (DESIGN.md).
+// They grant nothing (docs/RULES.md).
 var notInForce = map[string]bool{"INACTIVE": true, "SUSPENDED": true, "DEPROVISIONED": true, "REVOKED": true, "UNASSIGNED": true, "PENDING": true}
 
 // assign marks assigned users, with the roles Okta resolved and why.
