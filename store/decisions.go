@@ -86,11 +86,14 @@ func (s *Store) Decisions(ctx context.Context, history bool) (map[string]Decisio
 // for its second reviewer) and every decision made by then, newest first,
 // with the confirmations made by then. A decision or confirmation made
 // after asOf is not shown, so that an export of a past moment never
-// changes.
+// changes; nor is one that is not in the evidence chain (written into the
+// store around idgraph: `idgraph verify` names it).
 func (s *Store) DecisionsAsOf(ctx context.Context, asOf time.Time) (map[string]Decision, []Decision, error) {
 	q := `SELECT d.id, d.finding_key, d.finding_id, d.decision, d.justification, d.role, d.expires_at, d.reviewer, d.decided_at, d.snapshot_id, d.needs_second,
 		COALESCE(c.reviewer, ''), COALESCE(c.confirmed_at, '')
-		FROM decisions d LEFT JOIN confirmations c ON c.decision_id = d.id ORDER BY d.id`
+		FROM decisions d JOIN evidence e ON e.kind = 'decision' AND e.ref = d.id
+		LEFT JOIN (SELECT c.* FROM confirmations c JOIN evidence ce ON ce.kind = 'confirmation' AND ce.ref = c.id) c ON c.decision_id = d.id
+		ORDER BY d.id`
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: reading decisions: %w", err)

@@ -331,6 +331,15 @@ func TestDecisionsAsOf(t *testing.T) {
 			t.Errorf("as of %v: %d decisions, in force %+v", tc.asOf, len(all), cur)
 		}
 	}
+	// A decision and a confirmation written around idgraph count for
+	// nothing: no list, export or alert shows them.
+	tamperSQL(t, s, `INSERT INTO decisions (finding_key, decision, justification, expires_at, reviewer, decided_at, snapshot_id)
+		VALUES ('orphaned/stonly/c', 'approve', 'fine', '2027-12-01T00:00:00Z', 'ciso@acme.com', '2026-12-01T09:30:00Z', 2)`,
+		`INSERT INTO decisions (finding_key, decision, justification, reviewer, decided_at, snapshot_id, needs_second)
+		VALUES ('orphaned/stonly/d', 'revoke', 'gone', 'ann@acme.com', '2026-12-01T09:30:00Z', 2, 1)`)
+	if cur, all, _ := s.DecisionsAsOf(ctx, time.Time{}); len(all) != 3 || cur["orphaned/stonly/c"].ID != 0 {
+		t.Errorf("decisions outside the chain are shown: %+v", all)
+	}
 	h, err := s.History(ctx, "orphaned/stonly/a")
 	if err != nil || len(h) != 2 || h[0].Decision != "approve" || h[1].Decision != "revoke" {
 		t.Errorf("history of a: %+v %v", h, err)
