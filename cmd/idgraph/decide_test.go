@@ -149,4 +149,13 @@ func TestDecideCommand(t *testing.T) {
 	if r.code == exitOK || !strings.Contains(r.stderr, "decision 4 (approve by ciso@acme.com, dated 2026-11-01T09:00:00Z) is not in the evidence chain") {
 		t.Fatalf("verify after an inserted decision: %d %s %s", r.code, r.stdout, r.stderr)
 	}
+	// Nor does it count anywhere.
+	for _, args := range [][]string{{"export", "--kind", "accounts", "--out", "-"}, {"findings", "--format", "json"}} {
+		if r := run(t, nil, append(args, "--config", cfg)...); r.code != exitOK || strings.Contains(r.stdout, "ciso@acme.com") {
+			t.Errorf("%v shows the inserted decision (exit %d)", args, r.code)
+		}
+	}
+	if r := runDecide(t, "decisions", "--config", cfg); strings.Contains(r.stdout, "ciso@acme.com") {
+		t.Errorf("decisions lists the inserted decision:\n%s", r.stdout)
+	}
 }
