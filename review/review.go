@@ -17,7 +17,7 @@ import (
 // Kind is what a reviewer decided about a finding.
 type Kind string
 
-// The decisions of DESIGN.md "Review".
+// The decisions a reviewer can make (docs/RULES.md, "Review and evidence").
 const (
 	Approve   Kind = "approve"   // keep the access; approvals expire
 	Revoke    Kind = "revoke"    // remove the access

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// The evidence chain (DESIGN.md "Evidence integrity"). Every decision and
+// The evidence chain (docs/RULES.md, "Review and evidence"). Every decision and
 // every confirmation is an entry of one chain, numbered 1, 2, 3 ... with
 // no gaps; each entry carries the previous entry's hash and its own hash
 // over its canonical content: the row as recorded (body), when it was

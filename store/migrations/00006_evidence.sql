@@ -1,5 +1,5 @@
 -- +goose Up
--- One evidence chain (DESIGN.md "Evidence integrity"): every decision,
+-- One evidence chain (docs/RULES.md, "Review and evidence"): every decision,
 -- every second reviewer's confirmation and, later, campaign events,
 -- sign-offs and remediation records is an entry that carries the hash of
 -- the entry before it and its own hash over its canonical content, so that
