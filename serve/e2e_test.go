@@ -198,6 +198,7 @@ func TestReviewInChromium(t *testing.T) {
 	}
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`form[aria-label=decision] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#findings`)), // the findings page, not the one before it
 		chromedp.WaitVisible(chromedp.CSS(`p.msg`)),
 	); err != nil {
 		t.Fatal(err)
