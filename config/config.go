@@ -148,6 +148,23 @@ func (s *Serve) validate(file string) error {
 	return nil
 }
 
+// Review configures reviewer decisions.
+type Review struct {
+	// MaxApproval bounds how far ahead an approval or an exception may end;
+	// zero: one year.
+	MaxApproval time.Duration `yaml:"max_approval"`
+	// PrivilegedRoles are the roles whose removal or change needs a second
+	// reviewer; empty: Admin and Owner.
+	PrivilegedRoles []string `yaml:"privileged_roles"`
+}
+
+// Evidence configures the copy of the evidence chain outside the store.
+type Evidence struct {
+	// LogFile is an append-only file that receives one JSON line per entry
+	// of the evidence chain, for shipping to a write-once store; "" for none.
+	LogFile string `yaml:"log_file"`
+}
+
 // Report configures what every run writes besides the snapshot.
 type Report struct {
 	Dir string `yaml:"dir"` // folder for report.html, report.md and exports; empty: none
@@ -174,14 +191,16 @@ type WebhookAlerts struct {
 
 // Config is the whole configuration file.
 type Config struct {
-	Store   string     `yaml:"store"`
-	Roles   []RoleRule `yaml:"roles"`
-	Domains Domains    `yaml:"domains"`
-	Links   []Link     `yaml:"links"`
-	Guard   Guard      `yaml:"guard"`
-	Serve   Serve      `yaml:"serve"`
-	Report  Report     `yaml:"report"`
-	Alerts  Alerts     `yaml:"alerts"`
+	Store    string     `yaml:"store"`
+	Roles    []RoleRule `yaml:"roles"`
+	Domains  Domains    `yaml:"domains"`
+	Links    []Link     `yaml:"links"`
+	Guard    Guard      `yaml:"guard"`
+	Serve    Serve      `yaml:"serve"`
+	Report   Report     `yaml:"report"`
+	Review   Review     `yaml:"review"`
+	Evidence Evidence   `yaml:"evidence"`
+	Alerts   Alerts     `yaml:"alerts"`
 
 	// Sources holds the subtree of every source key, in file order.
 	Sources []SourceNode `yaml:"-"`
@@ -359,6 +378,9 @@ func (c *Config) validate() error {
 	}
 	if c.Guard.MaxDrop != nil && (*c.Guard.MaxDrop <= 0 || *c.Guard.MaxDrop > 1) {
 		return errorf("%s: guard.max_drop must be a fraction in (0, 1], e.g. 0.2", c.File)
+	}
+	if c.Review.MaxApproval < 0 || (c.Review.MaxApproval > 0 && c.Review.MaxApproval < 24*time.Hour) {
+		return errorf("%s: review.max_approval must be at least 24h, e.g. 8760h for a year (got %s)", c.File, c.Review.MaxApproval)
 	}
 	if c.Guard.SourceTimeout < 0 || (c.Guard.SourceTimeout > 0 && c.Guard.SourceTimeout < time.Second) {
 		return errorf("%s: guard.source_timeout must be at least 1s, e.g. 30m (got %s)", c.File, c.Guard.SourceTimeout)

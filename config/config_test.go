@@ -31,6 +31,9 @@ func TestParseErrors(t *testing.T) {
 		{"two defaults", "store: x.db\nroles:\n  - {default: Member}\n  - {default: Admin}\n", "2 default rules"},
 		{"alias with @", "store: x.db\ndomains:\n  aliases: {a@b.com: c.com}\n", "must map a domain to a domain"},
 		{"guard out of range", "store: x.db\nguard: {max_drop: 1.5}\n", "guard.max_drop"},
+		{"source timeout too short", "store: x.db\nguard: {source_timeout: 10ms}\n", "guard.source_timeout must be at least 1s"},
+		{"approval bound too short", "store: x.db\nreview: {max_approval: 1h}\n", "review.max_approval must be at least 24h"},
+		{"unknown evidence key", "store: x.db\nevidence: {log: x}\n", "log"},
 		{"bad yaml", "store: [\n", "idgraph.yaml"},
 		{"wrong type", "store: x.db\nroles: 5\n", "idgraph.yaml"},
 	}

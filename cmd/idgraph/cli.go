@@ -126,7 +126,8 @@ Exit codes: 0 success; 1 the run failed; 2 bad usage or configuration;
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "log warnings and errors only")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
 	root.AddCommand(a.runCmd(), a.collectCmd(), a.findingsCmd(), a.snapshotsCmd(), a.driftCmd(), a.verifyCmd(), a.versionCmd(),
-		a.exportCmd(), a.reportCmd(), a.peopleCmd(), a.demoCmd(), a.initCmd(), a.doctorCmd(), a.serveCmd())
+		a.exportCmd(), a.reportCmd(), a.peopleCmd(), a.demoCmd(), a.initCmd(), a.doctorCmd(), a.serveCmd(),
+		newDecideCmd(a), newDecisionsCmd(a))
 	return root
 }
 

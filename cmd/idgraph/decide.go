@@ -20,7 +20,13 @@ import (
 // The configuration has no review keys yet: the defaults apply (approvals
 // and exceptions up to a year; Admin and Owner privileged; no evidence
 // log file).
-func reviewingOf(*config.Config) store.Reviewing { return store.Reviewing{} }
+func reviewingOf(cfg *config.Config) store.Reviewing {
+	r := store.Reviewing{Policy: review.Policy{MaxApproval: cfg.Review.MaxApproval, Privileged: cfg.Review.PrivilegedRoles}}
+	if cfg.Evidence.LogFile != "" {
+		r.LogFile = cfg.Path(cfg.Evidence.LogFile)
+	}
+	return r
+}
 
 // parseWhen reads a date (YYYY-MM-DD: through the end of that day, UTC) or
 // an RFC 3339 time.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,13 @@ import (
 // failure here is a *reportsError, never a failed run.
 func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink, reports bool) (alert.Result, error) {
 	var res alert.Result
+	if logFile := reviewingOf(cfg).LogFile; logFile != "" {
+		// The evidence log outside the store learns of every snapshot, so
+		// that one deleted later is found even when no decision followed.
+		if err := st.AnchorSnapshot(ctx, logFile); err != nil {
+			a.log.Error("the evidence log could not be written; verify --log will name the gap", "file", logFile, "error", err)
+		}
+	}
 	if len(sinks) > 0 {
 		// A delivery problem is logged and retried next run; it does not
 		// fail a run whose snapshot is safely stored.
@@ -39,7 +47,11 @@ func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store,
 	if err != nil {
 		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
 	}
-	files, err := report.Render(d, dir, report.CSVOptions{})
+	rv, err := report.LoadReview(ctx, st, d, time.Time{})
+	if err != nil {
+		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
+	}
+	files, err := report.Render(d, dir, report.CSVOptions{Review: rv})
 	if err != nil {
 		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
 	}
@@ -51,7 +63,7 @@ func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store,
 
 func (a *app) exportCmd() *cobra.Command {
 	var snapshot int64
-	var kind string
+	var kind, asOf string
 	var bom bool
 	o := &output{formats: []string{"csv"}, required: true}
 	cmd := &cobra.Command{
@@ -73,12 +85,16 @@ put it beside).`,
 			if err := o.resolve(cmd); err != nil {
 				return err
 			}
-			d, done, err := a.loadReport(cmd.Context(), snapshot)
+			at, err := parseWhen("--as-of", asOf)
+			if err != nil {
+				return err
+			}
+			d, rv, done, err := a.loadReport(cmd.Context(), snapshot, at)
 			if err != nil {
 				return err
 			}
 			defer done()
-			opt := report.CSVOptions{BOM: bom}
+			opt := report.CSVOptions{BOM: bom, Review: rv}
 			if o.toStdout() {
 				var data []byte
 				if kind == "accounts" {
@@ -106,12 +122,14 @@ put it beside).`,
 	cmd.Flags().Int64Var(&snapshot, "snapshot", 0, "snapshot ID (default: the latest)")
 	cmd.Flags().StringVar(&kind, "kind", "accounts", "accounts (the population) or findings")
 	cmd.Flags().BoolVar(&bom, "bom", false, "start with a UTF-8 byte-order mark, for Excel")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "show decisions as of this time (RFC 3339 or YYYY-MM-DD; default: the snapshot's own time)")
 	o.addFlags(cmd, false)
 	return cmd
 }
 
 func (a *app) reportCmd() *cobra.Command {
 	var snapshot int64
+	var asOf string
 	o := &output{formats: []string{"html", "md"}, required: true}
 	cmd := &cobra.Command{
 		Use:   "report --out FILE [--format html|md] [--snapshot ID]",
@@ -128,7 +146,11 @@ extension that names the other format is an error. --out - writes to standard ou
 			if err := o.resolve(cmd); err != nil {
 				return err
 			}
-			d, done, err := a.loadReport(cmd.Context(), snapshot)
+			at, err := parseWhen("--as-of", asOf)
+			if err != nil {
+				return err
+			}
+			d, _, done, err := a.loadReport(cmd.Context(), snapshot, at)
 			if err != nil {
 				return err
 			}
@@ -149,24 +171,31 @@ extension that names the other format is an error. --out - writes to standard ou
 		},
 	}
 	cmd.Flags().Int64Var(&snapshot, "snapshot", 0, "snapshot ID (default: the latest)")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "show decisions as of this time (RFC 3339 or YYYY-MM-DD; default: the snapshot's own time)")
 	o.addFlags(cmd, false)
 	return cmd
 }
 
 // loadReport opens the store read-only and loads a snapshot's report data.
-func (a *app) loadReport(ctx context.Context, id int64) (*report.Data, func(), error) {
+// Its review (decisions, remediations) is the one in force at asOf, by
+// default the snapshot's own finish time, so that the same snapshot and
+// moment always give the same bytes.
+func (a *app) loadReport(ctx context.Context, id int64, asOf time.Time) (*report.Data, *report.Review, func(), error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st, err := store.OpenReadOnly(ctx, cfg.Path(cfg.Store))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	d, err := report.Load(ctx, st, id, version())
-	if err != nil {
-		st.Close()
-		return nil, nil, err
+	if err == nil {
+		var rv *report.Review
+		if rv, err = report.LoadReview(ctx, st, d, asOf); err == nil {
+			return d, rv, func() { st.Close() }, nil
+		}
 	}
-	return d, func() { st.Close() }, nil
+	st.Close()
+	return nil, nil, nil, err
 }

@@ -207,7 +207,7 @@ the store stays consistent, then closes the listener.`,
 			if err != nil {
 				return &config.Error{Err: fmt.Errorf("%s: domains: %w", cfg.File, err)}
 			}
-			o := serve.Options{Store: st, Normalizer: norm, Token: sec.token, Users: sec.users, SessionSecret: sec.session, TrustProxy: cfg.Serve.TrustProxy,
+			o := serve.Options{Store: st, Normalizer: norm, Review: reviewingOf(cfg), Token: sec.token, Users: sec.users, SessionSecret: sec.session, TrustProxy: cfg.Serve.TrustProxy,
 				Logger: a.log, Version: version()}
 			if cfg.Serve.TLSCertFile != "" {
 				o.TLSCertFile, o.TLSKeyFile = cfg.Path(cfg.Serve.TLSCertFile), cfg.Path(cfg.Serve.TLSKeyFile)
