@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/review"
 	"github.com/idgraph/idgraph/store"
 )
@@ -80,12 +83,31 @@ func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, i
 	if err != nil {
 		return nil, http.StatusBadRequest, err
 	}
-	sum, err := s.o.Store.Get(ctx, id)
-	if errors.Is(err, store.ErrNoSnapshot) {
-		return nil, http.StatusNotFound, err
+	// A filter value that cannot match is a mistake to say, not an empty
+	// list that reads as "nothing to review".
+	for _, f := range []struct {
+		name  string
+		known []string
+	}{{"kind", report.Kinds}, {"severity", report.Severities}, {"state", []string{diff.StateOpen, diff.StateUnknown, "all"}}, {"decision", decisionFilters}} {
+		if v := q.Get(f.name); v != "" && !slices.Contains(f.known, v) {
+			return nil, http.StatusBadRequest, fmt.Errorf("%s must be one of %s, not %q", f.name, strings.Join(f.known, ", "), v)
+		}
 	}
+	sum, err := s.o.Store.Get(ctx, id)
 	if err != nil {
-		return nil, http.StatusInternalServerError, err
+		status, err := s.lookup(err, id)
+		return nil, status, err
+	}
+	if app := q.Get("app"); app != "" {
+		var apps []string
+		for _, src := range sum.Sources {
+			if src.Info.App != "" && !slices.Contains(apps, src.Info.App) {
+				apps = append(apps, src.Info.App)
+			}
+		}
+		if !slices.Contains(apps, app) {
+			return nil, http.StatusBadRequest, fmt.Errorf("app must be one of %s (the applications of snapshot %d), not %q", strings.Join(apps, ", "), sum.ID, app)
+		}
 	}
 	fs, err := s.o.Store.Findings(ctx, sum.ID)
 	if err != nil {
@@ -130,6 +152,7 @@ func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, i
 		if (state != "all" && f.State != state) ||
 			(q.Get("kind") != "" && f.Kind != q.Get("kind")) ||
 			(q.Get("severity") != "" && f.Severity != q.Get("severity")) ||
+			(q.Get("app") != "" && f.App != q.Get("app")) ||
 			(q.Get("team") != "" && f.Team != q.Get("team") && !strings.EqualFold(f.TeamName, q.Get("team"))) {
 			continue
 		}
@@ -191,7 +214,8 @@ func (s *Server) person(r *http.Request) (*Person, int, error) {
 	}
 	sum, err := s.o.Store.Get(r.Context(), id)
 	if err != nil {
-		return nil, http.StatusNotFound, err
+		status, err := s.lookup(err, id)
+		return nil, status, err
 	}
 	pid := r.PathValue("id")
 	people, err := s.o.Store.People(r.Context(), sum.ID)

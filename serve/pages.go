@@ -30,10 +30,11 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"kinds":      func() []string { return report.Kinds },
 	"severities": func() []string { return report.Severities },
 	"kindsOf":    func() []review.Kind { return review.Kinds },
-	"decisionFilters": func() []string {
-		return []string{"undecided", "pending", "approve", "revoke", "modify", "exception", "expired"}
-	},
+	"decisionFilters": func() []string { return decisionFilters },
 }).ParseFS(pagesFS, "pages.html.tmpl"))
+
+// decisionFilters are the values of the decision filter.
+var decisionFilters = []string{"undecided", "pending", "approve", "revoke", "modify", "exception", "expired"}
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, data map[string]any) {
 	s.renderStatus(w, r, http.StatusOK, name, data)
@@ -249,12 +250,14 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := report.Load(r.Context(), s.o.Store, id, s.o.Version)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		status, err := s.lookup(err, id) // never the store's path
+		http.Error(w, err.Error(), status)
 		return
 	}
 	rv, err := report.LoadReview(r.Context(), s.o.Store, d, asOf)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		status, err := s.lookup(err, id)
+		http.Error(w, err.Error(), status)
 		return
 	}
 	opt := report.CSVOptions{Review: rv}

@@ -53,3 +53,38 @@ func TestUnknownFindingsAreSaid(t *testing.T) {
 		t.Errorf("the findings page does not say what could not be re-checked:\n%s", page)
 	}
 }
+
+// TestAPIFiltersAndErrors: a filter value that cannot match is a 400 that
+// names the values it may take, never an empty list; the app filter
+// selects by application; a 404 never shows the store's path.
+func TestAPIFiltersAndErrors(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		query string
+		code  int
+		has   string
+	}{
+		{"?kind=orphan", 400, "kind must be one of orphaned"},
+		{"?severity=severe", 400, "severity must be one of critical"},
+		{"?state=closed", 400, "state must be one of open, unknown, all"},
+		{"?decision=approved", 400, "decision must be one of undecided"},
+		{"?app=notion", 400, "app must be one of stonly"},
+		{"?app=stonly", 200, `"app": "stonly"`},
+		{"?kind=orphaned&severity=critical", 200, `"kind": "orphaned"`},
+		{"?snapshot=42", 404, "there is no snapshot 42"},
+	} {
+		code, body := f.do("GET", "/api/v1/findings"+tt.query, "token", nil)
+		if code != tt.code || !strings.Contains(body, tt.has) {
+			t.Errorf("%s: %d %s, want %d with %q", tt.query, code, body, tt.code, tt.has)
+		}
+		if strings.Contains(body, f.dir) {
+			t.Errorf("%s: the answer shows the store's folder: %s", tt.query, body)
+		}
+	}
+	for _, path := range []string{"/api/v1/people/okta:nobody?snapshot=42", "/download/findings.csv?snapshot=42"} {
+		code, body := f.do("GET", path, "token", nil)
+		if code != 404 || strings.Contains(body, f.dir) || strings.Contains(body, ".db") {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+}
