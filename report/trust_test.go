@@ -21,7 +21,7 @@ import (
 )
 
 // failedSnapshot is the snapshot that follows d when every source failed,
-// as the pipeline records it (DESIGN.md, "Nothing vanishes because a
+// as the pipeline records it (docs/RULES.md, "Nothing vanishes because a
 // source failed"): each of d's open findings carried as unknown, with its
 // facts, its first-seen, d as the snapshot it was last confirmed in, and
 // the incomplete sources that kept it from being re-checked.

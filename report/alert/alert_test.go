@@ -195,7 +195,7 @@ func TestSlackMessage(t *testing.T) {
 }
 
 // failedSnapshot is the snapshot after id when every source failed, as the
-// pipeline records it (DESIGN.md, "Nothing vanishes because a source
+// pipeline records it (docs/RULES.md, "Nothing vanishes because a source
 // failed"): each open finding of id carried as unknown, with id as the
 // snapshot it was last confirmed in and the sources that kept it from
 // being re-checked.
