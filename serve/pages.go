@@ -27,9 +27,9 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"pathEscape": func(s string) string {
 		return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(s)
 	},
-	"kinds":      func() []string { return report.Kinds },
-	"severities": func() []string { return report.Severities },
-	"kindsOf":    func() []review.Kind { return review.Kinds },
+	"kinds":           func() []string { return report.Kinds },
+	"severities":      func() []string { return report.Severities },
+	"kindsOf":         func() []review.Kind { return review.Kinds },
 	"decisionFilters": func() []string { return decisionFilters },
 }).ParseFS(pagesFS, "pages.html.tmpl"))
 
