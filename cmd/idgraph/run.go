@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
 )
@@ -89,8 +90,17 @@ func (e *reportsError) Unwrap() error { return e.err }
 func (a *app) printRunSummary(out *pipeline.Outcome) {
 	s := out.Snapshot
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "snapshot %d  %s  accounts %d  people %d  findings %d\n", s.ID, s.FinishedAt.Format(time.RFC3339),
-		len(s.Graph.Accounts), len(s.Graph.People), len(s.Findings))
+	// IdP and app accounts are different things: counted apart, never added.
+	var idp, app int
+	for _, src := range s.Sources {
+		if src.Info.Kind == collectors.KindIdP {
+			idp += src.Completeness.Records
+		} else {
+			app += src.Completeness.Records
+		}
+	}
+	fmt.Fprintf(w, "snapshot %d  %s  IdP accounts %d  app accounts %d  people %d  findings %d\n", s.ID, s.FinishedAt.Format(time.RFC3339),
+		idp, app, len(s.Graph.People), len(s.Findings))
 	fmt.Fprintln(w, "SOURCE\tKIND\tCOMPLETE\tRECORDS\tPAGES\tRETRIES\tDURATION")
 	for _, src := range s.Sources {
 		c := src.Completeness
