@@ -294,17 +294,11 @@ type DecisionRequest struct {
 }
 
 func parseDate(v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse("2006-01-02", v)
+	t, err := review.ParseTime(v)
 	if err != nil {
 		return time.Time{}, errors.New("expires must be a date (YYYY-MM-DD)")
 	}
-	return t.Add(24*time.Hour - time.Second), nil // through the end of that day
+	return t, nil
 }
 
 // jsonBody reports whether the request says its body is JSON. A browser

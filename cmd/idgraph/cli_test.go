@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/idgraph/idgraph/report"
 	"io"
 	"os"
 	"os/exec"
@@ -862,8 +863,8 @@ func TestPluralsAndLists(t *testing.T) {
 	for _, tt := range []struct {
 		got, want string
 	}{
-		{plural(1, "snapshot", "snapshots"), "1 snapshot"}, {plural(0, "snapshot", "snapshots"), "0 snapshots"},
-		{list([]string{"a"}), "a"}, {list([]string{"a", "b"}), "a and b"}, {list([]string{"a", "b", "c"}), "a, b and c"},
+		{report.Plural(1, "snapshot", "snapshots"), "1 snapshot"}, {report.Plural(0, "snapshot", "snapshots"), "0 snapshots"},
+		{report.List([]string{"a"}), "a"}, {report.List([]string{"a", "b"}), "a and b"}, {report.List([]string{"a", "b", "c"}), "a, b and c"},
 		{findingCounts(nil, false), "none"},
 		{findingCounts(nil, true), "none among what could be checked (a source was incomplete: what depends on it could not be checked)"},
 	} {

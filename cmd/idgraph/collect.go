@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/idgraph/idgraph/report"
 	"io"
 	"strings"
 
@@ -56,7 +57,7 @@ check credentials and selectors. Exits 3 when the source was incomplete.`,
 						return err
 					}
 					if !o.toStdout() {
-						fmt.Fprintf(a.stdout, "wrote %s (%s)\n", o.out, plural(len(res.Result.Accounts), "account", "accounts"))
+						fmt.Fprintf(a.stdout, "wrote %s (%s)\n", o.out, report.Plural(len(res.Result.Accounts), "account", "accounts"))
 					}
 					if !res.Result.Completeness.Complete {
 						return &exitError{exitIncomplete, fmt.Errorf("source %s was incomplete: %s", source, strings.Join(res.Result.Completeness.Errors, "; "))}

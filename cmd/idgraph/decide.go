@@ -31,17 +31,11 @@ func reviewingOf(cfg *config.Config) store.Reviewing {
 // parseWhen reads a date (YYYY-MM-DD: through the end of that day, UTC) or
 // an RFC 3339 time.
 func parseWhen(flag, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse("2006-01-02", v)
+	t, err := review.ParseTime(v)
 	if err != nil {
 		return time.Time{}, usageErr("%s must be a date (YYYY-MM-DD) or an RFC 3339 time, not %q", flag, v)
 	}
-	return t.Add(24*time.Hour - time.Second), nil
+	return t, nil
 }
 
 func newDecideCmd(a *app) *cobra.Command {

@@ -174,7 +174,7 @@ keeps them whole.`,
 					return findingsTable(w, items, sum, state != "open", tty)
 				})
 				if err == nil && !o.toStdout() {
-					fmt.Fprintf(a.stdout, "wrote %s (%s of snapshot %d)\n", o.out, plural(len(items), "finding", "findings"), sum.ID)
+					fmt.Fprintf(a.stdout, "wrote %s (%s of snapshot %d)\n", o.out, report.Plural(len(items), "finding", "findings"), sum.ID)
 				}
 				return err
 			})

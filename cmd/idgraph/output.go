@@ -139,25 +139,6 @@ func orList(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
-// plural is "1 finding", "2 findings": n with the right form of a noun.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// list joins items for a sentence: "a, b and c".
-func list(items []string) string {
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return items[0]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
-}
-
 // cell makes source text safe for a table: sanitised always, and cut to
 // max runes only on a terminal, so that a file or a pipe gets it whole.
 func cell(s string, max int, tty bool) string {

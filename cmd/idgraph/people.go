@@ -69,7 +69,7 @@ per account. With --email, no matching person is exit 2.`,
 					return peopleTable(w, people, tty)
 				})
 				if err == nil && !o.toStdout() {
-					fmt.Fprintf(a.stdout, "wrote %s (%s of snapshot %d)\n", o.out, plural(len(people), "person", "people"), sum.ID)
+					fmt.Fprintf(a.stdout, "wrote %s (%s of snapshot %d)\n", o.out, report.Plural(len(people), "person", "people"), sum.ID)
 				}
 				return err
 			})
@@ -198,7 +198,7 @@ func personDetail(w io.Writer, people []serve.Person, tty bool) error {
 		if p.Person.ExpectedRole != "" {
 			fmt.Fprintf(w, "expected role: %s (%s)\n", cell(p.Person.ExpectedRole, 30, tty), cell(p.Person.ExpectedWhy, 200, tty))
 		}
-		fmt.Fprintf(w, "\n%s\n", plural(len(p.Accounts), "account", "accounts"))
+		fmt.Fprintf(w, "\n%s\n", report.Plural(len(p.Accounts), "account", "accounts"))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  SOURCE\tTEAM\tACCOUNT\tEMAIL\tSTATUS\tROLE\tASSIGNED\tLINKED BY")
 		for _, acc := range p.Accounts {
@@ -220,7 +220,7 @@ func personDetail(w io.Writer, people []serve.Person, tty bool) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\n%s\n", plural(len(p.Findings), "finding", "findings"))
+		fmt.Fprintf(w, "\n%s\n", report.Plural(len(p.Findings), "finding", "findings"))
 		for _, f := range p.Findings {
 			fmt.Fprintf(w, "  %s  %-8s %-13s %s\n", f.ID, f.Severity, f.Kind, cell(f.Explanation, 160, tty))
 		}

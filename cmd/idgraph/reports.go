@@ -115,7 +115,7 @@ put it beside).`,
 			if err != nil {
 				return fmt.Errorf("writing %s: %w", o.out, err)
 			}
-			fmt.Fprintf(a.stdout, "wrote %s (%s, sha256 %s) and %s\n", e.File, plural(e.Rows, "row", "rows"), e.SHA256, filepath.Base(e.Manifest))
+			fmt.Fprintf(a.stdout, "wrote %s (%s, sha256 %s) and %s\n", e.File, report.Plural(e.Rows, "row", "rows"), e.SHA256, filepath.Base(e.Manifest))
 			return nil
 		},
 	}

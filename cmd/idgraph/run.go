@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/idgraph/idgraph/report"
 	"maps"
 	"slices"
 	"strings"
@@ -112,8 +113,8 @@ func (a *app) printRunSummary(out *pipeline.Outcome) {
 		d := out.Drift
 		fmt.Fprintf(a.stdout, "since snapshot %d: %s, %s, %s, %s, %s, %s, %s\n", d.From,
 			fmt.Sprintf("%d appeared", len(d.Appeared)), fmt.Sprintf("%d resolved", len(d.Resolved)), fmt.Sprintf("%d escalated", len(d.Escalated)),
-			plural(len(d.AccountsCreated), "account created", "accounts created"), fmt.Sprintf("%d removed", len(d.AccountsRemoved)),
-			plural(len(d.RoleChanges), "role change", "role changes"), plural(len(d.StatusChanges), "status change", "status changes"))
+			report.Plural(len(d.AccountsCreated), "account created", "accounts created"), fmt.Sprintf("%d removed", len(d.AccountsRemoved)),
+			report.Plural(len(d.RoleChanges), "role change", "role changes"), report.Plural(len(d.StatusChanges), "status change", "status changes"))
 	}
 }
 
@@ -144,7 +145,7 @@ func findingCounts(fs []diff.Finding, incomplete bool) string {
 	for _, k := range slices.Sorted(maps.Keys(counts)) { // kinds this list does not know yet
 		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
 	}
-	s := list(parts)
+	s := report.List(parts)
 	switch {
 	case s == "" && incomplete:
 		s = "none among what could be checked"

@@ -47,7 +47,7 @@ func (a *app) snapshotsCmd() *cobra.Command {
 					return snapshotsTable(w, list, tty)
 				})
 				if err == nil && !o.toStdout() {
-					fmt.Fprintf(a.stdout, "wrote %s (%s)\n", o.out, plural(len(list), "snapshot", "snapshots"))
+					fmt.Fprintf(a.stdout, "wrote %s (%s)\n", o.out, report.Plural(len(list), "snapshot", "snapshots"))
 				}
 				return err
 			})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/idgraph/idgraph/report"
 	"io"
 	"os"
 
@@ -53,15 +54,15 @@ the store is missing or is not an idgraph store.`,
 				switch {
 				case res.BadID != 0:
 					return fmt.Errorf("snapshot %d does not verify: %s (%s before it verified)", res.BadID, res.Problem,
-						plural(res.Checked, "snapshot", "snapshots"))
+						report.Plural(res.Checked, "snapshot", "snapshots"))
 				case res.Checked == 0:
 					return fmt.Errorf("%s is not verified: %s", cfg.Path(cfg.Store), res.Problem)
 				case res.Problem != "":
 					return fmt.Errorf("the evidence does not verify: %s (%s and %s before it verified)", res.Problem,
-						plural(res.Checked, "snapshot", "snapshots"), plural(res.Entries, "evidence entry", "evidence entries"))
+						report.Plural(res.Checked, "snapshot", "snapshots"), report.Plural(res.Entries, "evidence entry", "evidence entries"))
 				}
 				fmt.Fprintf(a.stdout, "%s verified: every hash and link of the chain matches; %s verified\n",
-					plural(res.Checked, "snapshot", "snapshots"), plural(res.Entries, "evidence entry", "evidence entries"))
+					report.Plural(res.Checked, "snapshot", "snapshots"), report.Plural(res.Entries, "evidence entry", "evidence entries"))
 				if head != "" {
 					fmt.Fprintf(a.stdout, "the head given is a state of this store: nothing recorded up to it was changed since\n")
 				}
