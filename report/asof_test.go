@@ -107,3 +107,36 @@ func TestExportAsOfIsReproducible(t *testing.T) {
 		t.Errorf("verify --head %s: %+v %v", head, res, err)
 	}
 }
+
+// TestReportsStateTheirMoment: the HTML report and the Markdown summary
+// say which moment's decisions they show and the evidence chain's head
+// then, so that a printed report can be checked against the store.
+func TestReportsStateTheirMoment(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d := snapshot(t, dir, "")
+	st, err := store.Open(ctx, filepath.Join(dir, "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rv, err := report.LoadReview(ctx, st, d, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Head == "" || !d.AsOf.Equal(d.Snapshot.FinishedAt.UTC()) {
+		t.Fatalf("as of %v, head %q", d.AsOf, rv.Head)
+	}
+	var h, m bytes.Buffer
+	if err := report.WriteHTML(&h, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteMarkdown(&m, d); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"html": h.String(), "markdown": m.String()} {
+		if !strings.Contains(out, "Decisions as of "+d.AsOf.Format("2006-01-02 15:04")) || !strings.Contains(out, rv.Head) {
+			t.Errorf("the %s report does not state its moment and chain head %s", name, rv.Head)
+		}
+	}
+}

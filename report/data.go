@@ -25,6 +25,10 @@ type Data struct {
 	// remediation state.
 	Decisions    map[string]store.Decision
 	Remediations []Remediation
+	// AsOf is the moment whose decisions the report shows, and Head the
+	// evidence chain's head then; both zero until LoadReview sets them.
+	AsOf time.Time
+	Head string
 
 	byAccount map[string]string // account key -> person, built by Load; read-only after
 }

@@ -53,6 +53,7 @@ func LoadReview(ctx context.Context, st *store.Store, d *Data, asOf time.Time) (
 		rv.History[all[i].FindingKey] = append(rv.History[all[i].FindingKey], all[i])
 	}
 	d.Decisions = cur
+	d.AsOf, d.Head = asOf, head
 	present := map[string]bool{}
 	for _, f := range d.Findings {
 		present[f.Key] = true

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/idgraph/idgraph/diff"
@@ -28,6 +30,22 @@ const mdLines = 15
 func WriteMarkdown(w io.Writer, d *Data) error {
 	facts, unknowns, inc := d.Facts(), d.Unknowns(), d.Incomplete()
 	fmt.Fprintf(w, "# Access review: %s, snapshot %d (%s)\n\n", mdText(d.App()), d.Snapshot.ID, d.Snapshot.FinishedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	if !d.AsOf.IsZero() {
+		byKind := map[string]int{}
+		for _, dec := range d.Decisions {
+			byKind[dec.Decision]++
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(byKind)) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, byKind[k]))
+		}
+		summary := ""
+		if len(parts) > 0 {
+			summary = " (" + strings.Join(parts, ", ") + ")"
+		}
+		fmt.Fprintf(w, "Decisions as of %s: %s in force%s. Evidence chain head `%s`.\n\n", d.AsOf.UTC().Format("2006-01-02 15:04 UTC"),
+			Plural(len(d.Decisions), "decision", "decisions"), summary, d.Head)
+	}
 	counts := d.AccountCounts()
 	for i, s := range d.Snapshot.Sources {
 		state := "complete"
