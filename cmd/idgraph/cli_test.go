@@ -979,3 +979,27 @@ func TestInitToStandardOutput(t *testing.T) {
 		t.Error(`init --out - wrote a file named "-"`)
 	}
 }
+
+// TestFindingsSayWhatCouldNotBeRechecked: after a run in which the Stonly
+// export was missing, `findings` says, whatever --state, how many findings
+// could not be re-checked and which source was incomplete, and --state all
+// lists the carried ones with the facts.
+func TestFindingsSayWhatCouldNotBeRechecked(t *testing.T) {
+	cfg := quickstart(t)
+	if r := run(t, nil, "run", "-q", "-c", cfg); r.code != 0 {
+		t.Fatalf("first run: %d %s", r.code, r.stderr)
+	}
+	os.Remove(filepath.Join(filepath.Dir(cfg), "stonly-members.csv"))
+	if r := run(t, nil, "run", "-q", "-c", cfg); r.code != 3 {
+		t.Fatalf("second run: %d %s", r.code, r.stderr)
+	}
+	for _, state := range []string{"open", "unknown", "all"} {
+		r := run(t, nil, "findings", "-c", cfg, "--state", state, "--format", "json")
+		if r.code != 0 || !strings.Contains(r.stderr, "findings could not be re-checked because stonly (") {
+			t.Errorf("--state %s: %d, stderr %q", state, r.code, r.stderr)
+		}
+		if state == "all" && !strings.Contains(r.stdout, `"carried": true`) {
+			t.Errorf("--state all lists no carried finding")
+		}
+	}
+}

@@ -147,12 +147,13 @@ keeps them whole.`,
 						items = append(items, it)
 					}
 				}
-				if unknown > 0 && state == "open" {
-					are := "findings of snapshot %d are"
-					if unknown == 1 {
-						are = "finding of snapshot %d is"
+				// Whatever the state asked for, say what is partial and why.
+				if unknown > 0 {
+					see := ""
+					if state == "open" {
+						see = " They are not listed here: see --state unknown or --state all."
 					}
-					fmt.Fprintf(a.stderr, "note: %d "+are+" unknown because a source was incomplete; see --state unknown\n", unknown, sum.ID)
+					fmt.Fprintf(a.stderr, "note: snapshot %d: %s%s\n", sum.ID, report.UncheckedSentence(unknown, report.IncompleteSources(sum.Sources, all), 200), see)
 				}
 				err = a.write(o, func(w io.Writer, tty bool) error {
 					switch o.format {
