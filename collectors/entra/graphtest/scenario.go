@@ -1,0 +1,66 @@
+// scenario.go holds the data the simulator serves: the Scenario (one
+// tenant and its enterprise app) with its users, groups, app roles and
+// assignments, and the application permissions a client can be granted.
+
+package graphtest
+
+// User is an Entra ID user.
+type User struct {
+	ID                string   `json:"id"`
+	DisplayName       string   `json:"displayName"`
+	GivenName         string   `json:"givenName,omitempty"`
+	Surname           string   `json:"surname,omitempty"`
+	UserPrincipalName string   `json:"userPrincipalName"`
+	Mail              string   `json:"mail,omitempty"`
+	OtherMails        []string `json:"otherMails,omitempty"`
+	ProxyAddresses    []string `json:"proxyAddresses,omitempty"`
+	AccountEnabled    bool     `json:"accountEnabled"`
+	UserType          string   `json:"userType,omitempty"` // Member or Guest
+	EmployeeID        string   `json:"employeeId,omitempty"`
+	JobTitle          string   `json:"jobTitle,omitempty"`
+}
+
+// Group is a security group; Members holds user and group ids (direct).
+type Group struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"displayName"`
+	Members     []string `json:"members"`
+}
+
+// AppRole is one role the enterprise app defines.
+type AppRole struct {
+	ID          string `json:"id"`
+	Value       string `json:"value"`
+	DisplayName string `json:"displayName"`
+}
+
+// Assignment is an appRoleAssignment to the app's service principal.
+type Assignment struct {
+	PrincipalID string `json:"principalId"`
+	AppRoleID   string `json:"appRoleId"` // DefaultAccess for the default-access role
+}
+
+// DefaultAccess is the app role id of an assignment without a role.
+const DefaultAccess = "00000000-0000-0000-0000-000000000000"
+
+// Permissions an app can be granted (application permissions).
+const (
+	UserReadAll        = "User.Read.All"
+	ApplicationReadAll = "Application.Read.All"
+	GroupMemberReadAll = "GroupMember.Read.All"
+)
+
+// Scenario is the tenant the simulator serves.
+type Scenario struct {
+	TenantID     string       `json:"tenantId"`
+	ClientID     string       `json:"clientId"`
+	ClientSecret string       `json:"clientSecret"`
+	Permissions  []string     `json:"permissions"` // granted with admin consent
+	SPID         string       `json:"servicePrincipalId"`
+	AppID        string       `json:"appId"`
+	AppName      string       `json:"appName"`
+	AppRoles     []AppRole    `json:"appRoles"`
+	Assignments  []Assignment `json:"assignments"`
+	Users        []User       `json:"users"`
+	Groups       []Group      `json:"groups"`
+}
