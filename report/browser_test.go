@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/idgraph/idgraph/collectors/stonly"
+	"github.com/idgraph/idgraph/internal/browsertest"
 	"github.com/idgraph/idgraph/report"
 )
 
@@ -23,24 +23,7 @@ import (
 // there is none, except in CI, where a missing browser is a failure.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	path, err := stonly.ChromiumPath("")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skip(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	tab, tcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { tcancel(); acancel() })
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatal(err)
-	}
+	tab := browsertest.Tab(t)
 	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx

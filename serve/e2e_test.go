@@ -3,39 +3,21 @@ package serve_test
 import (
 	"context"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/idgraph/idgraph/collectors/stonly"
+	"github.com/idgraph/idgraph/internal/browsertest"
 )
 
 // TestReviewInChromium signs in through the form, filters the findings,
 // records a decision and sees it on the page, in real Chromium.
 func TestReviewInChromium(t *testing.T) {
-	path, err := stonly.ChromiumPath("")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skip(err)
-	}
+	browsertest.Path(t) // skip, or fail in CI, before building the fixture
 	f := newFixture(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	tab, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatal(err)
-	}
+	tab := browsertest.Tab(t)
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()
 	// A sign-in link whose next names another host in a spelling that

@@ -11,7 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/idgraph/idgraph/collectors/stonly"
+	"github.com/idgraph/idgraph/internal/browsertest"
 )
 
 // TestPeopleSearchAndDriftInChromium: in a real Chromium, a reviewer finds
@@ -20,13 +20,7 @@ import (
 // them. With IDGRAPH_SCREENSHOT_DIR set, the pages are saved there (PNG) at
 // 1400 and 1024 px wide, for a person to look at.
 func TestPeopleSearchAndDriftInChromium(t *testing.T) {
-	path, err := stonly.ChromiumPath("")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skip(err)
-	}
+	browsertest.Path(t) // skip, or fail in CI, before building the fixture
 	f := newFixture(t)
 	edit(t, f.dir+"/stonly-members.csv", map[string]string{
 		"frank@acme.com,":   "frank@acme.com,Frank Excess,Member,active,t-support,Support Center",
@@ -35,18 +29,7 @@ func TestPeopleSearchAndDriftInChromium(t *testing.T) {
 	if err := f.srv.RunNow(context.Background(), "test"); err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	tab, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatal(err)
-	}
+	tab := browsertest.Tab(t)
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()
 	shots := os.Getenv("IDGRAPH_SCREENSHOT_DIR")

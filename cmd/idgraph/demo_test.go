@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idgraph/idgraph/collectors/stonly"
+	"github.com/idgraph/idgraph/internal/browsertest"
 )
 
 // TestDemoEndToEnd runs `idgraph demo`: the real Okta and Graph SDKs
@@ -15,12 +15,7 @@ import (
 // real SQLite file, two runs, alerts to the demo's HMAC-checking webhook,
 // and the reports. It is the README's first command.
 func TestDemoEndToEnd(t *testing.T) {
-	if _, err := stonly.ChromiumPath(""); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skip(err)
-	}
+	browsertest.Path(t)
 	dir := t.TempDir()
 	r := run(t, nil, "demo", "--dir", dir, "--people", "80")
 	if r.code != 0 {

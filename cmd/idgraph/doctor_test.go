@@ -9,18 +9,13 @@ import (
 
 	"github.com/idgraph/idgraph/collectors/entra/graphtest"
 	"github.com/idgraph/idgraph/collectors/okta/oktatest"
-	"github.com/idgraph/idgraph/collectors/stonly"
 	"github.com/idgraph/idgraph/collectors/stonly/stonlytest"
 	"github.com/idgraph/idgraph/demo"
+	"github.com/idgraph/idgraph/internal/browsertest"
 )
 
 func TestDoctor(t *testing.T) {
-	if _, err := stonly.ChromiumPath(""); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skip(err)
-	}
+	browsertest.Path(t)
 	dir := t.TempDir()
 	env, err := demo.Start(demo.New(50), dir)
 	if err != nil {

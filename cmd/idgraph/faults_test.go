@@ -12,10 +12,10 @@ import (
 
 	"github.com/idgraph/idgraph/collectors/entra/graphtest"
 	"github.com/idgraph/idgraph/collectors/okta/oktatest"
-	"github.com/idgraph/idgraph/collectors/stonly"
 	"github.com/idgraph/idgraph/collectors/stonly/stonlytest"
 	"github.com/idgraph/idgraph/demo"
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/internal/browsertest"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -36,12 +36,7 @@ type fault struct {
 // to do, the source recorded as incomplete, no finding that depends on it
 // emitted as a fact, and earlier snapshots untouched.
 func TestFaultInjection(t *testing.T) {
-	if _, err := stonly.ChromiumPath(""); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skip(err)
-	}
+	browsertest.Path(t)
 	dir := t.TempDir()
 	env, err := demo.Start(demo.New(60), dir)
 	if err != nil {
