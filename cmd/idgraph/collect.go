@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/idgraph/idgraph/report"
 	"io"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/report"
 )
 
 func (a *app) collectCmd() *cobra.Command {

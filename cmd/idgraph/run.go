@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/idgraph/idgraph/report"
 	"maps"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/report"
 )
 
 func (a *app) runCmd() *cobra.Command {

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/idgraph/idgraph/report"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/idgraph/idgraph/config"
+	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/store"
 )
 
