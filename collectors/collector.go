@@ -9,6 +9,7 @@ package collectors
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -82,12 +83,94 @@ type Account struct {
 	// IdP sources.
 	Groups       []string `json:"groups,omitempty"`        // direct memberships
 	NestedGroups []string `json:"nested_groups,omitempty"` // reached only through nesting: explanation, never a grant
-	Assigned     bool     `json:"assigned,omitempty"`      // assigned the app in this IdP
-	AssignedVia  []string `json:"assigned_via,omitempty"`  // why: "direct", "group Stonly Admins (priority 1)"
-	AppRoles     []string `json:"app_roles,omitempty"`     // role values carried by the assignment
+	// Assignments are the applications this IdP assigns the account, one
+	// record per application, in force or not (an INACTIVE Okta app user
+	// is recorded, not in force, so that the evidence can say why it
+	// grants nothing).
+	Assignments []Assignment `json:"assignments,omitempty"`
+	// Manager is the address (login or e-mail) of the account's manager as
+	// the IdP records it (Okta profile managerId/manager, Entra's manager
+	// relation); campaigns route a person's review to their manager.
+	Manager string `json:"manager,omitempty"`
 
 	// App sources.
 	Role string `json:"role,omitempty"` // verbatim role text (Owner, Admin, Member, or unknown text)
+}
+
+// Assignment is what one IdP says about one application for one account.
+type Assignment struct {
+	// App is the application's short name as configured (okta.apps,
+	// entra.apps). "" comes from a single-app key (okta.app_id,
+	// entra.service_principal_id): the run resolves it to the one
+	// configured application.
+	App     string   `json:"app"`
+	InForce bool     `json:"in_force"`        // the assignment grants access now
+	Via     []string `json:"via,omitempty"`   // why: "direct", "group Stonly Admins (priority 1)"
+	Roles   []string `json:"roles,omitempty"` // role values the assignment carries
+}
+
+// Assign returns the account's assignment record for app, adding an
+// empty one (not in force) when there is none.
+func (a *Account) Assign(app string) *Assignment {
+	for i := range a.Assignments {
+		if a.Assignments[i].App == app {
+			return &a.Assignments[i]
+		}
+	}
+	a.Assignments = append(a.Assignments, Assignment{App: app})
+	return &a.Assignments[len(a.Assignments)-1]
+}
+
+// Assignment returns the account's record for app, in force or not, or nil.
+func (a *Account) Assignment(app string) *Assignment {
+	for i := range a.Assignments {
+		if a.Assignments[i].App == app {
+			return &a.Assignments[i]
+		}
+	}
+	return nil
+}
+
+// AssignedTo reports whether the account holds an assignment of app that
+// is in force.
+func (a *Account) AssignedTo(app string) bool {
+	as := a.Assignment(app)
+	return as != nil && as.InForce
+}
+
+// accountJSON is Account with the fields that snapshots written before
+// applications were a dimension used (one assignment, of the one app).
+type accountJSON struct {
+	*accountAlias
+	LegacyAssigned bool     `json:"assigned,omitempty"`
+	LegacyVia      []string `json:"assigned_via,omitempty"`
+	LegacyRoles    []string `json:"app_roles,omitempty"`
+}
+
+type accountAlias Account
+
+// UnmarshalJSON reads an account as written now or by an earlier version:
+// the old single assignment becomes one Assignment of app "", which the
+// store resolves to the snapshot's application.
+func (a *Account) UnmarshalJSON(data []byte) error {
+	v := accountJSON{accountAlias: (*accountAlias)(a)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	if len(a.Assignments) == 0 && (v.LegacyAssigned || len(v.LegacyVia) > 0 || len(v.LegacyRoles) > 0) {
+		a.Assignments = []Assignment{{InForce: v.LegacyAssigned, Via: v.LegacyVia, Roles: v.LegacyRoles}}
+	}
+	return nil
+}
+
+// ResolveApp names the assignments of app "" (single-app keys, old
+// snapshots) app.
+func (a *Account) ResolveApp(app string) {
+	for i := range a.Assignments {
+		if a.Assignments[i].App == "" {
+			a.Assignments[i].App = app
+		}
+	}
 }
 
 // Key identifies an account across snapshots: source, team and id.
@@ -162,6 +245,7 @@ type Result struct {
 
 // AppPolicy is how an IdP lets users reach one application.
 type AppPolicy struct {
+	App   string `json:"app"`    // the application's short name; "" for a single-app key
 	AppID string `json:"app_id"` // the IdP's id: an Okta app id, an Entra service principal id
 	// OpenAccess: every enabled user of the IdP may sign in without an
 	// assignment (Entra appRoleAssignmentRequired: false). The IdP then says
@@ -212,10 +296,18 @@ func (r *Request) Log() *slog.Logger {
 
 // Info describes a configured source.
 type Info struct {
-	Name    string `json:"name"`
-	Kind    Kind   `json:"kind"`
-	App     string `json:"app,omitempty"` // the application an app source reads, e.g. "stonly"
-	Version string `json:"version"`       // collector version, for evidence manifests
+	Name string `json:"name"`
+	// Type is the configuration key (registry name) that built the source:
+	// "okta" for every Okta org, whatever each instance is named. Role rules
+	// such as okta_group apply to every source of that type.
+	Type  string `json:"type,omitempty"`
+	Kind  Kind   `json:"kind"`
+	App   string `json:"app,omitempty"`   // the application an app source reads, e.g. "stonly"
+	Title string `json:"title,omitempty"` // how people write the application's name, e.g. "Stonly"
+	// Roles is the application's role ladder, lowest to highest privilege
+	// (app sources).
+	Roles   []string `json:"roles,omitempty"`
+	Version string   `json:"version"` // collector version, for evidence manifests
 }
 
 // Collector is implemented by every source.

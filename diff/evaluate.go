@@ -57,7 +57,7 @@ func (e *evaluator) person(p int32) {
 		switch a.Status {
 		case collectors.StatusActive:
 			active = append(active, a)
-			if a.Assigned {
+			if a.AssignedTo(e.app) {
 				assigned = append(assigned, a)
 			}
 			if !e.in.Sources[a.Source].OpenAccess {
@@ -75,7 +75,7 @@ func (e *evaluator) person(p int32) {
 		if idpEvidence == nil {
 			idpEvidence = make([]Evidence, 0, len(idp))
 			for _, a := range idp {
-				idpEvidence = append(idpEvidence, idpFact(a))
+				idpEvidence = append(idpEvidence, idpFact(a, e.app))
 			}
 		}
 		return idpEvidence
@@ -229,7 +229,7 @@ func (e *evaluator) missing(per *graph.Person, assigned []*collectors.Account, a
 		}
 		if ev == nil {
 			for _, a := range assigned {
-				ev = append(ev, idpFact(a))
+				ev = append(ev, idpFact(a, e.app))
 			}
 		}
 		f := Finding{
@@ -239,7 +239,7 @@ func (e *evaluator) missing(per *graph.Person, assigned []*collectors.Account, a
 			DependsOn: append([]string{name}, deps...),
 			Key:       key(KindMissing, src.App, per.ID),
 			Explanation: fmt.Sprintf("assigned %s in %s (%s), but has no %s account", appTitle(src.App),
-				assigned[0].Source, strings.Join(assigned[0].AssignedVia, "; "), appTitle(src.App)),
+				assigned[0].Source, strings.Join(assigned[0].Assignment(e.app).Via, "; "), appTitle(src.App)),
 		}
 		if invite != nil {
 			f.Reason, f.Severity = "pending_invitation", SevInfo
@@ -263,7 +263,7 @@ func (e *evaluator) idpConflict(per *graph.Person, idp []*collectors.Account, ex
 		switch a.Status {
 		case collectors.StatusActive:
 			act = append(act, a)
-			if !a.Assigned {
+			if !a.AssignedTo(e.app) {
 				continue
 			}
 			if r, _ := e.implied(a); r != "" {

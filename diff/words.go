@@ -91,7 +91,7 @@ func highestRole(as []*collectors.Account) string {
 	return best
 }
 
-func idpFact(a *collectors.Account) Evidence {
+func idpFact(a *collectors.Account, app string) Evidence {
 	d := a.RawStatus
 	if d == "" {
 		d = string(a.Status)
@@ -99,11 +99,12 @@ func idpFact(a *collectors.Account) Evidence {
 	if a.Guest {
 		d += ", guest"
 	}
+	as := a.Assignment(app)
 	switch {
-	case a.Assigned:
-		d += "; assigned: " + strings.Join(a.AssignedVia, "; ")
-	case len(a.AssignedVia) > 0: // an assignment not in force, e.g. an INACTIVE Okta app user
-		d += "; not assigned (" + strings.Join(a.AssignedVia, "; ") + ")"
+	case as != nil && as.InForce:
+		d += "; assigned: " + strings.Join(as.Via, "; ")
+	case as != nil && len(as.Via) > 0: // an assignment not in force, e.g. an INACTIVE Okta app user
+		d += "; not assigned (" + strings.Join(as.Via, "; ") + ")"
 	default:
 		d += "; not assigned"
 	}

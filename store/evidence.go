@@ -196,6 +196,10 @@ func bodyOf(ctx context.Context, q querier, kind string, ref int64) (string, err
 		return decisionBody(ctx, q, ref)
 	case "confirmation":
 		return confirmationBody(ctx, q, ref)
+	case "campaign", "signoff": // campaigns.go
+		return campaignBody(ctx, q, kind, ref)
+	case "action": // remediation.go
+		return actionBody(ctx, q, ref)
 	}
 	return "", fmt.Errorf("unknown kind of evidence entry %q", kind)
 }

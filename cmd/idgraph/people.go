@@ -206,13 +206,9 @@ func personDetail(w io.Writer, people []serve.Person, tty bool) error {
 			if team == "" {
 				team = acc.Team
 			}
-			role := acc.Role
-			if role == "" && len(acc.AppRoles) > 0 {
-				role = strings.Join(acc.AppRoles, ", ")
-			}
-			assigned := ""
-			if acc.Assigned {
-				assigned = "yes: " + strings.Join(acc.AssignedVia, ", ")
+			role, assigned := acc.Role, assignedText(&acc.Account)
+			if role == "" {
+				role = assignedRoles(&acc.Account)
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(acc.Source, 30, tty), cell(team, 30, tty), cell(acc.ID, 40, tty),
 				cell(acc.Email, 60, tty), cell(string(acc.Status), 20, tty), cell(role, 30, tty), cell(assigned, 60, tty), cell(acc.LinkReason, 60, tty))
@@ -245,8 +241,53 @@ func peopleCSV(w io.Writer, people []serve.Person) error {
 		}
 		for _, acc := range p.Accounts {
 			cw.Write(append(head[:len(head):len(head)], acc.Source, acc.Team, acc.ID, acc.Email, string(acc.Status), acc.Role,
-				strconv.FormatBool(acc.Assigned), acc.LinkReason))
+				assignedApps(&acc.Account), acc.LinkReason))
 		}
 	}
 	return cw.Flush()
+}
+
+// assignedText says which applications an IdP account is assigned, and
+// through what: "yes: stonly (group Stonly Admins)".
+func assignedText(a *collectors.Account) string {
+	var parts []string
+	for _, as := range a.Assignments {
+		if as.InForce {
+			parts = append(parts, strings.TrimSpace(as.App+" ("+strings.Join(as.Via, ", ")+")"))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "yes: " + strings.Join(parts, "; ")
+}
+
+// assignedRoles lists the role values an IdP account's assignments carry.
+func assignedRoles(a *collectors.Account) string {
+	var roles []string
+	for _, as := range a.Assignments {
+		if as.InForce {
+			roles = append(roles, as.Roles...)
+		}
+	}
+	return strings.Join(roles, ", ")
+}
+
+// assignedApps is the CSV's assigned column: "true"/"false" for an
+// account of one application (as before applications were a dimension),
+// otherwise the applications assigned, separated by ";".
+func assignedApps(a *collectors.Account) string {
+	var apps []string
+	for _, as := range a.Assignments {
+		if as.InForce {
+			apps = append(apps, as.App)
+		}
+	}
+	switch {
+	case len(apps) == 0:
+		return "false"
+	case len(apps) == 1 && len(a.Assignments) <= 1:
+		return "true"
+	}
+	return strings.Join(apps, ";")
 }

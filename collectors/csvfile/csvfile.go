@@ -254,14 +254,17 @@ func row(rec []string, col map[string]int, source string, kind collectors.Kind) 
 		a.ID = strings.ToLower(a.Email)
 	}
 	a.Groups = split(get("groups"))
-	a.AppRoles = split(get("app_roles"))
+	if roles := split(get("app_roles")); len(roles) > 0 {
+		a.Assign("").Roles = roles
+	}
 	if v := get("assigned"); v != "" {
 		switch strings.ToLower(v) {
 		case "true", "yes", "1", "y":
-			a.Assigned = true
-			a.AssignedVia = split(get("assigned_via"))
-			if len(a.AssignedVia) == 0 {
-				a.AssignedVia = []string{"assigned in the export"}
+			as := a.Assign("")
+			as.InForce = true
+			as.Via = split(get("assigned_via"))
+			if len(as.Via) == 0 {
+				as.Via = []string{"assigned in the export"}
 			}
 		case "false", "no", "0", "n":
 		default:

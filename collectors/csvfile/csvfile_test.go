@@ -24,7 +24,7 @@ func TestParseGood(t *testing.T) {
 		t.Fatalf("got %d accounts", len(accs))
 	}
 	a := accs[0]
-	if a.Role != "Admin" || a.Status != collectors.StatusActive || len(a.Addresses) != 3 || len(a.Groups) != 2 || !a.Assigned {
+	if a.Role != "Admin" || a.Status != collectors.StatusActive || len(a.Addresses) != 3 || len(a.Groups) != 2 || !a.AssignedTo("") {
 		t.Errorf("alice = %+v", a)
 	}
 	if accs[1].Status != collectors.StatusInvited {

@@ -564,16 +564,17 @@ func (r *read) assign() {
 			r.comp.Warnings = append(r.comp.Warnings, "an assignment names user "+uid+", who is not in the user list")
 			continue
 		}
-		a.Assigned = true
+		as := a.Assign("")
+		as.InForce = true
 		for _, role := range roles {
 			via := "direct assignment"
 			if role != "" {
 				via += " (app role " + role + ")"
-				a.AppRoles = append(a.AppRoles, role)
+				as.Roles = append(as.Roles, role)
 			} else {
 				via += " (default access)"
 			}
-			a.AssignedVia = append(a.AssignedVia, via)
+			as.Via = append(as.Via, via)
 		}
 	}
 	gs := make([]*group, 0, len(r.groups))
@@ -589,16 +590,17 @@ func (r *read) assign() {
 			if a == nil {
 				continue
 			}
-			a.Assigned = true
+			as := a.Assign("")
+			as.InForce = true
 			a.Groups = append(a.Groups, g.name)
 			via := "group " + g.name
 			if g.role != "" {
 				via += " (app role " + g.role + ")"
-				a.AppRoles = append(a.AppRoles, g.role)
+				as.Roles = append(as.Roles, g.role)
 			} else {
 				via += " (default access)"
 			}
-			a.AssignedVia = append(a.AssignedVia, via)
+			as.Via = append(as.Via, via)
 		}
 		for _, uid := range g.transitive {
 			if direct[uid] {

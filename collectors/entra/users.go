@@ -264,7 +264,7 @@ func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string
 	r.mu.Lock()
 	for _, a := range prev.Accounts {
 		a := a
-		a.Assigned, a.AssignedVia, a.AppRoles, a.Groups, a.NestedGroups = false, nil, nil, nil, nil
+		a.Assignments, a.Groups, a.NestedGroups = nil, nil, nil
 		r.users[a.ID] = &a
 	}
 	r.mu.Unlock()

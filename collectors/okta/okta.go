@@ -486,7 +486,7 @@ func (r *read) loadPrevious() {
 		for _, g := range a.Groups {
 			r.prevMem[g] = append(r.prevMem[g], a.ID)
 		}
-		a.Assigned, a.AssignedVia, a.AppRoles, a.Groups = false, nil, nil, nil
+		a.Assignments, a.Groups = nil, nil
 		r.users[a.ID] = &a
 	}
 	r.comp.Mode = "incremental"
@@ -751,13 +751,15 @@ func (r *read) assign() {
 		}
 		if notInForce[au.Status] {
 			idle[au.Status]++
-			a.AssignedVia = append(a.AssignedVia, fmt.Sprintf("app user %s (scope %s): grants nothing", au.Status, au.Scope))
+			as := a.Assign("")
+			as.Via = append(as.Via, fmt.Sprintf("app user %s (scope %s): grants nothing", au.Status, au.Scope))
 			continue
 		}
-		a.Assigned = true
-		a.AppRoles = append(a.AppRoles, profileRoles(au.Profile, r.c.cfg.RoleAttribute)...)
+		as := a.Assign("")
+		as.InForce = true
+		as.Roles = append(as.Roles, profileRoles(au.Profile, r.c.cfg.RoleAttribute)...)
 		if au.Scope == "USER" {
-			a.AssignedVia = append(a.AssignedVia, "direct assignment")
+			as.Via = append(as.Via, "direct assignment")
 		}
 		vs := byUser[au.Id]
 		sort.Slice(vs, func(i, j int) bool { return vs[i].prio < vs[j].prio })
@@ -766,10 +768,10 @@ func (r *read) assign() {
 			if len(v.roles) > 0 {
 				s += ", role " + strings.Join(v.roles, ", ")
 			}
-			a.AssignedVia = append(a.AssignedVia, s+")")
+			as.Via = append(as.Via, s+")")
 		}
-		if len(a.AssignedVia) == 0 {
-			a.AssignedVia = []string{"assigned (scope " + au.Scope + ")"}
+		if len(as.Via) == 0 {
+			as.Via = []string{"assigned (scope " + au.Scope + ")"}
 		}
 	}
 	if missing > 0 {
