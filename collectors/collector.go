@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -359,6 +360,64 @@ func One[C any](section string, build func(C, Env) (Collector, error)) Factory {
 			return nil, err
 		}
 		return []Collector{c}, nil
+	}
+}
+
+// OneOrMany adapts the constructor of a source that may be configured
+// once (a mapping: one source named after the section) or several times (a
+// sequence of mappings, each with a distinct `name`: two Okta orgs after an
+// acquisition). The `name` key is taken out of each mapping before the
+// rest is decoded strictly into C, so C does not declare it.
+func OneOrMany[C any](section string, build func(name string, cfg C, env Env) (Collector, error)) Factory {
+	return func(node *yaml.Node, env Env) ([]Collector, error) {
+		if node.Kind != yaml.SequenceNode {
+			var cfg C
+			if err := config.DecodeStrict(node, &cfg, section, env.File); err != nil {
+				return nil, err
+			}
+			c, err := build(section, cfg, env)
+			if err != nil {
+				return nil, err
+			}
+			return []Collector{c}, nil
+		}
+		if len(node.Content) == 0 {
+			return nil, &config.Error{Err: fmt.Errorf("%s:%d: %s: the list is empty; remove the key or configure one source", env.File, node.Line, section)}
+		}
+		seen := map[string]bool{}
+		var out []Collector
+		for i, item := range node.Content {
+			at := fmt.Sprintf("%s[%d]", section, i)
+			if item.Kind != yaml.MappingNode {
+				return nil, &config.Error{Err: fmt.Errorf("%s:%d: %s: want a mapping with name and the %s keys", env.File, item.Line, at, section)}
+			}
+			name := ""
+			rest := &yaml.Node{Kind: yaml.MappingNode, Tag: item.Tag, Line: item.Line, Column: item.Column}
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				if item.Content[j].Value == "name" {
+					name = strings.TrimSpace(item.Content[j+1].Value)
+					continue
+				}
+				rest.Content = append(rest.Content, item.Content[j], item.Content[j+1])
+			}
+			switch {
+			case name == "":
+				return nil, &config.Error{Err: fmt.Errorf("%s:%d: %s: name is required when %s lists several sources", env.File, item.Line, at, section)}
+			case seen[name]:
+				return nil, &config.Error{Err: fmt.Errorf("%s:%d: %s: name %q is used twice", env.File, item.Line, at, name)}
+			}
+			seen[name] = true
+			var cfg C
+			if err := config.DecodeStrict(rest, &cfg, at, env.File); err != nil {
+				return nil, err
+			}
+			c, err := build(name, cfg, env)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		return out, nil
 	}
 }
 
