@@ -156,6 +156,57 @@ type Review struct {
 	// PrivilegedRoles are the roles whose removal or change needs a second
 	// reviewer; empty: Admin and Owner.
 	PrivilegedRoles []string `yaml:"privileged_roles"`
+	// Owners names each application's owner, who reviews its campaign
+	// items under route "owner" and whenever no other reviewer fits:
+	// {stonly: alice@acme.com}.
+	Owners map[string]string `yaml:"owners"`
+	// Route is how a campaign routes an item to a reviewer: "owner" (the
+	// application's owner, the default), "manager" (the person's manager as
+	// an IdP records it) or "reviewer" (Reviewer, one named person).
+	Route    string `yaml:"route"`
+	Reviewer string `yaml:"reviewer"`
+	// FallbackReviewer reviews what the route cannot give to anyone else:
+	// a reviewer's own access, a person without a manager, an application
+	// without an owner.
+	FallbackReviewer string `yaml:"fallback_reviewer"`
+}
+
+// Remediation configures the actions idgraph carries out in applications
+// (docs/RULES.md, "Remediation"). Nothing is changed unless Enabled.
+type Remediation struct {
+	// Enabled is the kill switch: false (the default) disables every action.
+	Enabled bool `yaml:"enabled"`
+	// MaxActions caps one batch; a plan with more actions stops before it
+	// starts. Zero: 10.
+	MaxActions int `yaml:"max_actions"`
+	// MaxShare caps one batch to a fraction of an application's accounts
+	// (0.05: 5%). Zero: 0.05.
+	MaxShare float64 `yaml:"max_share"`
+	// MaxAge is how old the application's last complete read may be when
+	// actions run; older, they wait for a fresh read. Zero: 24h.
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+// Remediation defaults.
+const (
+	DefaultMaxActions = 10
+	DefaultMaxShare   = 0.05
+	DefaultMaxAge     = 24 * time.Hour
+)
+
+// Limits returns the remediation caps with defaults applied.
+func (r Remediation) Limits() (maxActions int, maxShare float64, maxAge time.Duration) {
+	maxActions, maxShare, maxAge = r.MaxActions, r.MaxShare, r.MaxAge
+	if maxActions == 0 {
+		maxActions = DefaultMaxActions
+	}
+	if maxShare == 0 {
+		maxShare = DefaultMaxShare
+	}
+	if maxAge == 0 {
+		maxAge = DefaultMaxAge
+	}
+	return maxActions, maxShare, maxAge
 }
 
 // Evidence configures the copy of the evidence chain outside the store.
@@ -201,6 +252,8 @@ type Config struct {
 	Review   Review     `yaml:"review"`
 	Evidence Evidence   `yaml:"evidence"`
 	Alerts   Alerts     `yaml:"alerts"`
+
+	Remediation Remediation `yaml:"remediation"`
 
 	// Sources holds the subtree of every source key, in file order.
 	Sources []SourceNode `yaml:"-"`
@@ -381,6 +434,23 @@ func (c *Config) validate() error {
 	}
 	if c.Review.MaxApproval < 0 || (c.Review.MaxApproval > 0 && c.Review.MaxApproval < 24*time.Hour) {
 		return errorf("%s: review.max_approval must be at least 24h, e.g. 8760h for a year (got %s)", c.File, c.Review.MaxApproval)
+	}
+	switch c.Review.Route {
+	case "", "owner", "manager":
+	case "reviewer":
+		if !strings.Contains(c.Review.Reviewer, "@") {
+			return errorf("%s: review.route is reviewer: review.reviewer must name the reviewer's e-mail address", c.File)
+		}
+	default:
+		return errorf("%s: review.route must be owner, manager or reviewer, not %q", c.File, c.Review.Route)
+	}
+	for app, owner := range c.Review.Owners {
+		if !strings.Contains(owner, "@") {
+			return errorf("%s: review.owners.%s: %q is not an e-mail address", c.File, app, owner)
+		}
+	}
+	if r := c.Remediation; r.MaxActions < 0 || r.MaxShare < 0 || r.MaxShare > 1 || r.MaxAge < 0 {
+		return errorf("%s: remediation: max_actions must be a positive count, max_share a fraction in (0, 1], max_age a positive duration", c.File)
 	}
 	if c.Guard.SourceTimeout < 0 || (c.Guard.SourceTimeout > 0 && c.Guard.SourceTimeout < time.Second) {
 		return errorf("%s: guard.source_timeout must be at least 1s, e.g. 30m (got %s)", c.File, c.Guard.SourceTimeout)
