@@ -66,6 +66,22 @@ func byEmail(accs []collectors.Account) map[string]collectors.Account {
 	return m
 }
 
+// via and roles are what the account's assignment of the single-app key
+// (okta.app_id, app "") says; nil when it has none.
+func via(a collectors.Account) []string {
+	if as := a.Assignment(""); as != nil {
+		return as.Via
+	}
+	return nil
+}
+
+func roles(a collectors.Account) []string {
+	if as := a.Assignment(""); as != nil {
+		return as.Roles
+	}
+	return nil
+}
+
 func TestCollectStatusesAndAssignments(t *testing.T) {
 	srv := oktatest.NewServer(org())
 	defer srv.Close()
@@ -91,11 +107,11 @@ func TestCollectStatusesAndAssignments(t *testing.T) {
 		t.Errorf("the deprovisioned leaver was not read with its date: %+v", m["bob@acme.com"])
 	}
 	alice := m["alice@acme.com"]
-	if !alice.Assigned || len(alice.AppRoles) != 1 || alice.AppRoles[0] != "Admin" || alice.EmployeeID != "E1" {
+	if !alice.AssignedTo("") || len(roles(alice)) != 1 || roles(alice)[0] != "Admin" || alice.EmployeeID != "E1" {
 		t.Errorf("alice = %+v", alice)
 	}
-	if len(alice.AssignedVia) != 2 || !strings.HasPrefix(alice.AssignedVia[0], "group Stonly Admins (priority 1") {
-		t.Errorf("alice assigned via %v, want Stonly Admins first by priority", alice.AssignedVia)
+	if len(via(alice)) != 2 || !strings.HasPrefix(via(alice)[0], "group Stonly Admins (priority 1") {
+		t.Errorf("alice assigned via %v, want Stonly Admins first by priority", via(alice))
 	}
 	if len(alice.Addresses) != 3 || alice.Addresses[2].Field != "secondEmail" {
 		t.Errorf("alice addresses %+v", alice.Addresses)
@@ -103,14 +119,21 @@ func TestCollectStatusesAndAssignments(t *testing.T) {
 	if !strings.Contains(strings.Join(alice.Groups, ","), "Stonly Admins") {
 		t.Errorf("alice groups %v", alice.Groups)
 	}
-	if h := m["heidi@acme.com"]; !h.Assigned || h.AssignedVia[0] != "direct assignment" || h.AppRoles[0] != "Member" {
+	if h := m["heidi@acme.com"]; !h.AssignedTo("") || via(h)[0] != "direct assignment" || roles(h)[0] != "Member" {
 		t.Errorf("heidi = %+v", h)
 	}
-	if f := m["frank@acme.com"]; !f.Assigned || f.AppRoles[0] != "Member" {
+	if f := m["frank@acme.com"]; !f.AssignedTo("") || roles(f)[0] != "Member" {
 		t.Errorf("frank = %+v", f)
 	}
-	if c := m["carol@acme.com"]; c.Assigned {
-		t.Errorf("carol is not assigned: %+v", c)
+	if c := m["carol@acme.com"]; c.Assignment("") != nil {
+		t.Errorf("carol is no app user, so she has no assignment record: %+v", c)
+	}
+	for _, a := range res.Accounts {
+		for _, as := range a.Assignments {
+			if as.App != "" {
+				t.Errorf("%s: with okta.app_id the assignment's app is %q, want \"\" (the run resolves it)", a.Email, as.App)
+			}
+		}
 	}
 }
 
@@ -146,7 +169,7 @@ func TestPaginationAtTheFloor(t *testing.T) {
 	}
 	assigned := 0
 	for _, a := range res.Accounts {
-		if a.Assigned {
+		if a.AssignedTo("") {
 			assigned++
 		}
 	}
@@ -349,13 +372,13 @@ func TestIncrementalRead(t *testing.T) {
 	if m[oktatest.UserID(10)].Status != collectors.StatusInactive {
 		t.Error("the changed user was not read")
 	}
-	if a := m[oktatest.UserID(0)]; a.Assigned {
+	if a := m[oktatest.UserID(0)]; a.AssignedTo("") {
 		t.Errorf("user 0 left Stonly Admins, yet is still assigned: %+v", a)
 	}
-	if a := m[oktatest.UserID(100)]; !a.Assigned || a.Groups[0] != "Stonly Admins" {
+	if a := m[oktatest.UserID(100)]; !a.AssignedTo("") || a.Groups[0] != "Stonly Admins" {
 		t.Errorf("unchanged membership lost: %+v", a)
 	}
-	if a := m[oktatest.UserID(2)]; !a.Assigned || a.Groups[0] != "Stonly Users" {
+	if a := m[oktatest.UserID(2)]; !a.AssignedTo("") || a.Groups[0] != "Stonly Users" {
 		t.Errorf("membership of an unchanged group must be reused: %+v", a)
 	}
 	st := srv.Stats()

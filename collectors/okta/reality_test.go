@@ -66,19 +66,23 @@ func TestAppUserStatusGrantsNothing(t *testing.T) {
 			m := byEmail(res.Accounts)
 			for _, e := range []string{"heidi@acme.com", "frank@acme.com"} {
 				a := m[e]
-				if a.Assigned || len(a.AppRoles) != 0 {
-					t.Errorf("%s: app user %s counts as assigned with roles %v", e, st, a.AppRoles)
+				as := a.Assignment("")
+				if as == nil {
+					t.Fatalf("%s: app user %s is not recorded at all; it must be, not in force, to say why it grants nothing", e, st)
 				}
-				if !slices.ContainsFunc(a.AssignedVia, func(s string) bool {
+				if as.InForce || a.AssignedTo("") || len(as.Roles) != 0 {
+					t.Errorf("%s: app user %s counts as assigned (%+v)", e, st, *as)
+				}
+				if !slices.ContainsFunc(via(a), func(s string) bool {
 					return strings.Contains(s, "app user "+st) && strings.Contains(s, "grants nothing")
 				}) {
-					t.Errorf("%s: assigned_via %v does not say why", e, a.AssignedVia)
+					t.Errorf("%s: assigned_via %v does not say why", e, via(a))
 				}
 			}
 			if f := m["frank@acme.com"]; !slices.Contains(f.Groups, "Stonly Users") {
 				t.Errorf("frank's group membership is still the explanation: %v", f.Groups)
 			}
-			if g := m["grace@acme.com"]; !g.Assigned {
+			if g := m["grace@acme.com"]; !g.AssignedTo("") {
 				t.Errorf("an ACTIVE app user must stay assigned: %+v", g)
 			}
 			if !strings.Contains(strings.Join(res.Completeness.Warnings, "|"), st+" 2") {
@@ -99,16 +103,16 @@ func TestListValuedRoleAttribute(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := byEmail(res.Accounts)
-	if got := m["heidi@acme.com"].AppRoles; !slices.Equal(got, []string{"Admin", "Member"}) {
+	if got := roles(m["heidi@acme.com"]); !slices.Equal(got, []string{"Admin", "Member"}) {
 		t.Errorf("a string-array role attribute gave %q, want each value a role", got)
 	}
 	// Frank reaches the app through Stonly Users only: Okta resolves the
 	// group's array onto his app-user profile.
-	if got := m["frank@acme.com"].AppRoles; !slices.Equal(got, []string{"Member", "Reviewer"}) {
+	if got := roles(m["frank@acme.com"]); !slices.Equal(got, []string{"Member", "Reviewer"}) {
 		t.Errorf("frank's roles %q", got)
 	}
-	if via := strings.Join(m["frank@acme.com"].AssignedVia, "|"); !strings.Contains(via, "role Member, Reviewer") {
-		t.Errorf("assigned via %q", via)
+	if v := strings.Join(via(m["frank@acme.com"]), "|"); !strings.Contains(v, "role Member, Reviewer") {
+		t.Errorf("assigned via %q", v)
 	}
 }
 
