@@ -276,6 +276,8 @@ func (s *Server) Handler() http.Handler {
 	auth.HandleFunc("GET /drift", s.pageDrift)
 	auth.HandleFunc("GET /download/{file}", s.download)
 	auth.HandleFunc("POST /runs", s.formRun)
+	s.campaignRoutes(auth)    // campaigns.go
+	s.remediationRoutes(auth) // remediation.go
 	mux.Handle("POST /findings/decide", s.keepDecision(s.authenticate(auth)))
 	mux.Handle("/", s.authenticate(auth))
 	return secure(s.sameOrigin(mux))

