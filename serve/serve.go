@@ -57,6 +57,10 @@ type Options struct {
 	// Review is the review policy (longest approval, privileged roles)
 	// and the evidence log file that decisions are appended to.
 	Review store.Reviewing
+	// Campaigns and Remediation configure those pages (campaigns.go,
+	// remediation.go).
+	Campaigns   CampaignOptions
+	Remediation RemediationOptions
 }
 
 // Server is the service.
