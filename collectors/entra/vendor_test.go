@@ -73,7 +73,7 @@ func TestOpenAccess(t *testing.T) {
 				t.Errorf("unexpected warnings %v", res.Completeness.Warnings)
 			}
 			// The assignments still say who should have the app.
-			if a := byUPN(res.Accounts)["user0000000@acme.com"]; !a.Assigned {
+			if a := byUPN(res.Accounts)["user0000000@acme.com"]; !a.AssignedTo("") {
 				t.Errorf("the direct assignment must still be read: %+v", a)
 			}
 			// doctor shows the settings without failing on them.
