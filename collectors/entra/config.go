@@ -1,0 +1,127 @@
+// config.go holds the entra section of the configuration, its validation
+// and the source's registration.
+
+package entra
+
+import (
+	"crypto/x509"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/config"
+)
+
+func init() {
+	collectors.Register("entra", collectors.One("entra", func(c Config, env collectors.Env) (collectors.Collector, error) { return NewCollector(c, env) }))
+}
+
+// Config is the entra section of the configuration file.
+type Config struct {
+	TenantID           string        `yaml:"tenant_id"`
+	ClientID           string        `yaml:"client_id"`
+	ClientSecretEnv    string        `yaml:"client_secret_env"`
+	ServicePrincipalID string        `yaml:"service_principal_id"`
+	GraphURL           string        `yaml:"graph_url"`
+	TokenURL           string        `yaml:"token_url"`
+	CAFile             string        `yaml:"ca_file"`
+	Delta              *bool         `yaml:"delta"`
+	MaxRetryWait       time.Duration `yaml:"max_retry_wait"`
+	RequestTimeout     time.Duration `yaml:"request_timeout"`
+}
+
+// Collector reads one tenant.
+type Collector struct {
+	hosts     []string // test hook: replaces AllowedHosts
+	cfg       Config
+	secret    string
+	graphURL  *url.URL
+	authority string // https://host/
+	roots     *x509.CertPool
+}
+
+// NewCollector validates cfg and reads its secret.
+func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
+	bad := config.Section(env.File, "entra")
+	if cfg.CAFile != "" && !strings.HasPrefix(cfg.CAFile, "/") && env.Dir != "" {
+		cfg.CAFile = env.Dir + "/" + cfg.CAFile
+	}
+	for k, v := range map[string]string{"tenant_id": cfg.TenantID, "client_id": cfg.ClientID, "service_principal_id": cfg.ServicePrincipalID} {
+		if v == "" {
+			return nil, bad("%s is required", k)
+		}
+	}
+	if !isGUID(cfg.ServicePrincipalID) {
+		return nil, bad("service_principal_id %q is not a GUID (the object id of Stonly's enterprise application)", cfg.ServicePrincipalID)
+	}
+	if cfg.GraphURL == "" {
+		cfg.GraphURL = "https://graph.microsoft.com/v1.0"
+	}
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = "https://login.microsoftonline.com/" + cfg.TenantID + "/oauth2/v2.0/token"
+	}
+	if cfg.MaxRetryWait == 0 {
+		cfg.MaxRetryWait = 2 * time.Minute
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 2 * time.Minute
+	}
+	g, err := url.Parse(strings.TrimRight(cfg.GraphURL, "/"))
+	if err != nil || g.Scheme != "https" || g.Host == "" {
+		return nil, bad("graph_url %q must be an absolute https URL", cfg.GraphURL)
+	}
+	t, err := url.Parse(cfg.TokenURL)
+	if err != nil || t.Scheme != "https" || t.Host == "" || !strings.HasSuffix(t.Path, "/oauth2/v2.0/token") {
+		return nil, bad("token_url %q must be an https URL ending in /TENANT/oauth2/v2.0/token", cfg.TokenURL)
+	}
+	if tp := strings.Split(strings.Trim(t.Path, "/"), "/"); tp[0] != cfg.TenantID {
+		return nil, bad("token_url names tenant %q but tenant_id is %q", tp[0], cfg.TenantID)
+	}
+	c := &Collector{cfg: cfg, graphURL: g, authority: t.Scheme + "://" + t.Host + "/"}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, bad("ca_file: %v", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, bad("ca_file %s holds no PEM certificate", cfg.CAFile)
+		}
+		c.roots = pool
+	}
+	if c.secret, err = env.Secret("entra.client_secret_env", cfg.ClientSecretEnv); err != nil {
+		return nil, &config.Error{Err: err}
+	}
+	return c, nil
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'):
+			return false
+		}
+	}
+	return true
+}
+
+// Info describes the source.
+func (c *Collector) Info() collectors.Info {
+	return collectors.Info{Name: "entra", Kind: collectors.KindIdP, Version: Version}
+}
+
+// Incremental tells the pipeline to hand over the last snapshot's users
+// and delta link.
+func (c *Collector) Incremental() bool { return c.cfg.Delta == nil || *c.cfg.Delta }

@@ -1,0 +1,386 @@
+// delta.go holds the incremental read: the state kept between runs,
+// whether a stored delta link is usable, users/delta() rounds merged into
+// the previous users, and resynchronisation.
+
+package entra
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoft/kiota-abstractions-go/serialization"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/idgraph/idgraph/collectors"
+)
+
+// state is what the collector keeps between runs.
+type state struct {
+	DeltaLink string `json:"delta_link"`
+}
+
+// maxLookups bounds the users a delta round names without enough
+// properties to stand on their own that are read one by one; beyond it a
+// full read is cheaper.
+const maxLookups = 50
+
+// resyncError says why a stored delta link cannot be used: the users must
+// be read in full instead.
+type resyncError struct{ why string }
+
+func (e *resyncError) Error() string { return e.why }
+
+func (r *read) readUsers(ctx context.Context) error {
+	if prev := r.req.Previous; prev != nil && prev.State != "" && !r.req.Full && r.c.Incremental() {
+		var st state
+		if json.Unmarshal([]byte(prev.State), &st) == nil && st.DeltaLink != "" {
+			err := r.deltaUsable(prev, st.DeltaLink)
+			if err == nil {
+				err = r.delta(ctx, prev, st.DeltaLink)
+				if err == nil {
+					return nil
+				}
+			}
+			var rs *resyncError
+			if !errors.As(err, &rs) {
+				return err
+			}
+			r.req.Log().Warn("entra: the stored Graph delta link cannot be used; reading every user in full in this run", "why", rs.why)
+			r.mu.Lock()
+			r.comp.Warnings = append(r.comp.Warnings, "users read in full: "+rs.why)
+			r.comp.Mode = "full"
+			r.users = map[string]*collectors.Account{}
+			r.mu.Unlock()
+		}
+	}
+	return r.full(ctx)
+}
+
+// deltaUsable checks a stored delta link before it is used: it must name
+// the configured graph_url (a link from another host or API version would
+// go without a token, or read another service), and the previous snapshot
+// must hold the users the changes apply to.
+func (r *read) deltaUsable(prev *collectors.Previous, link string) error {
+	u, err := url.Parse(link)
+	base := r.c.graphURL
+	if err != nil || !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) || !strings.HasPrefix(u.Path, base.Path+"/users/") {
+		shown := link
+		if err == nil {
+			shown = u.Scheme + "://" + u.Host + u.Path
+		}
+		return &resyncError{fmt.Sprintf("the stored delta link (%s) does not belong to the configured graph_url %s", shown, base)}
+	}
+	if len(prev.Accounts) == 0 {
+		return &resyncError{"the previous snapshot holds no Entra users to apply changes to"}
+	}
+	return nil
+}
+
+// isResync tells whether Graph refused a delta link in a way that asks for
+// a full synchronisation. The delta query overview: "410 (gone) and a
+// Location header containing a request URL with an empty $deltaToken ...
+// the application must restart with a full synchronization" (no body: the
+// SDK gives an ApiError, not an ODataError); an expired token answers "a
+// 40X-series error with error codes such as syncStateNotFound"; the error
+// reference adds resyncRequired ("the delta token is no longer valid, and
+// the app must reset the sync state"). Any 400 on a link Graph itself
+// issued means it no longer accepts it, which a full read also cures.
+func isResync(err error) (string, bool) {
+	var oe *odataerrors.ODataError
+	var ae *abstractions.ApiError
+	switch {
+	case errors.As(err, &oe):
+		codes := odataCodes(oe)
+		for _, c := range codes {
+			if c == "syncStateNotFound" || c == "resyncRequired" || strings.HasPrefix(c, "resync") || c == "syncStateInvalid" {
+				return fmt.Sprintf("Graph answered %d %s: the delta token has expired or is no longer valid", oe.ResponseStatusCode, odataCode(oe)), true
+			}
+		}
+		if oe.ResponseStatusCode == http.StatusGone || oe.ResponseStatusCode == http.StatusBadRequest {
+			return fmt.Sprintf("Graph answered %d %s to the stored delta link", oe.ResponseStatusCode, odataCode(oe)), true
+		}
+	case errors.As(err, &ae) && ae.ResponseStatusCode == http.StatusGone:
+		return "Graph answered 410 Gone to the stored delta link (a synchronization reset: Graph asks for a full read)", true
+	}
+	return "", false
+}
+
+func (r *read) deltaConfig(minimal bool) *users.DeltaRequestBuilderGetRequestConfiguration {
+	h := abstractions.NewRequestHeaders()
+	h.Add("Prefer", "odata.maxpagesize=999")
+	if minimal {
+		// "user: delta": with return=minimal a tracked round carries only
+		// the properties that changed, which moves far fewer bytes; the
+		// merge below needs no more.
+		h.Add("Prefer", "return=minimal")
+	}
+	return &users.DeltaRequestBuilderGetRequestConfiguration{Headers: h, QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: UserFields}}
+}
+
+// delta applies the changes since the last run to its users. An item of
+// a tracked round is merged into that user's previous state: Graph
+// represents an updated user "by their id with at least the properties
+// that have been updated" (delta query overview), and with return=minimal
+// by those only, a property cleared coming as null ("user: delta"). So a
+// property absent from the item keeps its previous value, one present
+// (null included) replaces it. "@removed" with reason "changed" (deleted,
+// restorable from deleted items) or "deleted" (permanently) both take the
+// user out of the list, as a full read of /users would.
+func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string) error {
+	r.comp.Mode = "delta"
+	r.mu.Lock()
+	for _, a := range prev.Accounts {
+		a := a
+		a.Assignments, a.Groups, a.NestedGroups = nil, nil, nil
+		r.users[a.ID] = &a
+	}
+	r.mu.Unlock()
+	get := func(ctx context.Context, link string) (*deltaPage, error) {
+		info, err := r.client.Users().Delta().WithUrl(link).ToGetRequestInformation(ctx, r.deltaConfig(true))
+		if err != nil {
+			return nil, err
+		}
+		res, err := r.client.GetAdapter().Send(ctx, info, newDeltaPage, abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+		if err != nil {
+			return nil, err
+		}
+		p, ok := res.(*deltaPage)
+		if !ok || p == nil {
+			return nil, errors.New("a delta page came back from Graph with no content")
+		}
+		return p, nil
+	}
+	first, err := get(ctx, link)
+	if err == nil {
+		var changed, removedSoft, removedHard int
+		var lookups []string
+		var last *deltaPage
+		last, err = walk(ctx, "/users/delta()", first, get, nil, func(u *deltaUser) {
+			changed++
+			id := u.st.id
+			if id == "" {
+				return
+			}
+			if reason, ok := u.removed(); ok {
+				if reason == "changed" {
+					removedSoft++
+				} else {
+					removedHard++
+				}
+				r.mu.Lock()
+				delete(r.users, id)
+				r.mu.Unlock()
+				return
+			}
+			r.mu.Lock()
+			prevAcc := r.users[id]
+			r.mu.Unlock()
+			if prevAcc == nil && !u.whole() {
+				// A user this snapshot does not know, named without the
+				// properties that say who and whether active: read it.
+				if !slices.Contains(lookups, id) {
+					lookups = append(lookups, id)
+				}
+				return
+			}
+			base := userState{id: id}
+			if prevAcc != nil {
+				base = fromAccount(prevAcc)
+			}
+			r.setUser(u.merge(base))
+		}, func() { r.progress("user changes") })
+		if err == nil {
+			if last.delta == nil {
+				return &Error{Class: ClassService, What: "reading user changes", Msg: "the delta round ended without an @odata.deltaLink"}
+			}
+			if err = r.lookup(ctx, lookups); err != nil {
+				return err
+			}
+			r.deltaLink = *last.delta
+			r.req.Log().Info("entra: applied user changes from Graph delta", "items", changed, "deleted_restorable", removedSoft,
+				"deleted_permanently", removedHard, "read_one_by_one", len(lookups))
+			r.addPart(collectors.Part{Kind: "list", ID: "users", Name: "Entra users", Records: r.userCount(),
+				Fix: "grant User.Read.All (application permission) with admin consent to application " + r.c.cfg.ClientID})
+			return nil
+		}
+	}
+	if why, ok := isResync(err); ok {
+		return &resyncError{why}
+	}
+	return r.c.explain(ctx, err, "/users", "reading user changes", r.cnt)
+}
+
+// lookup reads, one by one, users a delta round named without enough
+// properties, or falls back to a full read when they are many.
+func (r *read) lookup(ctx context.Context, ids []string) error {
+	if len(ids) > maxLookups {
+		return &resyncError{fmt.Sprintf("the delta round named %d users unknown to the previous snapshot without their properties", len(ids))}
+	}
+	for _, id := range ids {
+		u, err := r.client.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: UserFields}})
+		if err != nil {
+			var oe *odataerrors.ODataError
+			if errors.As(err, &oe) && oe.ResponseStatusCode == http.StatusNotFound {
+				continue // gone again meanwhile
+			}
+			return r.c.explain(ctx, err, "/users", "reading changed user "+id, r.cnt)
+		}
+		r.setUser(fromModel(u))
+	}
+	return nil
+}
+
+// deltaPage is a page of users/delta() decoded by the SDK's JSON parse
+// node into deltaUsers, which remember which properties the item carried:
+// msgraph-sdk-go's models.User cannot tell a property Graph left out from
+// one it sent as null (its deserialisers skip nulls), and a delta merge
+// must.
+type deltaPage struct {
+	value       []*deltaUser
+	next, delta *string
+}
+
+func newDeltaPage(serialization.ParseNode) (serialization.Parsable, error) { return &deltaPage{}, nil }
+
+func (p *deltaPage) GetValue() []*deltaUser     { return p.value }
+func (p *deltaPage) GetOdataNextLink() *string  { return p.next }
+func (p *deltaPage) GetOdataDeltaLink() *string { return p.delta }
+
+func (p *deltaPage) Serialize(serialization.SerializationWriter) error {
+	return errors.New("entra: a delta page is read, never written")
+}
+
+func (p *deltaPage) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
+	return map[string]func(serialization.ParseNode) error{
+		"value": func(n serialization.ParseNode) error {
+			vs, err := n.GetCollectionOfObjectValues(newDeltaUser)
+			for _, v := range vs {
+				if u, ok := v.(*deltaUser); ok {
+					p.value = append(p.value, u)
+				}
+			}
+			return err
+		},
+		"@odata.nextLink":  func(n serialization.ParseNode) (err error) { p.next, err = n.GetStringValue(); return err },
+		"@odata.deltaLink": func(n serialization.ParseNode) (err error) { p.delta, err = n.GetStringValue(); return err },
+	}
+}
+
+// deltaUser is one item of a delta round: the properties it carried
+// (present, null included) and their values.
+type deltaUser struct {
+	st         userState
+	present    map[string]bool
+	additional map[string]any
+}
+
+func newDeltaUser(serialization.ParseNode) (serialization.Parsable, error) {
+	return &deltaUser{present: map[string]bool{}}, nil
+}
+
+func (u *deltaUser) Serialize(serialization.SerializationWriter) error {
+	return errors.New("entra: a delta item is read, never written")
+}
+func (u *deltaUser) GetAdditionalData() map[string]any  { return u.additional }
+func (u *deltaUser) SetAdditionalData(m map[string]any) { u.additional = m }
+func (u *deltaUser) has(k string) bool                  { return u.present[k] }
+func (u *deltaUser) mark(k string)                      { u.present[k] = true }
+func (u *deltaUser) strField(k string, p *string) func(serialization.ParseNode) error {
+	return func(n serialization.ParseNode) error {
+		u.mark(k)
+		v, err := n.GetStringValue()
+		*p = str(v)
+		return err
+	}
+}
+
+func (u *deltaUser) listField(k string, p *[]string) func(serialization.ParseNode) error {
+	return func(n serialization.ParseNode) error {
+		u.mark(k)
+		vs, err := n.GetCollectionOfPrimitiveValues("string")
+		*p = nil
+		for _, v := range vs {
+			if s, ok := v.(*string); ok && s != nil {
+				*p = append(*p, *s)
+			}
+		}
+		return err
+	}
+}
+
+func (u *deltaUser) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
+	return map[string]func(serialization.ParseNode) error{
+		"id":                u.strField("id", &u.st.id),
+		"displayName":       u.strField("displayName", &u.st.displayName),
+		"userPrincipalName": u.strField("userPrincipalName", &u.st.upn),
+		"mail":              u.strField("mail", &u.st.mail),
+		"userType":          u.strField("userType", &u.st.userType),
+		"employeeId":        u.strField("employeeId", &u.st.employeeID),
+		"otherMails":        u.listField("otherMails", &u.st.otherMails),
+		"proxyAddresses":    u.listField("proxyAddresses", &u.st.proxyAddresses),
+		"accountEnabled": func(n serialization.ParseNode) (err error) {
+			u.mark("accountEnabled")
+			u.st.enabled, err = n.GetBoolValue()
+			return err
+		},
+	}
+}
+
+// removed reports the item's "@removed" annotation and its reason.
+func (u *deltaUser) removed() (string, bool) {
+	v, ok := u.additional["@removed"]
+	if !ok {
+		return "", false
+	}
+	reason := "deleted"
+	if m, ok := v.(map[string]any); ok {
+		switch r := m["reason"].(type) {
+		case *string:
+			if r != nil {
+				reason = *r
+			}
+		case string:
+			reason = r
+		}
+	}
+	return reason, true
+}
+
+// whole says whether the item alone says who the user is and whether the
+// account is enabled (a user created since the last round comes "in its
+// standard representation").
+func (u *deltaUser) whole() bool { return u.has("userPrincipalName") && u.has("accountEnabled") }
+
+// merge applies the properties the item carried to the user's previous
+// state.
+func (u *deltaUser) merge(s userState) userState {
+	set := func(k string, dst *string, v string) {
+		if u.has(k) {
+			*dst = v
+		}
+	}
+	set("displayName", &s.displayName, u.st.displayName)
+	set("userPrincipalName", &s.upn, u.st.upn)
+	set("mail", &s.mail, u.st.mail)
+	set("userType", &s.userType, u.st.userType)
+	set("employeeId", &s.employeeID, u.st.employeeID)
+	if u.has("otherMails") {
+		s.otherMails = u.st.otherMails
+	}
+	if u.has("proxyAddresses") {
+		s.proxyAddresses = u.st.proxyAddresses
+	}
+	if u.has("accountEnabled") {
+		s.enabled = u.st.enabled
+	}
+	return s
+}
