@@ -2,8 +2,8 @@
   const root = document.getElementById('root');
   const C = (n) => CFG.cls + n;
   const labels = CFG.renamed
-    ? {name: 'Person', email: 'Contact', role: 'Access', activity: 'Seen', groups: 'Teams', joined: 'Since', status: 'State'}
-    : {name: 'Name', email: 'Email', role: 'Role', activity: 'Last activity', groups: 'Groups', joined: 'Joined', status: 'Status'};
+    ? {name: 'Person', email: 'Contact', role: 'Access', activity: 'Seen', groups: 'Teams', joined: 'Since', status: 'State', actions: ''}
+    : {name: 'Name', email: 'Email', role: 'Role', activity: 'Last activity', groups: 'Groups', joined: 'Joined', status: 'Status', actions: ''};
   let members = [], total = 0, page = 0, loading = false;
   let membersLoaded = false, invitesLoaded = false;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -40,17 +40,20 @@
         if (!m.lastActive || m.lastActive.startsWith('0001')) return 'Never';
         return '<time datetime="' + esc(m.lastActive) + '">' + esc(new Date(m.lastActive).toDateString()) + '</time>';
       }
+      case 'actions': return kebab(m);
       case 'groups': return 'All content';
       case 'joined': return '2024';
     }
     return '';
   }
+  // The actions column has no visible header, only one for screen readers.
+  function head(c) { return c === 'actions' ? '<span class="' + C('sr') + '">Actions</span>' : labels[c]; }
   const rowH = 30, viewH = 360, overscan = 3;
   function rowHTML(m, cols, i, cellRole) {
     if (CFG.layout === 'table') {
-      return '<tr class="' + C('tr') + '"' + (CFG.virtual ? ' style="height:' + rowH + 'px"' : '') + '>' + cols.map((c) => '<td class="' + C('td') + '">' + cell(m, c, i) + '</td>').join('') + '</tr>';
+      return '<tr class="' + C('tr') + (leaving.has(m.email) ? ' ' + C('gone') : '') + '"' + (CFG.virtual ? ' style="height:' + rowH + 'px"' : '') + '>' + cols.map((c) => '<td class="' + C('td') + '">' + cell(m, c, i) + '</td>').join('') + '</tr>';
     }
-    return '<div role="row" class="' + C('r') + '"' + (CFG.virtual ? ' style="height:' + rowH + 'px"' : '') + '>' + cols.map((c) => '<div role="' + cellRole + '" class="' + C('c') + '">' + cell(m, c, i) + '</div>').join('') + '</div>';
+    return '<div role="row" class="' + C('r') + (leaving.has(m.email) ? ' ' + C('gone') : '') + '"' + (CFG.virtual ? ' style="height:' + rowH + 'px"' : '') + '>' + cols.map((c) => '<div role="' + cellRole + '" class="' + C('c') + '">' + cell(m, c, i) + '</div>').join('') + '</div>';
   }
   // body renders rows[from:to), with spacers standing in for the rest
   // when the list is virtualised.
@@ -69,27 +72,227 @@
     let h;
     if (CFG.layout === 'table') {
       h = '<table class="' + C('tbl') + '" aria-labelledby="' + id + '"><thead><tr>' +
-        cols.map((c) => '<th class="' + C('th') + '">' + labels[c] + '</th>').join('') + '</tr></thead><tbody data-v="' + (virt ? 1 : 0) + '">';
+        cols.map((c) => '<th class="' + C('th') + '">' + head(c) + '</th>').join('') + '</tr></thead><tbody data-v="' + (virt ? 1 : 0) + '">';
       h += body(rows, cols, win[0], win[1], 'cell') + '</tbody></table>';
     } else {
       const role = CFG.layout === 'grid' ? 'grid' : 'table', cellRole = CFG.layout === 'grid' ? 'gridcell' : 'cell';
       h = '<div role="' + role + '" class="' + C('g') + '" aria-labelledby="' + id + '"><div role="rowgroup"><div role="row" class="' + C('r') + '">' +
-        cols.map((c) => '<div role="columnheader" class="' + C('ch') + '">' + labels[c] + '</div>').join('') + '</div></div><div role="rowgroup" data-v="' + (virt ? 1 : 0) + '">';
+        cols.map((c) => '<div role="columnheader" class="' + C('ch') + '">' + head(c) + '</div>').join('') + '</div></div><div role="rowgroup" data-v="' + (virt ? 1 : 0) + '">';
       h += body(rows, cols, win[0], win[1], cellRole) + '</div></div>';
     }
     if (virt) h = '<div class="' + C('vs') + '" style="height:' + viewH + 'px;overflow-y:auto">' + h + '</div>';
     return h;
   }
   let invitations = [];
+  // Admin controls, in the shapes admin consoles use (WAI-ARIA APG "Menu
+  // Button" and "Alert and Message Dialogs" patterns): a row's "⋯" menu
+  // button opens a role=menu; destructive items ask in a role=alertdialog;
+  // the server's answer is a toast (role=status, or role=alert on error);
+  // a removed row fades and disappears after a delay. With CFG.portal the
+  // menus and dialogs render at the end of body and a menu opens on
+  // pointerdown, as Radix UI's DropdownMenu (a React portal) does.
+  const leaving = new Set();
+  function kebab(m) {
+    const key = esc(m.email);
+    return '<button type="button" class="' + C('kb') + '" aria-haspopup="menu" aria-expanded="false" aria-label="More actions for ' + key +
+      '" data-kebab="' + key + '" data-kind="' + (m.invite ? 'invite' : 'member') + '">⋯</button>';
+  }
+  function find(email, kind) {
+    if (kind === 'invite') return invitations.find((i) => i.email === email);
+    return members.find((m) => m.email === email);
+  }
+  let open = null; // the open menu: {menu, button}
+  function closeMenu() {
+    if (!open) return;
+    open.button.setAttribute('aria-expanded', 'false');
+    open.button.removeAttribute('aria-controls');
+    open.menu.remove();
+    open = null;
+  }
+  let menuSeq = 0;
+  function openMenu(btn) {
+    closeMenu();
+    const email = btn.getAttribute('data-kebab'), kind = btn.getAttribute('data-kind');
+    const who = find(email, kind);
+    if (!who) return;
+    let items;
+    if (kind === 'invite') items = [['Resend invitation', () => toast('Invitation sent again to ' + email, false)], ['Revoke invitation', () => confirmRevoke(who)]];
+    else if (who.role === 'Owner') items = [['Transfer ownership', () => toast('Only the Owner can transfer ownership of this team.', false)]]; // no remove, no role change
+    else items = [['Change role', () => changeRole(who)], ['Remove from team', () => confirmRemove(who)]];
+    const menu = document.createElement('div');
+    menu.setAttribute('role', 'menu');
+    menu.id = C('m') + (++menuSeq);
+    menu.className = C('menu');
+    menu.setAttribute('aria-label', 'Actions for ' + email);
+    menu.style.cssText = 'background:#fff;border:1px solid #ccd;box-shadow:0 2px 8px #0003;padding:4px;z-index:50;min-width:180px;';
+    for (const [label, run] of items) {
+      const it = document.createElement('div');
+      it.setAttribute('role', 'menuitem');
+      it.tabIndex = -1;
+      it.className = C('mi');
+      it.style.cssText = 'padding:6px 10px;cursor:pointer';
+      it.textContent = label;
+      it.addEventListener('click', () => { closeMenu(); run(); });
+      menu.appendChild(it);
+    }
+    btn.setAttribute('aria-expanded', 'true');
+    if (CFG.portal) {
+      const r = btn.getBoundingClientRect();
+      // Placed below the button, or above it when the window has no room
+      // below (as floating-ui's flip does).
+      menu.style.position = 'fixed';
+      menu.style.left = Math.max(0, r.right - 180) + 'px';
+      menu.style.top = (r.bottom + 2) + 'px';
+      menu.style.visibility = 'hidden';
+      btn.setAttribute('aria-controls', menu.id);
+      const wrap = document.createElement('div');
+      wrap.setAttribute('data-radix-popper-content-wrapper', '');
+      wrap.appendChild(menu);
+      document.body.appendChild(wrap);
+      const h = menu.getBoundingClientRect().height;
+      if (r.bottom + 2 + h > window.innerHeight) menu.style.top = Math.max(0, r.top - 2 - h) + 'px';
+      menu.style.visibility = '';
+      open = {menu: wrap, button: btn};
+    } else {
+      menu.style.position = 'absolute';
+      btn.parentElement.style.position = 'relative';
+      btn.insertAdjacentElement('afterend', menu);
+      open = {menu: menu, button: btn};
+    }
+  }
+  const onTrigger = (ev) => {
+    const btn = ev.target.closest && ev.target.closest('[data-kebab]');
+    if (!btn) {
+      if (open && !open.menu.contains(ev.target)) closeMenu();
+      return;
+    }
+    if (CFG.portal && ev.type === 'pointerdown' && ev.button !== 0) return;
+    ev.preventDefault();
+    if (open && open.button === btn) closeMenu(); else openMenu(btn);
+  };
+  // A portal menu opens on pointerdown (a script's element.click() does
+  // not open it, a real click does); an inline one on click.
+  document.addEventListener(CFG.portal ? 'pointerdown' : 'click', onTrigger);
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape') { closeMenu(); closeDialog(); } });
+  let dlg = null;
+  function closeDialog() { if (dlg) { dlg.remove(); dlg = null; } }
+  function dialog(role, title, bodyHTML, buttons) {
+    closeDialog();
+    const back = document.createElement('div');
+    back.style.cssText = 'position:fixed;inset:0;background:#0004;display:flex;align-items:center;justify-content:center;z-index:60';
+    const d = document.createElement('div');
+    d.setAttribute('role', role);
+    d.setAttribute('aria-modal', 'true');
+    d.setAttribute('aria-labelledby', C('dt'));
+    d.setAttribute('aria-describedby', C('dd'));
+    d.className = C('dlg');
+    d.style.cssText = 'background:#fff;padding:16px 20px;max-width:460px;border-radius:6px';
+    d.innerHTML = '<h2 id="' + C('dt') + '">' + esc(title) + '</h2><div id="' + C('dd') + '">' + bodyHTML + '</div><div class="' + C('dbar') + '"></div>';
+    const bar = d.querySelector('.' + C('dbar'));
+    for (const [label, run, primary] of buttons) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = label;
+      b.className = C(primary ? 'bp' : 'bs');
+      b.addEventListener('click', run);
+      bar.appendChild(b);
+    }
+    back.appendChild(d);
+    (CFG.portal ? document.body : document.getElementById(C('layer')) || document.body).appendChild(back);
+    dlg = back;
+    return d;
+  }
+  function toast(text, error) {
+    let box = document.getElementById(C('toasts'));
+    if (!box) {
+      box = document.createElement('div');
+      box.id = C('toasts');
+      box.className = C('toasts');
+      box.style.cssText = 'position:fixed;bottom:16px;right:16px;z-index:70';
+      document.body.appendChild(box);
+    }
+    const t = document.createElement('div');
+    t.setAttribute('role', error ? 'alert' : 'status');
+    t.className = C(error ? 'terr' : 'tok');
+    t.style.cssText = 'background:' + (error ? '#a22' : '#263') + ';color:#fff;padding:8px 12px;margin-top:6px;border-radius:4px';
+    t.textContent = text;
+    box.appendChild(t);
+    setTimeout(() => t.remove(), 8000);
+  }
+  async function send(method, url, body) {
+    const st = window.__APP_STATE__ || {};
+    const r = await fetch(url, {method: method, credentials: 'same-origin',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': st.csrfToken || ''}, body: body ? JSON.stringify(body) : undefined});
+    if (r.status === 401) { location.href = '/login?expired=1'; throw new Error('expired'); }
+    let d = {};
+    try { d = await r.json(); } catch (e) { d = {}; }
+    if (!r.ok) {
+      closeDialog();
+      toast(r.status >= 500 || !d.message ? 'Something went wrong. Please try again.' : d.message, true);
+      return null;
+    }
+    return d;
+  }
+  const api = (kind, email) => '/api/v1/teams/' + encodeURIComponent(CFG.team) + '/' + (kind === 'invite' ? 'invitations' : 'members') + '/' + encodeURIComponent(email);
+  function who(m) { return m.name ? '<strong>' + esc(m.name) + '</strong> (' + esc(m.email) + ')' : '<strong>' + esc(m.email) + '</strong>'; }
+  function disappear(kind, email) {
+    leaving.add(email);
+    render();
+    setTimeout(() => {
+      leaving.delete(email);
+      if (kind === 'invite') invitations = invitations.filter((i) => i.email !== email);
+      else { members = members.filter((m) => m.email !== email); total--; }
+      render();
+    }, CFG.removeDelay);
+  }
+  function confirmRemove(m) {
+    dialog('alertdialog', 'Remove member', 'Remove ' + who(m) + ' from ' + esc(CFG.teamName) + '? They will lose access to this team at once.', [
+      ['Cancel', closeDialog, false],
+      ['Remove', async () => {
+        const d = await send('DELETE', api('member', m.email));
+        if (!d) return;
+        closeDialog();
+        toast('Member removed', false);
+        disappear('member', m.email);
+      }, true]]);
+  }
+  function confirmRevoke(iv) {
+    dialog('alertdialog', 'Revoke invitation', 'Revoke the invitation sent to ' + who(iv) + '? The link in their e-mail will stop working.', [
+      ['Cancel', closeDialog, false],
+      ['Revoke', async () => {
+        const d = await send('DELETE', api('invite', iv.email));
+        if (!d) return;
+        closeDialog();
+        toast('Invitation revoked', false);
+        disappear('invite', iv.email);
+      }, true]]);
+  }
+  function changeRole(m) {
+    // Ownership is transferred, not assigned: the Owner is not offered.
+    const opts = ['Admin', 'Member'].map((r) => '<option' + (r === m.role ? ' selected' : '') + '>' + r + '</option>').join('');
+    const d = dialog('dialog', 'Change role', '<p>Choose the role of ' + who(m) + ' in ' + esc(CFG.teamName) + '.</p><label>Role <select aria-label="New role" class="' + C('rs') + '">' + opts + '</select></label>', [
+      ['Cancel', closeDialog, false],
+      ['Save', async () => {
+        const role = d.querySelector('select').value;
+        const res = await send('PATCH', api('member', m.email), {role: role});
+        if (!res) return;
+        closeDialog();
+        const x = members.find((y) => y.email === m.email);
+        if (x) x.role = res.role || role;
+        toast('Role updated', false);
+        render();
+      }, true]]);
+  }
+
   function listRows() {
     if (!CFG.inviteRows) return members;
-    return members.concat(invitations.map((iv, i) => ({email: iv.email, role: iv.role, name: '', lastActive: '', status: i % 2 ? 'Pending' : 'Invited'})));
+    return members.concat(invitations.map((iv, i) => ({email: iv.email, role: iv.role, name: '', lastActive: '', status: i % 2 ? 'Pending' : 'Invited', invite: true})));
   }
   function render() {
     const all = listRows();
-    const cols = CFG.inviteRows ? CFG.columns.concat(['status']) : CFG.columns;
+    const cols = (CFG.inviteRows ? CFG.columns.concat(['status']) : CFG.columns).concat(['actions']);
     const shown = (CFG.inviteRows ? total + invitations.length : total) + CFG.countOffset;
-    let h = '<style>.' + C('rc') + '::before{content:attr(data-r)}.' + C('ri') + '{display:inline-block;width:12px;height:12px;background:#88a;border-radius:6px}</style>';
+    let h = '<style>.' + C('sr') + '{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.' + C('gone') + '{opacity:.4}.' + C('rc') + '::before{content:attr(data-r)}.' + C('ri') + '{display:inline-block;width:12px;height:12px;background:#88a;border-radius:6px}</style>';
     h += '<section class="' + C('sec') + '"><h2 id="mh" class="' + C('h2') + '">Members</h2>';
     // A hint an Admin sees too: it must not read as a refusal.
     h += '<p class="' + C('hint') + '">Only the Owner can transfer ownership of this team.</p>';
@@ -111,7 +314,7 @@
       h += '<section class="' + C('sec') + '"><h2 id="ih">Pending invitations</h2>';
       if (invitesLoaded) {
         h += invitations.length === 0 ? '<p>No pending invitations.</p>' :
-          grid(invitations.map((i) => ({email: i.email, role: i.role, name: '', lastActive: ''})), ['email', 'role'], 'Pending invitations', 'ih', false);
+          grid(invitations.map((i) => ({email: i.email, role: i.role, name: '', lastActive: '', invite: true})), ['email', 'role', 'actions'], 'Pending invitations', 'ih', false);
       }
       h += '</section>';
     }

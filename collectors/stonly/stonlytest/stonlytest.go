@@ -99,6 +99,21 @@ type Variant struct {
 	RoleStyle   string        // "" text; "icon" (aria-label only), "title", "css" (::before content), "decorated" ("Admin ▾", "Admin ⌄", padding); "blank" (nothing at all)
 	InviteRows  bool          // invitations are rows of the member list with a Status column ("Invited", "Pending"), counted in the member count
 	Virtual     bool          // only the rows in view exist in the DOM, in a scrolling container (a virtualised list)
+
+	// Admin controls (the remediation's actions).
+	PortalMenus    bool          // row menus and dialogs render in a portal at the end of body, and a menu opens on pointerdown (Radix UI's DropdownMenu in a React portal)
+	RemoveDelay    time.Duration // after a removal or revocation is accepted, before its row disappears; default 300ms
+	RefuseRemove   string        // the server answers 500 to the removal of this address: the page shows "Something went wrong"
+	ExpireAtChange int           // the session expires at the n-th change attempted (1-based), which is answered 401; 0: never
+}
+
+// Change is one admin change the replica was asked for, and its answer.
+type Change struct {
+	Team   string
+	Op     string // "remove", "set_role", "revoke_invitation"
+	Email  string
+	Role   string // set_role: the role asked for
+	Status int    // the HTTP status answered
 }
 
 // Server is a running replica.
@@ -114,6 +129,7 @@ type Server struct {
 	secrets  []string // those tokens, their JWTs and CSRF tokens
 	requests int
 	assets   int // image and font requests: a scraper should block them
+	changes  []Change
 }
 
 // Assets counts requests for images and fonts.
@@ -157,6 +173,9 @@ func NewUnstarted(sc *Scenario) *Server {
 	mux.HandleFunc("GET /app/general/{team}/{rest...}", s.teamPage)
 	mux.HandleFunc("GET /api/v1/teams/{team}/members", s.apiMembers)
 	mux.HandleFunc("GET /api/v1/teams/{team}/invitations", s.apiInvitations)
+	mux.HandleFunc("DELETE /api/v1/teams/{team}/members/{email}", s.apiRemove)
+	mux.HandleFunc("PATCH /api/v1/teams/{team}/members/{email}", s.apiSetRole)
+	mux.HandleFunc("DELETE /api/v1/teams/{team}/invitations/{email}", s.apiRevoke)
 	asset := func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.assets++
@@ -295,6 +314,9 @@ func (s *Server) variant() Variant {
 	}
 	if v.InviteDelay == 0 {
 		v.InviteDelay = 300 * time.Millisecond
+	}
+	if v.RemoveDelay == 0 {
+		v.RemoveDelay = 300 * time.Millisecond
 	}
 	if v.ClassSeed == "" {
 		v.ClassSeed = token()[:6]
@@ -514,8 +536,9 @@ func (s *Server) teamPage(w http.ResponseWriter, r *http.Request) {
 		"renderDelay": v.RenderDelay.Milliseconds(), "loadDelay": v.LoadDelay.Milliseconds(), "renamed": v.Renamed,
 		"countOffset": v.CountOffset, "hideCount": v.HideCount || v.SilentEmpty, "silentEmpty": v.SilentEmpty, "roleSelect": v.RoleSelect, "cls": "c-" + v.ClassSeed,
 		"staged": v.Staged, "inviteDelay": v.InviteDelay.Milliseconds(), "roleStyle": v.RoleStyle, "inviteRows": v.InviteRows, "virtual": v.Virtual,
+		"teamName": t.Name, "portal": v.PortalMenus, "removeDelay": v.RemoveDelay.Milliseconds(),
 	})
-	page(w, "Team Management", s.shell(r, t, v)+`<main><h1>Team Management</h1><div id="root"><p>Loading…</p></div></main>
+	page(w, "Team Management", s.shell(r, t, v)+`<main><h1>Team Management</h1><div id="root"><p>Loading…</p></div><div id="c-`+v.ClassSeed+`layer"></div></main>
 <script>const CFG=`+string(cfg)+`;`+appJS+`</script>`)
 }
 
