@@ -66,6 +66,9 @@ var extractJS string
 //go:embed actions.js
 var actionsJS string
 
+//go:embed act.js
+var actJS string
+
 // Collector scrapes one Stonly account.
 type Collector struct {
 	cfg      Config
@@ -74,9 +77,11 @@ type Collector struct {
 	cookie   string
 }
 
-// Info describes the source.
+// Info describes the source. Roles is Stonly's ladder, lowest to highest
+// ("Team permissions in Stonly": Member, Admin, and one Owner per team).
 func (c *Collector) Info() collectors.Info {
-	return collectors.Info{Name: "stonly", Kind: collectors.KindApp, App: "stonly", Version: Version}
+	return collectors.Info{Name: "stonly", Type: "stonly", Kind: collectors.KindApp, App: "stonly", Title: "Stonly",
+		Roles: []string{"Member", "Admin", "Owner"}, Version: Version}
 }
 
 // scrape is the state of one collection, or of one team's tab within it.
