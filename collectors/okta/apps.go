@@ -1,38 +1,102 @@
-// apps.go reads the application's user and group assignments and turns
-// them into each account's Assignment.
+// apps.go reads each configured application's user and group assignments
+// (lean, like the users) and turns them into each account's Assignment.
 
 package okta
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
 
 	sdk "github.com/okta/okta-sdk-golang/v2/okta"
-	"github.com/okta/okta-sdk-golang/v2/okta/query"
 )
 
-func (r *read) listAppUsers(ctx context.Context, cl *sdk.Client) error {
-	return pages(ctx, r, "/api/v1/apps", "the app's users", func() ([]*sdk.AppUser, *sdk.Response, error) {
-		return cl.Application.ListApplicationUsers(ctx, r.c.cfg.AppID, query.NewQueryParams(query.WithLimit(appUsersPage)))
-	}, func(aus []*sdk.AppUser) {
+// appRead is what one collection read of one application.
+type appRead struct {
+	appRef
+	users  []appUser
+	groups []appGroup
+}
+
+// appUser is an app user of Okta's management API spec (AppUser): the
+// user's id, the scope (USER: assigned directly; GROUP: through a group),
+// the status of the assignment, and the roles in its profile.
+type appUser struct {
+	id, scope, status string
+	roles             []string
+}
+
+// appGroup is an application group assignment (ApplicationGroupAssignment):
+// the group, its priority (lower wins when a user reaches the app through
+// several groups) and the roles of its profile.
+type appGroup struct {
+	id       string
+	priority int64
+	roles    []string
+}
+
+// oktaAppUser and oktaAppGroup are the JSON of those objects, as read.
+type oktaAppUser struct {
+	ID      string          `json:"id"`
+	Scope   string          `json:"scope"`
+	Status  string          `json:"status"`
+	Profile json.RawMessage `json:"profile"`
+}
+
+type oktaAppGroup struct {
+	ID       string          `json:"id"`
+	Priority int64           `json:"priority"`
+	Profile  json.RawMessage `json:"profile"`
+}
+
+// stages name an app's lists in progress and errors: "the app's users"
+// for okta.app_id, as always; "the users of app notion (0oa...)" with
+// okta.apps.
+func (a *appRead) stage(what string) string {
+	if a.name == "" {
+		return "the app's " + what
+	}
+	return "the " + what + " of app " + a.name + " (" + a.id + ")"
+}
+
+func (r *read) listAppUsers(ctx context.Context, cl *sdk.Client, a *appRead) error {
+	path := "/api/v1/apps/" + url.PathEscape(a.id) + "/users?limit=" + itoa(appUsersPage)
+	return list(ctx, r, cl, path, listing{endpoint: "/api/v1/apps", stage: a.stage("users"), app: &a.appRef}, func(aus []oktaAppUser) {
+		page := make([]appUser, 0, len(aus))
+		for _, au := range aus {
+			page = append(page, appUser{id: au.ID, scope: word(au.Scope), status: word(au.Status), roles: profileRoles(au.Profile, r.c.cfg.RoleAttribute)})
+		}
 		r.mu.Lock()
-		r.appUsers = append(r.appUsers, aus...)
+		a.users = append(a.users, page...)
 		r.mu.Unlock()
 	})
 }
 
-func (r *read) listAppGroups(ctx context.Context, cl *sdk.Client) error {
-	return pages(ctx, r, "/api/v1/apps", "the app's group assignments", func() ([]*sdk.ApplicationGroupAssignment, *sdk.Response, error) {
-		return cl.Application.ListApplicationGroupAssignments(ctx, r.c.cfg.AppID, query.NewQueryParams(query.WithLimit(appGroupsPage)))
-	}, func(gs []*sdk.ApplicationGroupAssignment) {
+func (r *read) listAppGroups(ctx context.Context, cl *sdk.Client, a *appRead) error {
+	path := "/api/v1/apps/" + url.PathEscape(a.id) + "/groups?limit=" + itoa(appGroupsPage)
+	return list(ctx, r, cl, path, listing{endpoint: "/api/v1/apps", stage: a.stage("group assignments"), app: &a.appRef}, func(gs []oktaAppGroup) {
 		r.mu.Lock()
-		r.groups = append(r.groups, gs...)
+		for _, g := range gs {
+			a.groups = append(a.groups, appGroup{id: g.ID, priority: g.Priority, roles: profileRoles(g.Profile, r.c.cfg.RoleAttribute)})
+		}
 		r.mu.Unlock()
 	})
+}
+
+// word returns the few words Okta repeats on every app user (scope and
+// status) as constants, so that they are not one string each.
+func word(s string) string {
+	for _, k := range []string{"USER", "GROUP", "ACTIVE", "INACTIVE", "SUSPENDED", "DEPROVISIONED", "REVOKED", "UNASSIGNED", "PENDING", "PROVISIONED", "STAGED"} {
+		if s == k {
+			return k
+		}
+	}
+	return s
 }
 
 // notInForce are the app-user statuses of an assignment that is not in
@@ -43,77 +107,97 @@ func (r *read) listAppGroups(ctx context.Context, cl *sdk.Client) error {
 // They grant nothing (docs/RULES.md).
 var notInForce = map[string]bool{"INACTIVE": true, "SUSPENDED": true, "DEPROVISIONED": true, "REVOKED": true, "UNASSIGNED": true, "PENDING": true}
 
-// assign marks assigned users, with the roles Okta resolved and why.
+// assign records each app's assignments on the accounts, with the roles
+// Okta resolved and why, and the assigned groups among each account's
+// groups.
 func (r *read) assign() {
 	type via struct {
 		name  string
 		prio  int64
 		roles []string
 	}
-	byUser := map[string][]via{}
-	for _, g := range r.groups {
-		roles := profileRoles(g.Profile, r.c.cfg.RoleAttribute)
-		for _, uid := range r.members[g.Id] {
-			byUser[uid] = append(byUser[uid], via{r.names[g.Id], g.Priority, roles})
-			if a := r.users[uid]; a != nil && !slices.Contains(a.Groups, r.names[g.Id]) {
-				a.Groups = append(a.Groups, r.names[g.Id])
+	for _, app := range r.apps {
+		byUser := map[string][]via{}
+		for _, g := range app.groups {
+			name := r.names[g.id]
+			for _, uid := range r.members[g.id] {
+				byUser[uid] = append(byUser[uid], via{name, g.priority, g.roles})
+				if k, ok := r.idx[uid]; ok && !slices.Contains(r.accs[k].Groups, name) {
+					r.accs[k].Groups = append(r.accs[k].Groups, name)
+				}
 			}
 		}
-	}
-	missing := 0
-	idle := map[string]int{}
-	for _, au := range r.appUsers {
-		a := r.users[au.Id]
-		if a == nil {
-			missing++
-			continue
-		}
-		if notInForce[au.Status] {
-			idle[au.Status]++
-			as := a.Assign("")
-			as.Via = append(as.Via, fmt.Sprintf("app user %s (scope %s): grants nothing", au.Status, au.Scope))
-			continue
-		}
-		as := a.Assign("")
-		as.InForce = true
-		as.Roles = append(as.Roles, profileRoles(au.Profile, r.c.cfg.RoleAttribute)...)
-		if au.Scope == "USER" {
-			as.Via = append(as.Via, "direct assignment")
-		}
-		vs := byUser[au.Id]
-		sort.Slice(vs, func(i, j int) bool { return vs[i].prio < vs[j].prio })
-		for _, v := range vs {
-			s := fmt.Sprintf("group %s (priority %d", v.name, v.prio)
-			if len(v.roles) > 0 {
-				s += ", role " + strings.Join(v.roles, ", ")
+		missing := 0
+		idle := map[string]int{}
+		for _, au := range app.users {
+			k, ok := r.idx[au.id]
+			if !ok {
+				missing++
+				continue
 			}
-			as.Via = append(as.Via, s+")")
+			a := &r.accs[k]
+			if notInForce[au.status] {
+				idle[au.status]++
+				as := a.Assign(app.name)
+				as.Via = append(as.Via, fmt.Sprintf("app user %s (scope %s): grants nothing", au.status, au.scope))
+				continue
+			}
+			as := a.Assign(app.name)
+			as.InForce = true
+			as.Roles = append(as.Roles, au.roles...)
+			if au.scope == "USER" {
+				as.Via = append(as.Via, "direct assignment")
+			}
+			vs := byUser[au.id]
+			sort.SliceStable(vs, func(i, j int) bool { return vs[i].prio < vs[j].prio })
+			for _, v := range vs {
+				s := fmt.Sprintf("group %s (priority %d", v.name, v.prio)
+				if len(v.roles) > 0 {
+					s += ", role " + strings.Join(v.roles, ", ")
+				}
+				as.Via = append(as.Via, s+")")
+			}
+			if len(as.Via) == 0 {
+				as.Via = []string{"assigned (scope " + au.scope + ")"}
+			}
 		}
-		if len(as.Via) == 0 {
-			as.Via = []string{"assigned (scope " + au.Scope + ")"}
+		prefix := ""
+		if app.name != "" {
+			prefix = "app " + app.name + ": "
 		}
-	}
-	if missing > 0 {
-		r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("%d app users were not in the user list (changed during the read?)", missing))
-	}
-	if len(idle) > 0 {
-		var parts []string
-		for _, st := range slices.Sorted(maps.Keys(idle)) {
-			parts = append(parts, fmt.Sprintf("%s %d", st, idle[st]))
+		if missing > 0 {
+			r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("%s%d app users were not in the user list (changed during the read?)", prefix, missing))
 		}
-		r.comp.Warnings = append(r.comp.Warnings, "app users whose assignment is not in force, counted as not assigned: "+strings.Join(parts, ", "))
+		if len(idle) > 0 {
+			var parts []string
+			for _, st := range slices.Sorted(maps.Keys(idle)) {
+				parts = append(parts, fmt.Sprintf("%s %d", st, idle[st]))
+			}
+			r.comp.Warnings = append(r.comp.Warnings, prefix+"app users whose assignment is not in force, counted as not assigned: "+strings.Join(parts, ", "))
+		}
 	}
 }
 
 // profileRoles reads the role attribute of an app-user or app-group
 // profile. Profile attributes follow the app's schema, which may declare
 // the attribute an array of strings: then each value is a role.
-func profileRoles(p any, attr string) []string {
-	m, ok := p.(map[string]any)
+func profileRoles(profile json.RawMessage, attr string) []string {
+	if len(profile) == 0 {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(profile, &m) != nil {
+		return nil
+	}
+	raw, ok := m[attr]
 	if !ok {
 		return nil
 	}
-	switch v := m[attr].(type) {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	switch v := v.(type) {
 	case string:
 		if v = strings.TrimSpace(v); v != "" {
 			return []string{v}

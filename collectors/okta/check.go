@@ -55,16 +55,38 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	if len(users) == 0 {
 		return out
 	}
-	if _, _, err := cl.Application.ListApplicationUsers(ctx, c.cfg.AppID, query.NewQueryParams(query.WithLimit(1))); err != nil {
-		return fail("read the Stonly app", c.explain(tr, err, "/api/v1/apps", "reading the app's users"), "check okta.app_id and the okta.apps.read right")
+	// Every configured app: one app user and one group assignment each, and
+	// the members of one assigned group. An app id Okta does not know is
+	// named with its configuration key.
+	var sampled []string
+	for _, a := range c.apps {
+		name := "read the Stonly app"
+		if a.name != "" {
+			name = "read app " + a.name
+		}
+		l := listing{endpoint: "/api/v1/apps", app: &a}
+		if _, _, err := cl.Application.ListApplicationUsers(ctx, a.id, query.NewQueryParams(query.WithLimit(1))); err != nil {
+			out = append(out, collectors.Check{Name: name, Detail: detailOf(c.explainList(tr, err, l, "reading "+a.label()+"'s users")),
+				Fix: fixOf(c.explainList(tr, err, l, ""), "check "+a.key()+" and the okta.apps.read right")})
+			continue
+		}
+		gs, _, err := cl.Application.ListApplicationGroupAssignments(ctx, a.id, query.NewQueryParams(query.WithLimit(1)))
+		if err != nil {
+			out = append(out, collectors.Check{Name: name, Detail: detailOf(c.explainList(tr, err, l, "reading "+a.label()+"'s group assignments")),
+				Fix: fixOf(c.explainList(tr, err, l, ""), "check "+a.key()+" and the okta.apps.read right")})
+			continue
+		}
+		out = append(out, collectors.Check{Name: name, OK: true, Detail: "app " + a.id + " (" + a.key() + ") and its assignments readable"})
+		if len(gs) > 0 && len(sampled) == 0 {
+			sampled = append(sampled, gs[0].Id)
+		}
 	}
-	out = append(out, collectors.Check{Name: "read the Stonly app", OK: true, Detail: "app " + c.cfg.AppID + " and its assignments readable"})
-	gs, _, err := cl.Application.ListApplicationGroupAssignments(ctx, c.cfg.AppID, query.NewQueryParams(query.WithLimit(1)))
-	if err == nil && len(gs) > 0 {
-		_, _, err = cl.Group.ListGroupUsers(ctx, gs[0].Id, query.NewQueryParams(query.WithLimit(1)))
+	var gerr error
+	for _, g := range sampled {
+		_, _, gerr = cl.Group.ListGroupUsers(ctx, g, query.NewQueryParams(query.WithLimit(1)))
 	}
-	if err != nil {
-		return fail("read groups", c.explain(tr, err, "/api/v1/groups", "reading group members"), "grant okta.groups.read")
+	if gerr != nil {
+		return fail("read groups", c.explain(tr, gerr, "/api/v1/groups", "reading group members"), "grant okta.groups.read")
 	}
-	return append(out, collectors.Check{Name: "read groups", OK: true, Detail: fmt.Sprintf("group members readable (%d group assignment(s) sampled)", len(gs))})
+	return append(out, collectors.Check{Name: "read groups", OK: true, Detail: fmt.Sprintf("group members readable (%d group assignment(s) sampled)", len(sampled))})
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -26,26 +25,35 @@ type read struct {
 	req collectors.Request
 	tr  *transport
 
-	mu       sync.Mutex
-	comp     *collectors.Completeness
-	users    map[string]*collectors.Account
-	appUsers []*sdk.AppUser
-	groups   []*sdk.ApplicationGroupAssignment
-	names    map[string]string   // group id -> name
-	members  map[string][]string // group id -> user ids
-	seen     map[string]string   // group id -> lastMembershipUpdated
-	prev     *state
-	prevMem  map[string][]string // group name -> user ids, from the previous snapshot
+	mu   sync.Mutex
+	comp *collectors.Completeness
+	// accs are the accounts read, in the order read; idx finds one by
+	// user id, and mgr holds each one's manager as the profile names it
+	// (resolved once every list is read). One slice, not a map of
+	// pointers: 100,000 accounts are then one allocation, sorted by index
+	// and moved once.
+	accs    []collectors.Account
+	idx     map[string]int
+	mgr     []string
+	apps    []*appRead
+	names   map[string]string   // group id -> name
+	members map[string][]string // group id -> user ids
+	seen    map[string]string   // group id -> lastMembershipUpdated
+	prev    *state
+	prevMem map[string][]string // group name -> user ids, from the previous snapshot
 }
 
-// Collect reads users (including DEPROVISIONED ones), the app's user and
-// group assignments and the members of every assigned group, and checks
-// that the credential's admin role sees every user.
+// Collect reads users (including DEPROVISIONED ones), each configured
+// app's user and group assignments and the members of every assigned
+// group, and checks that the credential's admin role sees every user.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
-	r := &read{c: c, req: req, users: map[string]*collectors.Account{}, names: map[string]string{}, members: map[string][]string{},
+	r := &read{c: c, req: req, idx: map[string]int{}, names: map[string]string{}, members: map[string][]string{},
 		seen: map[string]string{},
-		comp: &collectors.Completeness{Source: "okta", Kind: collectors.KindIdP, Started: start, Mode: "full", Complete: true}}
+		comp: &collectors.Completeness{Source: c.name, Kind: collectors.KindIdP, Started: start, Mode: "full", Complete: true}}
+	for _, a := range c.apps {
+		r.apps = append(r.apps, &appRead{appRef: a})
+	}
 	r.loadPrevious()
 	r.tr = newTransport(c.base, c.maxRetries(), min(c.cfg.RequestTimeout, time.Minute), c.cfg.MaxConcurrency)
 	r.tr.onWait = func(d time.Duration) {
@@ -88,9 +96,9 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 			}
 		}()
 	}
-	// Users, deprovisioned users, app users, app groups and the admin role
-	// are independent reads: run them together (the transport bounds the
-	// requests in flight).
+	// Users, deprovisioned users, each app's users and groups and the
+	// admin role are independent reads: run them together (the transport
+	// bounds the requests in flight to okta.max_concurrency).
 	if r.prev != nil {
 		// Users changed since the last read, whatever their status (a
 		// filter makes Okta include DEPROVISIONED users).
@@ -105,8 +113,10 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 			return r.listUsers(ctx, cl, `status eq "DEPROVISIONED"`, "deprovisioned users")
 		})
 	}
-	run(r.listAppUsers)
-	run(r.listAppGroups)
+	for _, a := range r.apps {
+		run(func(ctx context.Context, cl *sdk.Client) error { return r.listAppUsers(ctx, cl, a) })
+		run(func(ctx context.Context, cl *sdk.Client) error { return r.listAppGroups(ctx, cl, a) })
+	}
 	run(r.checkAccess)
 	wg.Wait()
 	if len(errs) == 0 {
@@ -128,17 +138,18 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		res.Accounts = r.accounts()
 		return finish(combine(errs))
 	}
-	if len(r.users) == 0 {
+	if len(r.accs) == 0 {
 		// An API token whose user has no admin role gets 200 [] from the
 		// users endpoint; no real org has no users.
 		return finish(&Error{Class: ClassPermission, What: "reading users",
 			Msg: "the users endpoint returned no users at all, which no real org has",
 			Fix: "the API token's user (or the service app) lacks an admin role that may read users; grant the Read-only Administrator role"})
 	}
+	r.resolveManagers()
 	r.assign()
+	r.parts()
 	res.Accounts = r.accounts()
 	r.comp.Records = len(res.Accounts)
-	r.parts()
 	n := 0
 	if r.prev != nil {
 		n = r.prev.Incremental + 1
@@ -226,11 +237,14 @@ func (r *read) checkAccess(ctx context.Context, cl *sdk.Client) error {
 
 // parts records each list read with its count, for the pipeline's guard
 // against a list that shrank. Incremental reads record the merged lists,
-// so that the parts are the same whatever the mode.
+// so that the parts are the same whatever the mode. A single-app
+// configuration keeps the ids it always had ("app_users", "groups"), so
+// that the guards of existing stores go on working; okta.apps records one
+// of each per app ("app_users:notion").
 func (r *read) parts() {
 	users, deprov, members := 0, 0, 0
-	for _, a := range r.users {
-		if a.RawStatus == "DEPROVISIONED" {
+	for i := range r.accs {
+		if r.accs[i].RawStatus == "DEPROVISIONED" {
 			deprov++
 		} else {
 			users++
@@ -239,15 +253,17 @@ func (r *read) parts() {
 	for _, ids := range r.members {
 		members += len(ids)
 	}
-	for _, p := range []collectors.Part{
-		{Kind: "list", ID: "users", Name: "users", Records: users, Fix: "give the credential the Read-only Administrator role"},
-		{Kind: "list", ID: "deprovisioned_users", Name: "deprovisioned users", Records: deprov},
-		{Kind: "list", ID: "app_users", Name: "app users of " + r.c.cfg.AppID, Records: len(r.appUsers), Fix: "check okta.app_id"},
-		{Kind: "list", ID: "groups", Name: "groups assigned to " + r.c.cfg.AppID, Records: len(r.groups)},
-		{Kind: "list", ID: "group_members", Name: "members of the assigned groups", Records: members},
-	} {
-		r.comp.AddPart(p)
+	r.comp.AddPart(collectors.Part{Kind: "list", ID: "users", Name: "users", Records: users, Fix: "give the credential the Read-only Administrator role"})
+	r.comp.AddPart(collectors.Part{Kind: "list", ID: "deprovisioned_users", Name: "deprovisioned users", Records: deprov})
+	for _, a := range r.apps {
+		id, of := "", a.id
+		if a.name != "" {
+			id, of = ":"+a.name, a.name+" ("+a.id+")"
+		}
+		r.comp.AddPart(collectors.Part{Kind: "list", ID: "app_users" + id, Name: "app users of " + of, Records: len(a.users), Fix: "check " + a.key()})
+		r.comp.AddPart(collectors.Part{Kind: "list", ID: "groups" + id, Name: "groups assigned to " + of, Records: len(a.groups)})
 	}
+	r.comp.AddPart(collectors.Part{Kind: "list", ID: "group_members", Name: "members of the assigned groups", Records: members})
 }
 
 // page counts a page read and reports progress. The reads run
@@ -255,17 +271,40 @@ func (r *read) parts() {
 func (r *read) page(stage string) {
 	r.mu.Lock()
 	r.comp.Pages++
-	pages, records := r.comp.Pages, len(r.users)
+	pages, records := r.comp.Pages, len(r.accs)
 	r.mu.Unlock()
-	r.req.Report(collectors.Progress{Source: "okta", Stage: stage, Pages: pages, Records: records,
+	r.req.Report(collectors.Progress{Source: r.c.name, Stage: stage, Pages: pages, Records: records,
 		Retries: int(r.tr.retries.Load() + r.tr.throttled.Load()), Waited: time.Duration(r.tr.waited.Load())})
 }
 
+// accounts hands back the accounts sorted by id. It sorts their indexes
+// and moves each account once, into place, rather than sorting whole
+// Account values or copying them out of a map.
 func (r *read) accounts() []collectors.Account {
-	out := make([]collectors.Account, 0, len(r.users))
-	for _, a := range r.users {
-		out = append(out, *a)
+	order := make([]int32, len(r.accs))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(r.accs[a].ID, r.accs[b].ID) })
+	// Apply the permutation in place, cycle by cycle: out[i] = accs[order[i]].
+	for i := range order {
+		if order[i] < 0 {
+			continue
+		}
+		tmp := r.accs[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				r.accs[j] = tmp
+				break
+			}
+			r.accs[j] = r.accs[k]
+			j = k
+		}
+	}
+	out := r.accs
+	r.accs, r.idx, r.mgr = nil, nil, nil
 	return out
 }

@@ -4,7 +4,9 @@
 package okta
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,16 +31,21 @@ const (
 
 // Config is the okta section of the configuration file.
 type Config struct {
-	OrgURL         string        `yaml:"org_url"`
-	TokenEnv       string        `yaml:"token_env"`
-	ClientID       string        `yaml:"client_id"`
-	PrivateKeyEnv  string        `yaml:"private_key_env"`
-	PrivateKeyID   string        `yaml:"private_key_id"`
-	Scopes         []string      `yaml:"scopes"`
-	AppID          string        `yaml:"app_id"`
-	RoleAttribute  string        `yaml:"role_attribute"`
-	RequestTimeout time.Duration `yaml:"request_timeout"`
-	MaxRetries     *int          `yaml:"max_retries"`
+	OrgURL        string   `yaml:"org_url"`
+	TokenEnv      string   `yaml:"token_env"`
+	ClientID      string   `yaml:"client_id"`
+	PrivateKeyEnv string   `yaml:"private_key_env"`
+	PrivateKeyID  string   `yaml:"private_key_id"`
+	Scopes        []string `yaml:"scopes"`
+	// AppID is the one application of a single-app configuration; its
+	// assignments are recorded for app "" (the run names it). Apps
+	// configures several instead: application name -> Okta app id. One of
+	// the two is required; they exclude each other.
+	AppID          string            `yaml:"app_id"`
+	Apps           map[string]string `yaml:"apps"`
+	RoleAttribute  string            `yaml:"role_attribute"`
+	RequestTimeout time.Duration     `yaml:"request_timeout"`
+	MaxRetries     *int              `yaml:"max_retries"`
 	// MaxConcurrency bounds the requests in flight (default 8, at most
 	// 75): Okta answers 429 to requests beyond its per-org concurrency
 	// limit, which every integration of the org shares.
@@ -53,9 +60,46 @@ type Config struct {
 	FullEvery int `yaml:"full_every"`
 }
 
-// NewCollector validates cfg and reads its secrets.
+// appRef is one application the collector reads: its configured name ("" for
+// okta.app_id) and its Okta app id.
+type appRef struct {
+	name, id string
+}
+
+// key is the configuration key that names the app, for messages.
+func (a appRef) key() string {
+	if a.name == "" {
+		return "okta.app_id"
+	}
+	return "okta.apps." + a.name
+}
+
+// label is how messages name the app: "the app's", or "app notion's".
+func (a appRef) label() string {
+	if a.name == "" {
+		return "the app"
+	}
+	return "app " + a.name
+}
+
+// NewCollector validates cfg and reads its secrets, for a source named
+// "okta" (the okta key configured as one mapping).
 func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
-	bad := config.Section(env.File, "okta")
+	return New("okta", cfg, env)
+}
+
+// New validates cfg and reads its secrets, for the source named name
+// (an entry of the okta list, or "okta").
+func New(name string, cfg Config, env collectors.Env) (*Collector, error) {
+	section := "okta"
+	if name != "okta" {
+		section = "okta[" + name + "]"
+	}
+	bad := config.Section(env.File, section)
+	apps, err := appsOf(cfg, bad)
+	if err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(cfg.OrgURL)
 	switch {
 	case cfg.OrgURL == "":
@@ -64,8 +108,6 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 		return nil, bad("org_url %q is not an absolute URL", cfg.OrgURL)
 	case u.Scheme == "http" && !Loopback(u.Hostname()):
 		return nil, bad("org_url %q must use https (plain http is allowed for a local simulator only)", cfg.OrgURL)
-	case cfg.AppID == "":
-		return nil, bad("app_id is required (the Stonly application's id in Okta, 0oa...)")
 	case cfg.TokenEnv != "" && cfg.ClientID != "":
 		return nil, bad("token_env and client_id exclude each other: use an API token or an OAuth service app")
 	case cfg.TokenEnv == "" && cfg.ClientID == "":
@@ -91,17 +133,46 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = DefaultScopes
 	}
-	c := &Collector{cfg: cfg}
+	c := &Collector{name: name, cfg: cfg, apps: apps}
 	if cfg.TokenEnv != "" {
-		if c.token, err = env.Secret("okta.token_env", cfg.TokenEnv); err != nil {
+		if c.token, err = env.Secret(section+".token_env", cfg.TokenEnv); err != nil {
 			return nil, &config.Error{Err: err}
 		}
 		c.secret = append(c.secret, c.token)
 	} else {
-		if c.key, err = env.Secret("okta.private_key_env", cfg.PrivateKeyEnv); err != nil {
+		if c.key, err = env.Secret(section+".private_key_env", cfg.PrivateKeyEnv); err != nil {
 			return nil, &config.Error{Err: err}
 		}
 		c.secret = append(c.secret, c.key)
 	}
 	return c, nil
+}
+
+// appsOf reads the applications of cfg: okta.app_id (one, named "") or
+// okta.apps (several, by name).
+func appsOf(cfg Config, bad func(string, ...any) error) ([]appRef, error) {
+	switch {
+	case cfg.AppID != "" && len(cfg.Apps) > 0:
+		return nil, bad("app_id and apps exclude each other: keep app_id for one application, or move it into apps (apps: {stonly: %s, ...})", cfg.AppID)
+	case cfg.AppID != "":
+		return []appRef{{id: strings.TrimSpace(cfg.AppID)}}, nil
+	case len(cfg.Apps) == 0:
+		return nil, bad("app_id is required (the application's id in Okta, 0oa...), or apps for several (apps: {stonly: 0oa..., notion: 0oa...})")
+	}
+	var out []appRef
+	owner := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Apps)) {
+		id := strings.TrimSpace(cfg.Apps[name])
+		switch {
+		case strings.TrimSpace(name) == "":
+			return nil, bad("apps: an application name is empty")
+		case id == "":
+			return nil, bad("apps.%s: the Okta app id is empty (the id in the app's admin URL, 0oa...)", name)
+		case owner[id] != "":
+			return nil, bad("apps.%s and apps.%s name the same Okta app %s", owner[id], name, id)
+		}
+		owner[id] = name
+		out = append(out, appRef{name: name, id: id})
+	}
+	return out, nil
 }

@@ -75,6 +75,18 @@ func (c *Collector) explain(tr *transport, err error, path, what string) error {
 	return e
 }
 
+// explainList explains the failure of a list read; an app that Okta does
+// not know (404 E0000007) is named with its configuration key.
+func (c *Collector) explainList(tr *transport, err error, l listing, what string) error {
+	e := c.explain(tr, err, l.endpoint, what)
+	var ee *Error
+	if l.app != nil && errors.As(e, &ee) && ee.Class == ClassPermission && strings.HasPrefix(ee.Msg, "Okta has no such application") {
+		ee.Msg = fmt.Sprintf("Okta has no application %s (%s; E0000007 Not found)", l.app.id, l.app.key())
+		ee.Fix = fmt.Sprintf("check %s: it must be the id in the app's admin URL (0oa...) of an app in %s", l.app.key(), c.cfg.OrgURL)
+	}
+	return e
+}
+
 func (c *Collector) host() string {
 	if u, err := url.Parse(c.cfg.OrgURL); err == nil {
 		return u.Host
@@ -140,9 +152,10 @@ func (c *Collector) explainOkta(tr *transport, oe *sdk.Error, path string, e *Er
 			e.Fix = "the token expired or was revoked, or the app's keys changed; check the app " + c.cfg.ClientID + " and its public key"
 		}
 	case oe.ErrorCode == "E0000007" && path == "/api/v1/apps":
+		// explainList names the app and its configuration key.
 		e.Class = ClassPermission
-		e.Msg = fmt.Sprintf("Okta has no application %s (E0000007)", c.cfg.AppID)
-		e.Fix = "check okta.app_id (the id in the app's admin URL, 0oa...)"
+		e.Msg = "Okta has no such application (E0000007)"
+		e.Fix = "check the app id (the id in the app's admin URL, 0oa...)"
 	case oe.ErrorCode == "E0000047":
 		e.Class = ClassRateLimit
 		e.Msg = "Okta's rate limit was still exceeded after the retries (E0000047)"

@@ -7,25 +7,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	sdk "github.com/okta/okta-sdk-golang/v2/okta"
-	"github.com/okta/okta-sdk-golang/v2/okta/query"
 )
 
 // listGroups reads the assigned groups with at most max_concurrency
 // workers, and stops handing out groups after the first failure (the read
 // is incomplete then, and 150 copies of one error help nobody).
+//
+// A group assigned to several apps is read once.
 func (r *read) listGroups(ctx context.Context, cl *sdk.Client) error {
+	var ids []string
+	for _, a := range r.apps {
+		for _, g := range a.groups {
+			if !slices.Contains(ids, g.id) {
+				ids = append(ids, g.id)
+			}
+		}
+	}
 	jobs := make(chan string)
 	var failed atomic.Bool
 	var skipped atomic.Int64
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
-	for range min(r.c.cfg.MaxConcurrency, len(r.groups)) {
+	for range min(r.c.cfg.MaxConcurrency, len(ids)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -43,8 +54,8 @@ func (r *read) listGroups(ctx context.Context, cl *sdk.Client) error {
 			}
 		}()
 	}
-	for _, g := range r.groups {
-		jobs <- g.Id
+	for _, id := range ids {
+		jobs <- id
 	}
 	close(jobs)
 	wg.Wait()
@@ -80,11 +91,15 @@ func (r *read) listGroup(ctx context.Context, cl *sdk.Client, id string) error {
 		}
 	}
 	var ids []string
-	err = pages(ctx, r, "/api/v1/groups", "members of group "+name, func() ([]*sdk.User, *sdk.Response, error) {
-		return cl.Group.ListGroupUsers(ctx, id, query.NewQueryParams(query.WithLimit(groupUsersPage)))
-	}, func(us []*sdk.User) {
+	// Only the members' ids are read: the member list has no
+	// okta-response parameter, so its users come whole, credentials and
+	// links included (Okta's management API spec, listGroupUsers).
+	path := "/api/v1/groups/" + url.PathEscape(id) + "/users?limit=" + itoa(groupUsersPage)
+	err = list(ctx, r, cl, path, listing{endpoint: "/api/v1/groups", stage: "members of group " + name}, func(us []struct {
+		ID string `json:"id"`
+	}) {
 		for _, u := range us {
-			ids = append(ids, u.Id)
+			ids = append(ids, u.ID)
 		}
 	})
 	if err != nil {

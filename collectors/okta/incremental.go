@@ -5,7 +5,10 @@ package okta
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
+
+	"github.com/idgraph/idgraph/collectors"
 )
 
 // skew is how far back an incremental read reaches before the previous
@@ -43,13 +46,30 @@ func (r *read) loadPrevious() {
 	}
 	r.prev = &st
 	r.prevMem = map[string][]string{}
+	// A previous account's Manager is its manager's login when it was
+	// resolved: turn it back into the manager's id, so that the manager is
+	// found again if their login changed since.
+	ids := make(map[string]string, len(p.Accounts))
+	for i := range p.Accounts {
+		if l := loginOf(&p.Accounts[i]); l != "" {
+			ids[strings.ToLower(l)] = p.Accounts[i].ID
+		}
+	}
+	r.accs = make([]collectors.Account, 0, len(p.Accounts))
+	r.mgr = make([]string, 0, len(p.Accounts))
 	for _, a := range p.Accounts {
-		a := a
 		for _, g := range a.Groups {
 			r.prevMem[g] = append(r.prevMem[g], a.ID)
 		}
 		a.Assignments, a.Groups = nil, nil
-		r.users[a.ID] = &a
+		a.Source = r.c.name
+		mgr := a.Manager
+		if id, ok := ids[strings.ToLower(mgr)]; ok {
+			mgr = id
+		}
+		r.idx[a.ID] = len(r.accs)
+		r.accs = append(r.accs, a)
+		r.mgr = append(r.mgr, mgr)
 	}
 	r.comp.Mode = "incremental"
 }

@@ -36,11 +36,17 @@ import (
 const Version = "okta/2 (okta-sdk-golang v2.20.0)"
 
 func init() {
-	collectors.Register("okta", collectors.One("okta", func(c Config, env collectors.Env) (collectors.Collector, error) { return NewCollector(c, env) }))
+	// okta: one mapping (the source "okta") or a list of mappings, each
+	// with a name: several orgs, e.g. after an acquisition.
+	collectors.Register("okta", collectors.OneOrMany("okta", func(name string, c Config, env collectors.Env) (collectors.Collector, error) {
+		return New(name, c, env)
+	}))
 }
 
 // Collector reads one Okta org.
 type Collector struct {
+	name   string   // the source's name: "okta", or an entry's name in the okta list
+	apps   []appRef // the applications read, by name
 	cfg    Config
 	token  string // SSWS token, or
 	key    string // PEM private key
@@ -59,7 +65,7 @@ func Loopback(host string) bool {
 
 // Info describes the source.
 func (c *Collector) Info() collectors.Info {
-	return collectors.Info{Name: "okta", Kind: collectors.KindIdP, Version: Version}
+	return collectors.Info{Name: c.name, Type: "okta", Kind: collectors.KindIdP, Version: Version}
 }
 
 func (c *Collector) maxRetries() int {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	sdk "github.com/okta/okta-sdk-golang/v2/okta"
 )
@@ -24,19 +25,39 @@ const (
 	groupUsersPage = 1000
 )
 
-// pages reads a list from its first page to its last by Okta's Link:
-// next, stopping when a next page is one already read: a cursor that does
-// not advance would otherwise repeat the same page for as long as the run
+// listing says what a list is, for its messages: the endpoint family
+// (as messages and scopes name it), the stage (progress and errors: "the
+// app's users"), and the application it belongs to, if any.
+type listing struct {
+	endpoint, stage string
+	app             *appRef
+}
+
+// list reads path (its query included) from its first page to its last by
+// Okta's Link: rel="next", decoding each page into []T and handing it to
+// add. The request goes through the SDK's request executor, so that the
+// SDK's authentication, request building and 429 handling apply (and the
+// transport's pacing, retries and accounting under it); only the decoding
+// is idgraph's: T holds the fields idgraph reads, not the SDK's models.
+//
+// It stops when a next page is one already read: a cursor that does not
+// advance would otherwise repeat the same page for as long as the run
 // lasts (a 90 s read of 1,800 requests was seen).
-func pages[T any](ctx context.Context, r *read, endpoint, stage string, first func() ([]T, *sdk.Response, error), add func([]T)) error {
-	items, resp, err := first()
+func list[T any](ctx context.Context, r *read, cl *sdk.Client, path string, l listing, add func([]T)) error {
+	rq := cl.CloneRequestExecutor()
+	var items []T
+	req, err := rq.WithAccept("application/json").WithContentType("application/json").NewRequest("GET", path, nil)
+	var resp *sdk.Response
+	if err == nil {
+		resp, err = rq.Do(ctx, req, &items)
+	}
 	seen := map[string]bool{}
 	for pageNo := 1; ; pageNo++ {
 		if err != nil {
-			return r.c.explain(r.tr, err, endpoint, fmt.Sprintf("reading %s, page %d", stage, pageNo))
+			return r.c.explainList(r.tr, err, l, fmt.Sprintf("reading %s, page %d", l.stage, pageNo))
 		}
 		add(items)
-		r.page(stage)
+		r.page(l.stage)
 		if !resp.HasNextPage() {
 			return nil
 		}
@@ -45,9 +66,9 @@ func pages[T any](ctx context.Context, r *read, endpoint, stage string, first fu
 		}
 		next := cursor(resp.NextPage)
 		if seen[next] {
-			return &Error{Class: ClassData, What: fmt.Sprintf("reading %s, page %d", stage, pageNo+1),
+			return &Error{Class: ClassData, What: fmt.Sprintf("reading %s, page %d", l.stage, pageNo+1),
 				Msg: fmt.Sprintf("Okta's Link: next of %s leads to a page already read (%s; X-Okta-Request-Id %s): the read stopped there and the list is incomplete",
-					endpoint, next, resp.Header.Get("X-Okta-Request-Id")),
+					l.endpoint, next, resp.Header.Get("X-Okta-Request-Id")),
 				Fix: "a fault on Okta's side or in a proxy between: try again later, and report the request id to Okta support if it persists"}
 		}
 		seen[next] = true
@@ -58,6 +79,8 @@ func pages[T any](ctx context.Context, r *read, endpoint, stage string, first fu
 		resp, err = resp.Next(ctx, &items)
 	}
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // cursor is what identifies a page: its after cursor, or its whole URL.
 func cursor(link string) string {

@@ -141,3 +141,11 @@ func (a *Access) partial() *Error {
 	return &Error{Class: ClassPermission, What: "checking the credential's admin role", Msg: msg,
 		Fix: "assign the Read-only Administrator role (it suffices) to " + strings.TrimPrefix(strings.TrimPrefix(a.Who, "the API token's user "), "the ")}
 }
+
+// str reads a string attribute of an SDK profile.
+func str(m map[string]any, k string) string {
+	if v, ok := m[k].(string); ok {
+		return strings.TrimSpace(v)
+	}
+	return ""
+}

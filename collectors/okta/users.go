@@ -1,69 +1,145 @@
-// users.go reads the user lists and turns an Okta user into an account.
+// users.go reads the user lists, lean: a page of users is decoded into
+// oktaUser, which holds only the profile attributes idgraph reads, not the
+// SDK's User with its map[string]any profile; and it resolves each
+// account's manager.
 
 package okta
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/url"
 	"strings"
+	"time"
 
 	sdk "github.com/okta/okta-sdk-golang/v2/okta"
-	"github.com/okta/okta-sdk-golang/v2/okta/query"
 
 	"github.com/idgraph/idgraph/collectors"
 )
 
-func (r *read) listUsers(ctx context.Context, cl *sdk.Client, filter, stage string) error {
-	qp := query.NewQueryParams(query.WithLimit(usersPage))
-	if filter != "" {
-		qp.Filter = filter
-	}
-	return pages(ctx, r, "/api/v1/users", stage, func() ([]*sdk.User, *sdk.Response, error) { return cl.User.ListUsers(ctx, qp) }, r.addUsers)
+// oktaUser is what idgraph reads of a listed Okta user (the User object
+// of Okta's management API spec; the profile attributes are those of the
+// base user profile schema).
+type oktaUser struct {
+	ID            string    `json:"id"`
+	Status        string    `json:"status"`
+	StatusChanged time.Time `json:"statusChanged"` // null stays zero
+	LastLogin     time.Time `json:"lastLogin"`
+	Profile       struct {
+		Login          pstr `json:"login"`
+		Email          pstr `json:"email"`
+		SecondEmail    pstr `json:"secondEmail"`
+		FirstName      pstr `json:"firstName"`
+		LastName       pstr `json:"lastName"`
+		DisplayName    pstr `json:"displayName"`
+		EmployeeNumber pstr `json:"employeeNumber"`
+		// Okta's base user profile documents managerId as the "ID of a
+		// user's manager" and manager as the "Display name of the user's
+		// manager" (both strings, neither checked by Okta: an HR import
+		// may put a login, an e-mail or an employee number there). Users
+		// API, "Default user profile properties"; the base schema is the
+		// same in GET /api/v1/meta/schemas/user/default.
+		ManagerID pstr `json:"managerId"`
+		Manager   pstr `json:"manager"`
+	} `json:"profile"`
 }
 
-func (r *read) addUsers(users []*sdk.User) {
+// pstr is a profile attribute read as a trimmed string. Any other JSON
+// value (null, or a number where an org's schema was changed) reads as ""
+// rather than failing the page, as the SDK's map profile did.
+type pstr string
+
+func (p *pstr) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' {
+		*p = ""
+		return nil
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		*p = pstr(strings.TrimSpace(string(b[1 : len(b)-1])))
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*p = pstr(strings.TrimSpace(s))
+	return nil
+}
+
+func (r *read) listUsers(ctx context.Context, cl *sdk.Client, filter, stage string) error {
+	q := url.Values{"limit": {itoa(usersPage)}}
+	if filter != "" {
+		q.Set("filter", filter)
+	}
+	return list(ctx, r, cl, "/api/v1/users?"+q.Encode(), listing{endpoint: "/api/v1/users", stage: stage}, r.addUsers)
+}
+
+func (r *read) addUsers(users []oktaUser) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, u := range users {
-		if u == nil || u.Id == "" {
+	for i := range users {
+		u := &users[i]
+		if u.ID == "" {
 			continue
 		}
-		r.users[u.Id] = toAccount(u)
+		a := r.toAccount(u)
+		mgr := string(u.Profile.ManagerID)
+		if mgr == "" {
+			mgr = string(u.Profile.Manager)
+		}
+		if k, ok := r.idx[u.ID]; ok {
+			// Read again (an incremental read over the previous snapshot,
+			// or a user whose status changed between two lists): the later
+			// read wins.
+			r.accs[k], r.mgr[k] = a, mgr
+			continue
+		}
+		r.idx[u.ID] = len(r.accs)
+		r.accs = append(r.accs, a)
+		r.mgr = append(r.mgr, mgr)
 	}
 }
 
-func str(m map[string]any, k string) string {
-	if v, ok := m[k].(string); ok {
-		return strings.TrimSpace(v)
+func (r *read) toAccount(u *oktaUser) collectors.Account {
+	p := &u.Profile
+	login, email, second := string(p.Login), string(p.Email), string(p.SecondEmail)
+	if email == login {
+		email = login // one string, not two copies of it
 	}
-	return ""
-}
-
-func toAccount(u *sdk.User) *collectors.Account {
-	var p map[string]any
-	if u.Profile != nil {
-		p = *u.Profile
+	a := collectors.Account{Source: r.c.name, ID: u.ID, Email: email, RawStatus: rawStatus(u.Status),
+		EmployeeID: string(p.EmployeeNumber), Status: Status(u.Status), StatusChanged: u.StatusChanged, LastActivity: u.LastLogin}
+	n := 0
+	for _, v := range []string{login, email, second} {
+		if v != "" {
+			n++
+		}
 	}
-	a := &collectors.Account{Source: "okta", ID: u.Id, Email: str(p, "email"), RawStatus: u.Status,
-		EmployeeID: str(p, "employeeNumber"), Status: Status(u.Status)}
-	for _, f := range []string{"login", "email", "secondEmail"} {
-		if v := str(p, f); v != "" {
-			a.Addresses = append(a.Addresses, collectors.Address{Field: f, Value: v})
+	a.Addresses = make([]collectors.Address, 0, n)
+	for _, f := range []struct{ field, v string }{{"login", login}, {"email", email}, {"secondEmail", second}} {
+		if f.v != "" {
+			a.Addresses = append(a.Addresses, collectors.Address{Field: f.field, Value: f.v})
 		}
 	}
 	if a.Email == "" {
-		a.Email = str(p, "login")
+		a.Email = login
 	}
-	a.DisplayName = str(p, "displayName")
+	a.DisplayName = string(p.DisplayName)
 	if a.DisplayName == "" {
-		a.DisplayName = strings.TrimSpace(str(p, "firstName") + " " + str(p, "lastName"))
-	}
-	if u.StatusChanged != nil {
-		a.StatusChanged = *u.StatusChanged
-	}
-	if u.LastLogin != nil {
-		a.LastActivity = *u.LastLogin
+		a.DisplayName = strings.TrimSpace(string(p.FirstName) + " " + string(p.LastName))
 	}
 	return a
+}
+
+// rawStatus returns Okta's status word as a constant when it is one of
+// Okta's, so that 100,000 accounts share a handful of strings.
+func rawStatus(s string) string {
+	for _, k := range []string{"ACTIVE", "DEPROVISIONED", "SUSPENDED", "STAGED", "PROVISIONED", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"} {
+		if s == k {
+			return k
+		}
+	}
+	return s
 }
 
 // Status maps Okta's user status onto idgraph's (docs/RULES.md). An unknown
@@ -77,4 +153,49 @@ func Status(s string) collectors.Status {
 		return collectors.StatusInactive
 	}
 	return collectors.StatusStaged
+}
+
+// resolveManagers sets each account's Manager to its manager's login when
+// the profile's managerId (or manager) names a user read in this run, by
+// id or by login; otherwise to the value as Okta holds it. Accounts kept
+// from the previous snapshot carry their manager's id (loadPrevious), so a
+// manager whose login changed is named by the new login.
+func (r *read) resolveManagers() {
+	var byLogin map[string]int // made on the first reference that is no id
+	for i := range r.accs {
+		ref := r.mgr[i]
+		if ref == "" {
+			r.accs[i].Manager = ""
+			continue
+		}
+		k, ok := r.idx[ref]
+		if !ok {
+			if byLogin == nil {
+				byLogin = make(map[string]int, len(r.accs))
+				for j := range r.accs {
+					if l := loginOf(&r.accs[j]); l != "" {
+						byLogin[strings.ToLower(l)] = j
+					}
+				}
+			}
+			k, ok = byLogin[strings.ToLower(ref)]
+		}
+		if ok && k != i {
+			if l := loginOf(&r.accs[k]); l != "" {
+				r.accs[i].Manager = l
+				continue
+			}
+		}
+		r.accs[i].Manager = ref
+	}
+}
+
+// loginOf is the account's Okta login, or its e-mail when it has none.
+func loginOf(a *collectors.Account) string {
+	for _, ad := range a.Addresses {
+		if ad.Field == "login" {
+			return ad.Value
+		}
+	}
+	return a.Email
 }
