@@ -117,7 +117,7 @@ func TestCampaignRoutesByRule(t *testing.T) {
 		{review.RouteManager, map[string]string{
 			"access alice@acme.com": "carol@acme.com", // Carol@acme.com as Okta records it
 			"finding bob@acme.com":  "alice@acme.com",
-			"access carol@acme.com": "frank@acme.com", // no manager
+			"access carol@acme.com": "frank@acme.com",   // no manager
 			"finding erin@acme.com": "frank@acme.com"}}, // no IdP account at all
 		{review.RouteReviewer, map[string]string{
 			"access alice@acme.com": "frank@acme.com", // the reviewer's own access
