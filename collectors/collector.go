@@ -9,7 +9,6 @@ package collectors
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -139,33 +138,8 @@ func (a *Account) AssignedTo(app string) bool {
 	return as != nil && as.InForce
 }
 
-// accountJSON is Account with the fields that snapshots written before
-// applications were a dimension used (one assignment, of the one app).
-type accountJSON struct {
-	*accountAlias
-	LegacyAssigned bool     `json:"assigned,omitempty"`
-	LegacyVia      []string `json:"assigned_via,omitempty"`
-	LegacyRoles    []string `json:"app_roles,omitempty"`
-}
-
-type accountAlias Account
-
-// UnmarshalJSON reads an account as written now or by an earlier version:
-// the old single assignment becomes one Assignment of app "", which the
-// store resolves to the snapshot's application.
-func (a *Account) UnmarshalJSON(data []byte) error {
-	v := accountJSON{accountAlias: (*accountAlias)(a)}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	if len(a.Assignments) == 0 && (v.LegacyAssigned || len(v.LegacyVia) > 0 || len(v.LegacyRoles) > 0) {
-		a.Assignments = []Assignment{{InForce: v.LegacyAssigned, Via: v.LegacyVia, Roles: v.LegacyRoles}}
-	}
-	return nil
-}
-
-// ResolveApp names the assignments of app "" (single-app keys, old
-// snapshots) app.
+// ResolveApp names the assignments of app "" (from single-app keys, or
+// read from a snapshot written before applications were a dimension) app.
 func (a *Account) ResolveApp(app string) {
 	for i := range a.Assignments {
 		if a.Assignments[i].App == "" {

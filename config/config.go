@@ -12,52 +12,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Roles known to Stonly, in rising order of privilege.
-const (
-	RoleMember = "Member"
-	RoleAdmin  = "Admin"
-	RoleOwner  = "Owner"
-)
-
-// RoleRank orders roles by privilege; unknown role text ranks 0.
-func RoleRank(role string) int {
-	switch CanonicalRole(role) {
-	case RoleMember:
-		return 1
-	case RoleAdmin:
-		return 2
-	case RoleOwner:
-		return 3
-	}
-	return 0
-}
-
-// CanonicalRole maps role text case-insensitively onto a known role, or
-// returns it unchanged (trimmed) when it is not one.
-func CanonicalRole(role string) string {
-	r := strings.TrimSpace(role)
-	switch strings.ToLower(r) {
-	case "member":
-		return RoleMember
-	case "admin", "administrator":
-		return RoleAdmin
-	case "owner":
-		return RoleOwner
-	}
-	return r
-}
-
-// RoleRule says that an IdP fact implies a Stonly role. Exactly one of the
-// matchers is set, or Default.
+// RoleRule says that an IdP fact implies a role in an application.
+// Exactly one of the matchers is set, or Default. Whether Role is one of
+// the application's roles is checked when the sources are built, since
+// each application source declares its own ladder.
 type RoleRule struct {
 	OktaGroup    string `yaml:"okta_group"`     // member of this Okta group (direct)
 	OktaAppRole  string `yaml:"okta_app_role"`  // the app-user profile role Okta resolved
@@ -242,16 +211,18 @@ type WebhookAlerts struct {
 
 // Config is the whole configuration file.
 type Config struct {
-	Store    string     `yaml:"store"`
-	Roles    []RoleRule `yaml:"roles"`
-	Domains  Domains    `yaml:"domains"`
-	Links    []Link     `yaml:"links"`
-	Guard    Guard      `yaml:"guard"`
-	Serve    Serve      `yaml:"serve"`
-	Report   Report     `yaml:"report"`
-	Review   Review     `yaml:"review"`
-	Evidence Evidence   `yaml:"evidence"`
-	Alerts   Alerts     `yaml:"alerts"`
+	Store string `yaml:"store"`
+	// Roles are the role rules by application; a top-level list (the
+	// single-application form) is under "", for the one application.
+	Roles    map[string][]RoleRule `yaml:"-"`
+	Domains  Domains               `yaml:"domains"`
+	Links    []Link                `yaml:"links"`
+	Guard    Guard                 `yaml:"guard"`
+	Serve    Serve                 `yaml:"serve"`
+	Report   Report                `yaml:"report"`
+	Review   Review                `yaml:"review"`
+	Evidence Evidence              `yaml:"evidence"`
+	Alerts   Alerts                `yaml:"alerts"`
 
 	Remediation Remediation `yaml:"remediation"`
 
@@ -334,6 +305,7 @@ func Parse(data []byte, file string, sources []string) (*Config, error) {
 	root := doc.Content[0]
 	core := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	known := fieldNames(reflect.TypeOf(*cfg))
+	known["roles"] = true // decoded by decodeRoles: a list or a mapping by application
 	seen := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -357,6 +329,17 @@ func Parse(data []byte, file string, sources []string) (*Config, error) {
 			return nil, errorf("%s:%d: unknown key %q%s", file, k.Line, k.Value, suggest(k.Value, all))
 		}
 	}
+	for i := 0; i+1 < len(core.Content); i += 2 {
+		if core.Content[i].Value == "roles" {
+			roles, err := decodeRoles(core.Content[i+1], file)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Roles = roles
+			core.Content = slices.Delete(core.Content, i, i+2)
+			break
+		}
+	}
 	if err := CheckKnown(core, reflect.TypeOf(*cfg), "", file); err != nil {
 		return nil, err
 	}
@@ -373,37 +356,10 @@ func (c *Config) validate() error {
 	if strings.TrimSpace(c.Store) == "" {
 		return errorf("%s: store is required (the SQLite file, e.g. store: idgraph.db)", c.File)
 	}
-	defaults := 0
-	for i, r := range c.Roles {
-		at := fmt.Sprintf("%s: roles[%d]", c.File, i)
-		matchers := 0
-		for _, m := range []string{r.OktaGroup, r.OktaAppRole, r.EntraAppRole, r.EntraGroup, r.Group, r.AppRole} {
-			if m != "" {
-				matchers++
-			}
+	for _, app := range slices.Sorted(maps.Keys(c.Roles)) {
+		if err := validateRules(c.File, app, c.Roles[app]); err != nil {
+			return err
 		}
-		switch {
-		case r.Default != "":
-			defaults++
-			if matchers > 0 || r.Role != "" {
-				return errorf("%s: a default rule has only the key default (e.g. {default: Member})", at)
-			}
-			if RoleRank(r.Default) == 0 {
-				return errorf("%s: default: %q is not a Stonly role (Owner, Admin, Member)", at, r.Default)
-			}
-		case matchers != 1:
-			return errorf("%s: needs exactly one of okta_group, okta_app_role, entra_app_role, entra_group, group, app_role (found %d)", at, matchers)
-		case r.Role == "":
-			return errorf("%s: role is required (Owner, Admin or Member)", at)
-		case RoleRank(r.Role) == 0:
-			return errorf("%s: role: %q is not a Stonly role (Owner, Admin, Member)", at, r.Role)
-		}
-		if (r.Group != "" || r.AppRole != "") && r.Source == "" {
-			return errorf("%s: group and app_role need source (the source's name)", at)
-		}
-	}
-	if defaults > 1 {
-		return errorf("%s: roles has %d default rules; keep one", c.File, defaults)
 	}
 	for alias, canon := range c.Domains.Aliases {
 		if strings.Contains(alias, "@") || strings.Contains(canon, "@") || alias == "" || canon == "" {

@@ -27,7 +27,9 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate key", "store: a.db\nstore: b.db\n", `key "store" appears twice`},
 		{"rule without role", "store: x.db\nroles:\n  - {okta_group: A}\n", "roles[0]: role is required"},
 		{"rule with two matchers", "store: x.db\nroles:\n  - {okta_group: A, entra_app_role: B, role: Admin}\n", "needs exactly one"},
-		{"unknown role", "store: x.db\nroles:\n  - {okta_group: A, role: Superuser}\n", `"Superuser" is not a Stonly role`},
+		{"rules of an application not a list", "store: x.db\nroles:\n  stonly: {okta_group: A, role: Admin}\n", "roles.stonly must be a list of rules"},
+		{"rule of an application without role", "store: x.db\nroles:\n  notion:\n    - {okta_group: A}\n", "roles.notion[0]: role is required"},
+		{"unknown key in an application's rule", "store: x.db\nroles:\n  notion:\n    - {okta_grp: A, role: Admin}\n", `unknown key "roles.notion[0].okta_grp"`},
 		{"two defaults", "store: x.db\nroles:\n  - {default: Member}\n  - {default: Admin}\n", "2 default rules"},
 		{"alias with @", "store: x.db\ndomains:\n  aliases: {a@b.com: c.com}\n", "must map a domain to a domain"},
 		{"guard out of range", "store: x.db\nguard: {max_drop: 1.5}\n", "guard.max_drop"},
@@ -79,7 +81,7 @@ serve:
 	if len(cfg.Sources) != 1 || cfg.Sources[0].Name != "okta" || cfg.Sources[0].Node.Kind != yaml.MappingNode {
 		t.Errorf("sources = %+v", cfg.Sources)
 	}
-	if len(cfg.Roles) != 3 || cfg.Domains.Aliases["acquisicorp.net"] != "acme.com" || cfg.MaxDrop() != DefaultMaxDrop {
+	if len(cfg.Roles[""]) != 3 || cfg.Domains.Aliases["acquisicorp.net"] != "acme.com" || cfg.MaxDrop() != DefaultMaxDrop {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	if len(cfg.Hash) != 64 {

@@ -2,9 +2,9 @@ package diff
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/config"
 )
 
 // Change is an attribute of one account that differs between snapshots.
@@ -16,6 +16,10 @@ type Change struct {
 	Email    string `json:"email"`
 	From     string `json:"from"`
 	To       string `json:"to"`
+	// Raise: for a role change, the new role ranks above the old one in
+	// the application's ladder, or is not one of its roles. Alerts say
+	// these; a downgrade is drift, not a risk.
+	Raise bool `json:"raise,omitempty"`
 }
 
 // AccountRef names an account that appeared or disappeared.
@@ -55,6 +59,9 @@ type Snapshot struct {
 	// Incomplete names sources that were incomplete in this snapshot; their
 	// accounts are not compared, so a failed read never looks like removals.
 	Incomplete map[string]bool
+	// Apps is the application each app source reads, by source name: its
+	// ladder ranks role changes.
+	Apps map[string]*App
 }
 
 // Compare returns the drift from prev to cur. A finding that cur records
@@ -120,8 +127,10 @@ func Compare(prev, cur Snapshot) Drift {
 			continue
 		}
 		delete(prevAcc, k)
-		if r1, r2 := config.CanonicalRole(old.Role), config.CanonicalRole(a.Role); r1 != r2 {
-			d.RoleChanges = append(d.RoleChanges, Change{Account: k, Source: a.Source, Team: a.Team, TeamName: a.TeamName, Email: a.Email, From: r1, To: r2})
+		app := cur.Apps[a.Source]
+		if r1, r2 := app.Canonical(old.Role), app.Canonical(a.Role); !strings.EqualFold(r1, r2) {
+			d.RoleChanges = append(d.RoleChanges, Change{Account: k, Source: a.Source, Team: a.Team, TeamName: a.TeamName, Email: a.Email, From: r1, To: r2,
+				Raise: app.Rank(r2) > app.Rank(r1) || app.Rank(r2) == 0})
 		}
 		if s1, s2 := statusText(old), statusText(a); s1 != s2 {
 			d.StatusChanges = append(d.StatusChanges, Change{Account: k, Source: a.Source, Team: a.Team, Email: a.Email, From: s1, To: s2})

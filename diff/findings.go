@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/graph"
 )
 
@@ -108,35 +107,39 @@ type Source struct {
 	Kind     collectors.Kind
 	App      string
 	Complete bool
-	// OpenAccess: this IdP lets every enabled user sign in to the app
-	// without an assignment (Entra appRoleAssignmentRequired: false). Its
-	// assignments still say who should have the app; its silence says
-	// nothing, so no account is unassigned on its word alone.
-	OpenAccess bool
-	OpenDetail string // evidence of the setting, for the open_access finding
+	// Open names the applications this IdP lets every enabled user sign in
+	// to without an assignment (Entra appRoleAssignmentRequired: false),
+	// with the evidence of the setting. Its assignments still say who should
+	// have the app; its silence says nothing, so no account is unassigned on
+	// its word alone.
+	Open map[string]string
 }
 
 // Input is everything Evaluate reads.
 type Input struct {
 	Graph   *graph.Graph
 	Sources map[string]Source
-	Roles   []config.RoleRule
+	// Apps are the applications, by name: title, role ladder and rules.
+	// An application that an app source reads and that Apps lacks is
+	// judged without roles.
+	Apps map[string]App
 }
 
-// Expectation is what the IdPs together say about one person.
+// Expectation is what the IdPs together say about one person in one
+// application.
 type Expectation struct {
+	App  string
 	Role string // highest implied role, "" when no rule applies
 	Why  string
 }
 
 // Analyze evaluates one run in a single walk over the people: the
 // findings, sorted by severity, kind, team and e-mail; and for every person
-// of the graph, in order, the role their active assignments imply and why
-// (the auditor's "expected role" column, also for people without
-// findings).
-func Analyze(in Input) ([]Finding, []Expectation) {
-	e := evaluator{in: in, idps: idpNames(in.Sources), appSources: appNames(in.Sources), app: appOf(in.Sources),
-		exps: make([]Expectation, len(in.Graph.People))}
+// of the graph, in order, the roles their active assignments imply and
+// why, one per application in which a rule implies one (the auditor's
+// "expected role" column, also for people without findings).
+func Analyze(in Input) ([]Finding, [][]Expectation) {
+	e := newEvaluator(in)
 	for p := range in.Graph.People {
 		e.person(int32(p))
 	}

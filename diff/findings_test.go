@@ -6,22 +6,25 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/graph"
 )
 
 type acc = collectors.Account
 
 func okta(id, email string, st collectors.Status, assigned bool, groups ...string) acc {
-	a := acc{Source: "okta", ID: id, Email: email, Status: st, RawStatus: strings.ToUpper(string(st)), Assigned: assigned, Groups: groups}
+	a := acc{Source: "okta", ID: id, Email: email, Status: st, RawStatus: strings.ToUpper(string(st)), Groups: groups}
 	if assigned {
-		a.AssignedVia = []string{"group " + strings.Join(groups, ",")}
+		a.Assignments = []collectors.Assignment{{App: "stonly", InForce: true, Via: []string{"group " + strings.Join(groups, ",")}}}
 	}
 	return a
 }
 
 func entra(id, email string, st collectors.Status, assigned bool, roles ...string) acc {
-	return acc{Source: "entra", ID: id, Email: email, Status: st, Assigned: assigned, AppRoles: roles, AssignedVia: []string{"app role"}}
+	a := acc{Source: "entra", ID: id, Email: email, Status: st}
+	if assigned || len(roles) > 0 {
+		a.Assignments = []collectors.Assignment{{App: "stonly", InForce: assigned, Roles: roles, Via: []string{"app role"}}}
+	}
+	return a
 }
 
 func stonly(team, email, role string) acc {
@@ -34,11 +37,16 @@ func invited(team, email string) acc {
 	return a
 }
 
-var roles = []config.RoleRule{
-	{OktaGroup: "Stonly Admins", Role: "Admin"},
-	{EntraAppRole: "Admin", Role: "Admin"},
-	{Default: "Member"},
-}
+// roles is the rule set of the tests' one application, as the run
+// resolves it from okta_group, entra_app_role and default rules.
+var roles = map[string]App{"stonly": {Name: "stonly", Title: "Stonly", Ladder: []string{"Member", "Admin", "Owner"}, Rules: []RoleRule{
+	{Sources: []string{"okta"}, Group: "Stonly Admins", Role: "Admin", Why: "okta group Stonly Admins"},
+	{Sources: []string{"entra"}, AppRole: "Admin", Role: "Admin", Why: "entra app role Admin"},
+	{Default: true, Role: "Member"},
+}}}
+
+// noRules is the tests' application without role rules.
+var noRules = map[string]App{"stonly": {Name: "stonly", Title: "Stonly", Ladder: []string{"Member", "Admin", "Owner"}}}
 
 func evaluate(t *testing.T, accounts []acc, incomplete ...string) []Finding {
 	t.Helper()
@@ -57,7 +65,7 @@ func evaluate(t *testing.T, accounts []acc, incomplete ...string) []Finding {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := Evaluate(Input{Graph: g, Sources: src, Roles: roles})
+	fs := Evaluate(Input{Graph: g, Sources: src, Apps: roles})
 	keys := map[string]bool{}
 	for _, f := range fs {
 		if keys[f.Key] {
@@ -260,11 +268,11 @@ func TestNoMappingNoRoleJudgement(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := map[string]Source{"okta": {Kind: collectors.KindIdP, Complete: true}, "stonly": {Kind: collectors.KindApp, App: "stonly", Complete: true}}
-	if fs := Evaluate(Input{Graph: g, Sources: src}); len(fs) != 0 {
+	if fs := Evaluate(Input{Graph: g, Sources: src, Apps: noRules}); len(fs) != 0 {
 		t.Fatalf("no role mapping is configured, yet: %s", summary(fs))
 	}
 	// The same accounts with a default mapping do produce an excess.
-	if fs := Evaluate(Input{Graph: g, Sources: src, Roles: roles}); len(fs) != 1 || fs[0].Reason != "excess" {
+	if fs := Evaluate(Input{Graph: g, Sources: src, Apps: roles}); len(fs) != 1 || fs[0].Reason != "excess" {
 		t.Fatalf("with a default Member mapping want one excess, got %s", summary(fs))
 	}
 }
@@ -276,7 +284,7 @@ func evaluateWith(t *testing.T, accounts []acc, src map[string]Source) []Finding
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Evaluate(Input{Graph: g, Sources: src, Roles: roles})
+	return Evaluate(Input{Graph: g, Sources: src, Apps: roles})
 }
 
 // TestOpenAccess follows docs/RULES.md: with appRoleAssignmentRequired false
@@ -285,7 +293,7 @@ func evaluateWith(t *testing.T, accounts []acc, src map[string]Source) []Finding
 func TestOpenAccess(t *testing.T) {
 	src := map[string]Source{
 		"okta":   {Kind: collectors.KindIdP, Complete: true},
-		"entra":  {Kind: collectors.KindIdP, Complete: true, OpenAccess: true, OpenDetail: "appRoleAssignmentRequired is false on service principal Stonly"},
+		"entra":  {Kind: collectors.KindIdP, Complete: true, Open: map[string]string{"stonly": "appRoleAssignmentRequired is false on service principal Stonly"}},
 		"stonly": {Kind: collectors.KindApp, App: "stonly", Complete: true},
 	}
 	tests := []struct {
@@ -358,7 +366,7 @@ func TestLinkOnlyThroughTheFailedIdP(t *testing.T) {
 // nothing is not assigned, and the evidence says why.
 func TestAssignmentNotInForceIsExplained(t *testing.T) {
 	a := okta("00u7", "ina@acme.com", collectors.StatusActive, false)
-	a.AssignedVia = []string{"app user INACTIVE (scope USER): grants nothing"}
+	a.Assignments = []collectors.Assignment{{App: "stonly", Via: []string{"app user INACTIVE (scope USER): grants nothing"}}}
 	fs := evaluate(t, []acc{a, stonly("t1", "ina@acme.com", "Member")})
 	f := find(fs, KindUnassigned)
 	if f == nil || !strings.Contains(f.Evidence[1].Detail, "not assigned (app user INACTIVE (scope USER): grants nothing)") {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/config"
 )
 
 func key(kind, app, subject string) string { return kind + "/" + app + "/" + subject }
@@ -25,13 +24,6 @@ func roleOr(r string) string {
 		return "(no role mapped)"
 	}
 	return r
-}
-
-func appTitle(app string) string {
-	if app == "" {
-		return "the app"
-	}
-	return strings.ToUpper(app[:1]) + app[1:]
 }
 
 func teamLabel(a *collectors.Account) string {
@@ -80,11 +72,11 @@ func leftOne(a *collectors.Account) string {
 	return fmt.Sprintf("%s in %s", raw, a.Source)
 }
 
-func highestRole(as []*collectors.Account) string {
+func highestRole(app *App, as []*collectors.Account) string {
 	best := ""
 	for _, a := range as {
-		r := config.CanonicalRole(a.Role)
-		if best == "" || config.RoleRank(r) > config.RoleRank(best) {
+		r := app.Canonical(a.Role)
+		if best == "" || app.Rank(r) > app.Rank(best) {
 			best = r
 		}
 	}

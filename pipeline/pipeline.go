@@ -53,8 +53,10 @@ func Build(cfg *config.Config, getenv func(string) string, log *slog.Logger) ([]
 
 // Options configures one run.
 type Options struct {
-	Config     *config.Config
-	Sources    []collectors.Collector
+	Config  *config.Config
+	Sources []collectors.Collector
+	// Apps are the applications judged, with their role rules (Apps).
+	Apps       map[string]diff.App
 	Store      *store.Store
 	Logger     *slog.Logger
 	Version    string
@@ -102,6 +104,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("run cancelled: %w", err)
 	}
+	resolveSingleApp(results, o.Apps)
 	guard(ctx, o, results, log)
 
 	snap := &store.Snapshot{StartedAt: started, ConfigHash: o.Config.Hash, Version: o.Version}
@@ -114,8 +117,10 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		src := diff.Source{Kind: c.Info.Kind, App: c.Info.App, Complete: c.Result.Completeness.Complete}
 		for _, p := range c.Result.Policies {
 			if p.OpenAccess {
-				src.OpenAccess = true
-				src.OpenDetail = strings.TrimPrefix(src.OpenDetail+"; "+p.Detail, "; ")
+				if src.Open == nil {
+					src.Open = map[string]string{}
+				}
+				src.Open[p.App] = strings.TrimPrefix(src.Open[p.App]+"; "+p.Detail, "; ")
 			}
 		}
 		sources[c.Info.Name] = src
@@ -150,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	snap.Graph = g
 	warnRejected(snap, g, log)
-	in := diff.Input{Graph: g, Sources: sources, Roles: o.Config.Roles}
+	in := diff.Input{Graph: g, Sources: sources, Apps: o.Apps}
 	snap.Findings, snap.Expected = diff.Analyze(in)
 	log.Info("correlated", "accounts", len(g.Accounts), "people", len(g.People),
 		"conflicts", len(g.Conflicts), "findings", len(snap.Findings))

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,14 +34,17 @@ type Summary struct {
 	Hash       string    `json:"hash"`
 	PrevHash   string    `json:"prev_hash"`
 	Sources    []Source  `json:"sources"`
+	// Format is how the snapshot was written: 1 before applications were
+	// a dimension, 2 since (store.go).
+	Format int `json:"format"`
 }
 
-const summaryCols = `id, started_at, finished_at, complete, config_hash, version, accounts, findings, hash, prev_hash`
+const summaryCols = `id, started_at, finished_at, complete, config_hash, version, accounts, findings, hash, prev_hash, format`
 
 func scanSummary(sc interface{ Scan(...any) error }) (*Summary, error) {
 	var s Summary
 	var st, fin string
-	if err := sc.Scan(&s.ID, &st, &fin, &s.Complete, &s.ConfigHash, &s.Version, &s.Accounts, &s.Findings, &s.Hash, &s.PrevHash); err != nil {
+	if err := sc.Scan(&s.ID, &st, &fin, &s.Complete, &s.ConfigHash, &s.Version, &s.Accounts, &s.Findings, &s.Hash, &s.PrevHash, &s.Format); err != nil {
 		return nil, err
 	}
 	s.StartedAt, s.FinishedAt = parseTS(st), parseTS(fin)
@@ -97,7 +102,7 @@ func (s *Store) Get(ctx context.Context, id int64) (*Summary, error) {
 
 // Sources returns the sources of a snapshot, by name.
 func (s *Store) Sources(ctx context.Context, id int64) ([]Source, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, kind, app, version, completeness, state FROM sources WHERE snapshot_id = ? ORDER BY name`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, kind, app, version, completeness, state, title, roles FROM sources WHERE snapshot_id = ? ORDER BY name`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading sources: %w", err)
 	}
@@ -105,9 +110,17 @@ func (s *Store) Sources(ctx context.Context, id int64) ([]Source, error) {
 	var out []Source
 	for rows.Next() {
 		var src Source
-		var c string
-		if err := rows.Scan(&src.Info.Name, &src.Info.Kind, &src.Info.App, &src.Info.Version, &c, &src.State); err != nil {
+		var c, ladder string
+		if err := rows.Scan(&src.Info.Name, &src.Info.Kind, &src.Info.App, &src.Info.Version, &c, &src.State, &src.Info.Title, &ladder); err != nil {
 			return nil, err
+		}
+		switch {
+		case ladder != "":
+			if err := json.Unmarshal([]byte(ladder), &src.Info.Roles); err != nil {
+				return nil, fmt.Errorf("store: snapshot %d source %s: role ladder: %w", id, src.Info.Name, err)
+			}
+		case src.Info.Kind == collectors.KindApp:
+			src.Info.Roles = legacyLadder // a format 1 snapshot
 		}
 		if err := json.Unmarshal([]byte(c), &src.Completeness); err != nil {
 			return nil, fmt.Errorf("store: snapshot %d source %s: %w", id, src.Info.Name, err)
@@ -156,6 +169,13 @@ func (s *Store) Accounts(ctx context.Context, id int64, sources ...string) ([]Li
 			args = append(args, s)
 		}
 	}
+	// A format 1 snapshot's assignments name no application: they were
+	// all of its one application.
+	var legacyApp string
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT MIN(app) FROM sources WHERE snapshot_id = ?1 AND kind = 'app' AND app != ''
+		AND (SELECT format FROM snapshots WHERE id = ?1) < `+strconv.Itoa(formatApps)+`), '')`, id).Scan(&legacyApp); err != nil {
+		return nil, fmt.Errorf("store: reading snapshot %d's application: %w", id, err)
+	}
 	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading accounts: %w", err)
@@ -168,6 +188,15 @@ func (s *Store) Accounts(ctx context.Context, id int64, sources ...string) ([]Li
 		if err := rows.Scan(&data, &la.Person, &la.LinkReason); err != nil {
 			return nil, err
 		}
+		if legacyApp != "" {
+			acc, err := legacyAccount(data, legacyApp)
+			if err != nil {
+				return nil, fmt.Errorf("store: snapshot %d: corrupt account: %w", id, err)
+			}
+			la.Account = acc
+			out = append(out, la)
+			continue
+		}
 		// The JSON v2 decoder (the module behind encoding/json/v2, which
 		// chromedp already brings in) decodes accounts about 2.5 times as
 		// fast as encoding/json; an incremental run and drift read every
@@ -176,6 +205,7 @@ func (s *Store) Accounts(ctx context.Context, id int64, sources ...string) ([]Li
 		if err := jsonv2.Unmarshal(data, &la.Account); err != nil {
 			return nil, fmt.Errorf("store: snapshot %d: corrupt account: %w", id, err)
 		}
+
 		out = append(out, la)
 	}
 	return out, rows.Err()
@@ -337,6 +367,30 @@ func (s *Store) recompute(ctx context.Context, sum *Summary) (string, error) {
 		{`SELECT person_id, email, display_name, expected_role, expected_why FROM people WHERE snapshot_id = ? ORDER BY person_id`, byID, "person"},
 		{`SELECT data FROM findings WHERE snapshot_id = ? ORDER BY seq`, byID, "finding"},
 	}
+	if sum.Format >= formatApps {
+		queries[0].q = `SELECT name, completeness, title, roles FROM sources WHERE snapshot_id = ? ORDER BY name`
+		queries = slices.Insert(queries, 3, struct {
+			q    string
+			args []any
+			tag  string
+		}{`SELECT person_id, app, role, why FROM expectations WHERE snapshot_id = ? ORDER BY person_id, app`, byID, "expect"})
+	} else {
+		// The expected roles of a format 1 snapshot were copied into
+		// per-application rows by migration 7; its hash covers the people
+		// columns they came from, so the copies must agree with them.
+		var differ int
+		if err := s.db.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM people p WHERE p.snapshot_id = ?1 AND (p.expected_role != '' OR p.expected_why != '') AND NOT EXISTS
+				(SELECT 1 FROM expectations e WHERE e.snapshot_id = p.snapshot_id AND e.person_id = p.person_id AND e.role = p.expected_role AND e.why = p.expected_why))
+			+ (SELECT COUNT(*) FROM expectations e WHERE e.snapshot_id = ?1 AND NOT EXISTS
+				(SELECT 1 FROM people p WHERE p.snapshot_id = e.snapshot_id AND p.person_id = e.person_id AND e.role = p.expected_role AND e.why = p.expected_why))`,
+			sum.ID).Scan(&differ); err != nil {
+			return "", err
+		}
+		if differ > 0 {
+			return "expected roles differ from the people rows they were copied from", nil
+		}
+	}
 	for _, q := range queries {
 		rows, err := s.db.QueryContext(ctx, q.q, q.args...)
 		if err != nil {
@@ -365,16 +419,31 @@ func (s *Store) recompute(ctx context.Context, sum *Summary) (string, error) {
 
 // Person is a stored person.
 type Person struct {
-	ID           string `json:"id"`
-	Email        string `json:"email"`
-	DisplayName  string `json:"display_name"`
-	ExpectedRole string `json:"expected_role"`
-	ExpectedWhy  string `json:"expected_why"`
+	ID          string `json:"id"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	// ExpectedRole and ExpectedWhy are the person's expected role when the
+	// IdPs imply one in exactly one application (every single-application
+	// store); Expected lists them all.
+	ExpectedRole string             `json:"expected_role"`
+	ExpectedWhy  string             `json:"expected_why"`
+	Expected     []diff.Expectation `json:"expected,omitempty"`
+}
+
+// ExpectedIn returns the role the IdPs imply for the person in app, and
+// why.
+func (p *Person) ExpectedIn(app string) (role, why string) {
+	for _, e := range p.Expected {
+		if e.App == app {
+			return e.Role, e.Why
+		}
+	}
+	return "", ""
 }
 
 // People returns a snapshot's people by ID.
 func (s *Store) People(ctx context.Context, id int64) (map[string]Person, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT person_id, email, display_name, expected_role, expected_why FROM people WHERE snapshot_id = ?`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT person_id, email, display_name FROM people WHERE snapshot_id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading people: %w", err)
 	}
@@ -382,12 +451,38 @@ func (s *Store) People(ctx context.Context, id int64) (map[string]Person, error)
 	out := map[string]Person{}
 	for rows.Next() {
 		var p Person
-		if err := rows.Scan(&p.ID, &p.Email, &p.DisplayName, &p.ExpectedRole, &p.ExpectedWhy); err != nil {
+		if err := rows.Scan(&p.ID, &p.Email, &p.DisplayName); err != nil {
 			return nil, err
 		}
 		out[p.ID] = p
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	exps, err := s.db.QueryContext(ctx, `SELECT person_id, app, role, why FROM expectations WHERE snapshot_id = ? ORDER BY person_id, app`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading expected roles: %w", err)
+	}
+	defer exps.Close()
+	for exps.Next() {
+		var pid string
+		var e diff.Expectation
+		if err := exps.Scan(&pid, &e.App, &e.Role, &e.Why); err != nil {
+			return nil, err
+		}
+		p, ok := out[pid]
+		if !ok {
+			continue
+		}
+		p.Expected = append(p.Expected, e)
+		p.ExpectedRole, p.ExpectedWhy = "", ""
+		if len(p.Expected) == 1 {
+			p.ExpectedRole, p.ExpectedWhy = e.Role, e.Why
+		}
+		out[pid] = p
+	}
+	return out, exps.Err()
 }
 
 // Drift computes what changed from snapshot a to snapshot b. Accounts of a
@@ -431,12 +526,16 @@ func (s *Store) diffSnapshot(ctx context.Context, id int64, acc []collectors.Acc
 		}
 	}
 	inc := map[string]bool{}
+	apps := map[string]*diff.App{}
 	for _, src := range sum.Sources {
 		if !src.Completeness.Complete {
 			inc[src.Info.Name] = true
 		}
+		if src.Info.Kind == collectors.KindApp {
+			apps[src.Info.Name] = &diff.App{Name: src.Info.App, Title: src.Info.Title, Ladder: src.Info.Roles}
+		}
 	}
-	return diff.Snapshot{ID: id, Findings: fs, Accounts: acc, Incomplete: inc}, nil
+	return diff.Snapshot{ID: id, Findings: fs, Accounts: acc, Incomplete: inc, Apps: apps}, nil
 }
 
 // BaselineOf returns the snapshot a snapshot's drift compares with: the
@@ -473,4 +572,25 @@ func (s *Store) PersonIDs(ctx context.Context, id int64) (map[string]string, err
 		out[k] = p
 	}
 	return out, rows.Err()
+}
+
+// legacyAccount decodes an account of a format 1 snapshot, whose one
+// assignment (assigned, assigned_via, app_roles) was of its one
+// application.
+func legacyAccount(data []byte, app string) (collectors.Account, error) {
+	var v struct {
+		collectors.Account
+		Assigned    bool     `json:"assigned"`
+		AssignedVia []string `json:"assigned_via"`
+		AppRoles    []string `json:"app_roles"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return collectors.Account{}, err
+	}
+	a := v.Account
+	if len(a.Assignments) == 0 && (v.Assigned || len(v.AssignedVia) > 0 || len(v.AppRoles) > 0) {
+		a.Assignments = []collectors.Assignment{{App: app, InForce: v.Assigned, Via: v.AssignedVia, Roles: v.AppRoles}}
+	}
+	a.ResolveApp(app)
+	return a, nil
 }

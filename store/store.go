@@ -273,7 +273,7 @@ type Snapshot struct {
 	Version    string
 	Sources    []Source
 	Graph      *graph.Graph
-	Expected   []diff.Expectation // per person of Graph.People
+	Expected   [][]diff.Expectation // per person of Graph.People, per application
 	Findings   []diff.Finding
 	Hash       string
 	PrevHash   string
@@ -307,8 +307,8 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 		return fmt.Errorf("store: reading previous hash: %w", err)
 	}
 	g := snap.Graph
-	res, err := tx.ExecContext(ctx, `INSERT INTO snapshots (started_at, finished_at, complete, config_hash, version, accounts, findings, hash, prev_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)`,
+	res, err := tx.ExecContext(ctx, `INSERT INTO snapshots (started_at, finished_at, complete, config_hash, version, accounts, findings, hash, prev_hash, format)
+		VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, `+strconv.Itoa(formatApps)+`)`,
 		ts(snap.StartedAt), ts(snap.FinishedAt), snap.Complete(), snap.ConfigHash, snap.Version,
 		len(g.Accounts), len(snap.Findings), snap.PrevHash)
 	if err != nil {
@@ -331,9 +331,11 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 	slices.SortFunc(snap.Sources, func(a, b Source) int { return strings.Compare(a.Info.Name, b.Info.Name) })
 	for _, src := range snap.Sources {
 		c, _ := json.Marshal(src.Completeness)
-		h.row("source", src.Info.Name, string(c))
-		if _, err = tx.ExecContext(ctx, `INSERT INTO sources VALUES (?,?,?,?,?,?,?,?,?)`, snap.ID, src.Info.Name, src.Info.Kind,
-			src.Info.App, src.Info.Version, src.Completeness.Complete, src.Completeness.Records, string(c), src.State); err != nil {
+		ladder := ladderText(src.Info.Roles)
+		h.row("source", src.Info.Name, string(c), src.Info.Title, ladder)
+		if _, err = tx.ExecContext(ctx, `INSERT INTO sources (snapshot_id, name, kind, app, version, complete, records, completeness, state, title, roles)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, snap.ID, src.Info.Name, src.Info.Kind,
+			src.Info.App, src.Info.Version, src.Completeness.Complete, src.Completeness.Records, string(c), src.State, src.Info.Title, ladder); err != nil {
 			return fmt.Errorf("store: writing source %s: %w", src.Info.Name, err)
 		}
 	}
@@ -348,16 +350,34 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(g.People[a].ID, g.People[b].ID) })
 	for _, i := range order {
 		p := &g.People[i]
-		var exp diff.Expectation
-		if i < len(snap.Expected) {
-			exp = snap.Expected[i]
-		}
-		h.row("person", p.ID, p.Email, p.DisplayName, exp.Role, exp.Why)
-		if err = pb.add(ctx, snap.ID, p.ID, p.Email, p.DisplayName, exp.Role, exp.Why); err != nil {
+		// Format 2: expected roles are rows of their own, per application.
+		h.row("person", p.ID, p.Email, p.DisplayName, "", "")
+		if err = pb.add(ctx, snap.ID, p.ID, p.Email, p.DisplayName, "", ""); err != nil {
 			return fmt.Errorf("store: writing person %s: %w", p.ID, err)
 		}
 	}
 	if err = pb.flush(ctx); err != nil {
+		return err
+	}
+	eb := newBatch(tx, "expectations", 5)
+	for _, i := range order {
+		if i >= len(snap.Expected) {
+			continue
+		}
+		exps := slices.Clone(snap.Expected[i])
+		slices.SortFunc(exps, func(a, b diff.Expectation) int { return strings.Compare(a.App, b.App) })
+		for _, exp := range exps {
+			if exp.Role == "" && exp.Why == "" {
+				continue
+			}
+			id := g.People[i].ID
+			h.row("expect", id, exp.App, exp.Role, exp.Why)
+			if err = eb.add(ctx, snap.ID, id, exp.App, exp.Role, exp.Why); err != nil {
+				return fmt.Errorf("store: writing person %s's expected role in %s: %w", id, exp.App, err)
+			}
+		}
+	}
+	if err = eb.flush(ctx); err != nil {
 		return err
 	}
 	fb := newBatch(tx, "findings", 7)
@@ -532,3 +552,25 @@ func (h *hasher) row(fields ...string) {
 }
 
 func (h *hasher) sum() string { return hex.EncodeToString(h.h.Sum(nil)) }
+
+// Snapshot formats. Format 1 (before migration 7) read one application:
+// a person's expected role is in the people row, and sources carry no
+// title or ladder. Format 2 hashes per-application expectation rows and
+// each source's title and ladder.
+const (
+	formatOneApp = 1
+	formatApps   = 2
+)
+
+// legacyLadder is the role ladder of the one application that format 1
+// snapshots read, as idgraph ranked roles then (Member < Admin < Owner).
+var legacyLadder = []string{"Member", "Admin", "Owner"}
+
+// ladderText is a role ladder as stored: a JSON array, "" for none.
+func ladderText(roles []string) string {
+	if len(roles) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(roles)
+	return string(b)
+}

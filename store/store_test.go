@@ -21,7 +21,7 @@ func testSnapshot(t testing.TB, n int, complete bool) *Snapshot {
 	for i := 0; i < n; i++ {
 		e := fmt.Sprintf("user%d@acme.com", i)
 		accs = append(accs,
-			collectors.Account{Source: "okta", ID: fmt.Sprintf("00u%d", i), Email: e, Status: collectors.StatusActive, Assigned: i%2 == 0, AssignedVia: []string{"direct"}},
+			collectors.Account{Source: "okta", ID: fmt.Sprintf("00u%d", i), Email: e, Status: collectors.StatusActive, Assignments: assignedIf(i%2 == 0)},
 			collectors.Account{Source: "stonly", ID: e, Team: "t1", Email: e, Status: collectors.StatusActive, Role: "Member"})
 	}
 	graph.SortAccounts(accs)
@@ -257,4 +257,8 @@ func TestReadersDoNotBlockTheWriter(t *testing.T) {
 	for err := range errs {
 		t.Errorf("reader: %v", err)
 	}
+}
+
+func assignedIf(in bool) []collectors.Assignment {
+	return []collectors.Assignment{{App: "stonly", InForce: in, Via: []string{"direct"}}}
 }

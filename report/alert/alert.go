@@ -163,7 +163,7 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 	if drift != nil {
 		a.Baseline = drift.From
 		for _, c := range drift.RoleChanges {
-			if config.RoleRank(c.To) > config.RoleRank(c.From) || config.RoleRank(c.To) == 0 {
+			if c.Raise {
 				a.RoleChange = append(a.RoleChange, c)
 			}
 		}
