@@ -858,3 +858,71 @@ func RemediationState(ctx context.Context, q querier, decision int64) (string, e
 	}
 	return fmt.Sprintf("%s, %s in snapshot %d", outcome, state, snap), nil
 }
+
+// RemediationRecord is a remediation action with its newest proof, as an
+// evidence pack lists it.
+type RemediationRecord struct {
+	ID            int64
+	DecisionID    int64
+	FindingKey    string
+	App           string
+	AccountKey    string
+	Op            string
+	Role          string
+	DecidedBy     string
+	ConfirmedBy   string
+	AppliedBy     string
+	StartedAt     string
+	EndedAt       string
+	Outcome       string
+	Detail        string
+	ProofState    string
+	ProofSnapshot int64
+	ProofAt       string
+}
+
+// CampaignRemediations returns the remediation actions about keys recorded
+// by asOf, oldest first, each with its newest proof by then; none while
+// the store has no remediation records.
+func (s *Store) CampaignRemediations(ctx context.Context, keys []string, asOf time.Time) ([]RemediationRecord, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('remediation')`).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, record, action_id, decision_id, finding_key, app, account_key, op, role, decided_by, confirmed_by, applied_by,
+		started_at, ended_at, outcome, detail, state, snapshot_id, recorded_at FROM remediation ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading remediation records: %w", err)
+	}
+	defer rows.Close()
+	var out []RemediationRecord
+	idx := map[int64]int{}
+	for rows.Next() {
+		var r RemediationRecord
+		var record, state, at string
+		var action, snap int64
+		if err := rows.Scan(&r.ID, &record, &action, &r.DecisionID, &r.FindingKey, &r.App, &r.AccountKey, &r.Op, &r.Role, &r.DecidedBy, &r.ConfirmedBy,
+			&r.AppliedBy, &r.StartedAt, &r.EndedAt, &r.Outcome, &r.Detail, &state, &snap, &at); err != nil {
+			return nil, err
+		}
+		if !asOf.IsZero() && parseTS(at).After(asOf) {
+			continue
+		}
+		switch record {
+		case "action":
+			if want[r.FindingKey] {
+				idx[r.ID] = len(out)
+				out = append(out, r)
+			}
+		case "proof":
+			if i, ok := idx[action]; ok {
+				out[i].ProofState, out[i].ProofSnapshot, out[i].ProofAt = state, snap, at
+			}
+		}
+	}
+	return out, rows.Err()
+}
