@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,16 +21,19 @@ func init() {
 
 // Config is the entra section of the configuration file.
 type Config struct {
-	TenantID           string        `yaml:"tenant_id"`
-	ClientID           string        `yaml:"client_id"`
-	ClientSecretEnv    string        `yaml:"client_secret_env"`
-	ServicePrincipalID string        `yaml:"service_principal_id"`
-	GraphURL           string        `yaml:"graph_url"`
-	TokenURL           string        `yaml:"token_url"`
-	CAFile             string        `yaml:"ca_file"`
-	Delta              *bool         `yaml:"delta"`
-	MaxRetryWait       time.Duration `yaml:"max_retry_wait"`
-	RequestTimeout     time.Duration `yaml:"request_timeout"`
+	TenantID           string `yaml:"tenant_id"`
+	ClientID           string `yaml:"client_id"`
+	ClientSecretEnv    string `yaml:"client_secret_env"`
+	ServicePrincipalID string `yaml:"service_principal_id"`
+	// Apps names several applications: application name -> the object id
+	// of its service principal. Either this or ServicePrincipalID.
+	Apps           map[string]string `yaml:"apps"`
+	GraphURL       string            `yaml:"graph_url"`
+	TokenURL       string            `yaml:"token_url"`
+	CAFile         string            `yaml:"ca_file"`
+	Delta          *bool             `yaml:"delta"`
+	MaxRetryWait   time.Duration     `yaml:"max_retry_wait"`
+	RequestTimeout time.Duration     `yaml:"request_timeout"`
 }
 
 // Collector reads one tenant.
@@ -40,6 +44,7 @@ type Collector struct {
 	graphURL  *url.URL
 	authority string // https://host/
 	roots     *x509.CertPool
+	apps      []appRef // in the order of their names; one, named "", for service_principal_id
 }
 
 // NewCollector validates cfg and reads its secret.
@@ -48,13 +53,14 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 	if cfg.CAFile != "" && !strings.HasPrefix(cfg.CAFile, "/") && env.Dir != "" {
 		cfg.CAFile = env.Dir + "/" + cfg.CAFile
 	}
-	for k, v := range map[string]string{"tenant_id": cfg.TenantID, "client_id": cfg.ClientID, "service_principal_id": cfg.ServicePrincipalID} {
-		if v == "" {
-			return nil, bad("%s is required", k)
+	for _, k := range []struct{ key, v string }{{"tenant_id", cfg.TenantID}, {"client_id", cfg.ClientID}} {
+		if k.v == "" {
+			return nil, bad("%s is required", k.key)
 		}
 	}
-	if !isGUID(cfg.ServicePrincipalID) {
-		return nil, bad("service_principal_id %q is not a GUID (the object id of Stonly's enterprise application)", cfg.ServicePrincipalID)
+	apps, err := appsOf(cfg, bad)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.GraphURL == "" {
 		cfg.GraphURL = "https://graph.microsoft.com/v1.0"
@@ -79,7 +85,7 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 	if tp := strings.Split(strings.Trim(t.Path, "/"), "/"); tp[0] != cfg.TenantID {
 		return nil, bad("token_url names tenant %q but tenant_id is %q", tp[0], cfg.TenantID)
 	}
-	c := &Collector{cfg: cfg, graphURL: g, authority: t.Scheme + "://" + t.Host + "/"}
+	c := &Collector{cfg: cfg, graphURL: g, authority: t.Scheme + "://" + t.Host + "/", apps: apps}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
@@ -98,6 +104,47 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 		return nil, &config.Error{Err: err}
 	}
 	return c, nil
+}
+
+// appsOf reads the applications to collect: the single-app key
+// service_principal_id (one application, named "": the run gives it the
+// one configured application's name), or apps, a map of application
+// names to service principal object ids. Both at once is an error, since
+// which one is meant cannot be guessed.
+func appsOf(cfg Config, bad func(string, ...any) error) ([]appRef, error) {
+	switch {
+	case cfg.ServicePrincipalID != "" && len(cfg.Apps) > 0:
+		return nil, bad("service_principal_id and apps are both set: use service_principal_id for one application, or apps (application name: service principal object id) for several, not both")
+	case len(cfg.Apps) == 0:
+		if cfg.ServicePrincipalID == "" {
+			return nil, bad("service_principal_id is required (or apps, application name: service principal object id, for several applications)")
+		}
+		if !isGUID(cfg.ServicePrincipalID) {
+			return nil, bad("service_principal_id %q is not a GUID (the object id of Stonly's enterprise application)", cfg.ServicePrincipalID)
+		}
+		return []appRef{{spID: cfg.ServicePrincipalID}}, nil
+	}
+	names := make([]string, 0, len(cfg.Apps))
+	for n := range cfg.Apps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []appRef
+	seen := map[string]string{}
+	for _, n := range names {
+		id := strings.TrimSpace(cfg.Apps[n])
+		switch {
+		case strings.TrimSpace(n) == "" || strings.ContainsAny(n, " \t:"):
+			return nil, bad("apps: %q is not an application name (a short name such as stonly, without spaces or colons)", n)
+		case !isGUID(id):
+			return nil, bad("apps.%s: %q is not a GUID (the object id of the application's enterprise application, not its app id)", n, id)
+		case seen[strings.ToLower(id)] != "":
+			return nil, bad("apps.%s and apps.%s name the same service principal %s: each application has its own", seen[strings.ToLower(id)], n, id)
+		}
+		seen[strings.ToLower(id)] = n
+		out = append(out, appRef{name: n, spID: id})
+	}
+	return out, nil
 }
 
 func isGUID(s string) bool {

@@ -1,6 +1,6 @@
-// Package entra reads users, the Stonly enterprise application's app roles
-// and assignments, and the members of assigned groups from Microsoft Entra
-// ID through Microsoft Graph, with the official SDK
+// Package entra reads users, the app roles and assignments of one or more
+// enterprise applications, and the members of assigned groups from
+// Microsoft Entra ID through Microsoft Graph, with the official SDK
 // (github.com/microsoftgraph/msgraph-sdk-go). It is the only package that
 // imports that SDK, whose cold build takes minutes: the rest of idgraph
 // stays fast to build and test.
@@ -12,6 +12,8 @@
 //	  client_id: 00000000-0000-0000-0000-000000000000
 //	  client_secret_env: ENTRA_CLIENT_SECRET
 //	  service_principal_id: 00000000-0000-0000-0000-000000000000   # Stonly's enterprise app
+//	  # or, for several applications (not both): name -> service principal object id
+//	  # apps: {stonly: 00000000-0000-0000-0000-000000000000, notion: 00000000-0000-0000-0000-000000000000}
 //	  graph_url: https://graph.microsoft.com/v1.0                   # optional
 //	  token_url: https://login.microsoftonline.com/TENANT/oauth2/v2.0/token  # optional
 //	  ca_file: ""              # extra CA certificates (PEM), e.g. a TLS-inspecting proxy
@@ -28,7 +30,7 @@
 // Microsoft's reference where it is handled):
 //   - appRoleAssignmentRequired false on the service principal is reported
 //     as an open-access AppPolicy; accountEnabled false as a warning
-//     (readApp, policy);
+//     (readApp, policy), one per application;
 //   - users/delta items carry only the changed properties and are merged
 //     into the previous snapshot's users; @removed takes a user out
 //     (delta.go);
@@ -84,21 +86,20 @@ type read struct {
 	mu     sync.Mutex
 	comp   *collectors.Completeness
 
-	users       map[string]*collectors.Account
-	deltaLink   string
-	roles       map[string]string // app role id -> value (or display name)
-	direct      map[string][]string
-	groups      map[string]*group
-	assignments int
-	policies    []collectors.AppPolicy
+	users     map[string]*collectors.Account
+	deltaLink string
+	apps      []*app            // in the order of their names
+	groups    map[string]*group // every group an application is assigned to, by id
 }
 
 // Collect reads the tenant.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
-	r := &read{c: c, req: req, cnt: &counter{}, users: map[string]*collectors.Account{}, roles: map[string]string{},
-		direct: map[string][]string{}, groups: map[string]*group{},
+	r := &read{c: c, req: req, cnt: &counter{}, users: map[string]*collectors.Account{}, groups: map[string]*group{},
 		comp: &collectors.Completeness{Source: "entra", Kind: collectors.KindIdP, Started: start, Complete: true, Mode: "full"}}
+	for _, ref := range c.apps {
+		r.apps = append(r.apps, newApp(ref))
+	}
 	res := &collectors.Result{}
 	finish := func(err error) (*collectors.Result, error) {
 		r.comp.Requests = int(r.cnt.requests.Load())
@@ -106,7 +107,11 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		r.comp.Waited = time.Duration(r.cnt.waited.Load())
 		r.comp.Duration = time.Since(start)
 		sort.Slice(r.comp.Parts, func(i, j int) bool { return r.comp.Parts[i].ID < r.comp.Parts[j].ID })
-		res.Policies = r.policies
+		for _, a := range r.apps {
+			if a.policy.AppID != "" {
+				res.Policies = append(res.Policies, a.policy)
+			}
+		}
 		if err != nil {
 			err = errors.New(c.redact(err.Error()))
 			r.comp.Fail(err)
@@ -128,7 +133,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	var userErr, appErr error
 	wg.Add(2)
 	go func() { defer wg.Done(); userErr = r.readUsers(ctx) }()
-	go func() { defer wg.Done(); appErr = r.readApp(ctx) }()
+	go func() { defer wg.Done(); appErr = r.readApps(ctx) }()
 	wg.Wait()
 	if err := errors.Join(userErr, appErr); err != nil {
 		res.Accounts = r.accounts()

@@ -13,7 +13,7 @@ import (
 	"github.com/idgraph/idgraph/collectors/entra/graphtest"
 )
 
-func start(t testing.TB, sc *graphtest.Scenario) (*graphtest.Server, *Collector) {
+func start(t testing.TB, sc *graphtest.Scenario, edit ...func(*Config)) (*graphtest.Server, *Collector) {
 	t.Helper()
 	srv := graphtest.NewServer(sc)
 	t.Cleanup(srv.Close)
@@ -21,8 +21,12 @@ func start(t testing.TB, sc *graphtest.Scenario) (*graphtest.Server, *Collector)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCollector(Config{TenantID: sc.TenantID, ClientID: sc.ClientID, ClientSecretEnv: "ENTRA_CLIENT_SECRET",
-		ServicePrincipalID: sc.SPID, GraphURL: srv.GraphURL(), TokenURL: srv.TokenURL(), CAFile: ca, MaxRetryWait: 20 * time.Second},
+	cfg := Config{TenantID: sc.TenantID, ClientID: sc.ClientID, ClientSecretEnv: "ENTRA_CLIENT_SECRET",
+		ServicePrincipalID: sc.SPID, GraphURL: srv.GraphURL(), TokenURL: srv.TokenURL(), CAFile: ca, MaxRetryWait: 20 * time.Second}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	c, err := NewCollector(cfg,
 		collectors.Env{File: "t.yaml", Getenv: func(k string) string {
 			if k == "ENTRA_CLIENT_SECRET" {
 				return sc.ClientSecret
@@ -247,6 +251,11 @@ func TestConfigValidation(t *testing.T) {
 		{Config{TenantID: "t", ClientID: "x", ServicePrincipalID: g(1, 1), ClientSecretEnv: "S", GraphURL: "http://graph.example"}, "must be an absolute https URL"},
 		{Config{TenantID: "t", ClientID: "x", ServicePrincipalID: g(1, 1), ClientSecretEnv: "S", TokenURL: "https://login.example/other/oauth2/v2.0/token"}, `names tenant "other"`},
 		{Config{TenantID: "t", ClientID: "x", ServicePrincipalID: g(1, 1)}, "client_secret_env is required"},
+		{Config{TenantID: "t", ClientID: "x", ClientSecretEnv: "S"}, "service_principal_id is required (or apps"},
+		{Config{TenantID: "t", ClientID: "x", ServicePrincipalID: g(1, 1), Apps: map[string]string{"stonly": g(1, 2)}, ClientSecretEnv: "S"}, "service_principal_id and apps are both set"},
+		{Config{TenantID: "t", ClientID: "x", Apps: map[string]string{"stonly": g(1, 2), "notion": "0oa123"}, ClientSecretEnv: "S"}, `apps.notion: "0oa123" is not a GUID`},
+		{Config{TenantID: "t", ClientID: "x", Apps: map[string]string{"stonly": g(1, 2), "notion": g(1, 2)}, ClientSecretEnv: "S"}, "apps.notion and apps.stonly name the same service principal"},
+		{Config{TenantID: "t", ClientID: "x", Apps: map[string]string{"my app": g(1, 2)}, ClientSecretEnv: "S"}, `"my app" is not an application name`},
 	} {
 		if _, err := NewCollector(tt.cfg, env); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: %v, want %q", tt.cfg, err, tt.want)

@@ -136,6 +136,24 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 	return e
 }
 
+// explainApp is explain for a read of one application's service
+// principal: a service principal Graph does not know names the key that
+// configured it (entra.service_principal_id, entra.apps.NAME).
+func (c *Collector) explainApp(ctx context.Context, err error, a appRef, what string, cnt *counter) error {
+	err = c.explain(ctx, err, "/servicePrincipals", what, cnt)
+	var e *Error
+	if errors.As(err, &e) && e.Class == ClassConfig && !a.single() {
+		code := ""
+		var oe *odataerrors.ODataError
+		if errors.As(e.Err, &oe) {
+			code = odataCode(oe)
+		}
+		e.Msg = fmt.Sprintf("Graph has no service principal %s (%s): check %s (the enterprise application's object id, not its app id)", a.spID, code, a.key())
+		e.Fix = "set " + a.key() + " to the object id shown under Enterprise applications"
+	}
+	return err
+}
+
 // permanentNetErr tells the transport errors that no retry within seconds
 // can cure: an untrusted certificate, a name that does not resolve, a port
 // nothing listens on. azcore's retry policy (on the token request) would

@@ -9,11 +9,13 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 )
 
+// group is an assigned group's membership, read once however many
+// applications it is assigned.
 type group struct {
-	id, name, role string
-	direct         []string // user ids
-	nestedGroups   []string // names of groups nested directly in it
-	transitive     []string // user ids
+	id, name     string
+	direct       []string // user ids
+	nestedGroups []string // names of groups nested directly in it
+	transitive   []string // user ids
 }
 
 func (r *read) readGroup(ctx context.Context, g *group) error {

@@ -64,3 +64,17 @@ func Generate(n, assigned int) *Scenario {
 		Assignment{PrincipalID: admins.ID, AppRoleID: sc.AppRoles[0].ID})
 	return sc
 }
+
+// AddApp adds the tenant's k-th enterprise application (k >= 2; the
+// first is the scenario's own SPID), named name, with one app role per
+// value, and no assignments yet. Its service principal's object id is
+// GUID(3, k) and its roles' ids GUID(5, 100*k+i). The pointer it returns
+// is valid until the next AddApp.
+func (sc *Scenario) AddApp(k int, name string, roles ...string) *ServicePrincipal {
+	sp := ServicePrincipal{ID: GUID(3, k), AppID: GUID(4, k), Name: name}
+	for i, v := range roles {
+		sp.AppRoles = append(sp.AppRoles, AppRole{ID: GUID(5, 100*k+i), Value: v, DisplayName: name + " " + v})
+	}
+	sc.Apps = append(sc.Apps, sp)
+	return &sc.Apps[len(sc.Apps)-1]
+}

@@ -149,3 +149,31 @@ func TestServicePrincipalVariants(t *testing.T) {
 		t.Errorf("variant: %v", b)
 	}
 }
+
+// TestSeveralServicePrincipals: each enterprise application answers with
+// its own roles, assignments and settings; an unknown id is a 404.
+func TestSeveralServicePrincipals(t *testing.T) {
+	sc := Generate(10, 2)
+	notion := sc.AddApp(2, "Notion", "Editor")
+	notion.AssignmentNotRequired = true
+	notion.Assignments = []Assignment{{PrincipalID: GUID(7, 3), AppRoleID: notion.AppRoles[0].ID}}
+	s := NewServer(sc)
+	defer s.Close()
+	tok := token(t, s)
+	_, b := get(t, s, tok, s.GraphURL()+"/servicePrincipals/"+GUID(3, 2)+"?$select=displayName,appRoles,appRoleAssignmentRequired")
+	roles, _ := b["appRoles"].([]any)
+	if b["displayName"] != "Notion" || b["appRoleAssignmentRequired"] != false || len(roles) != 1 || roles[0].(map[string]any)["value"] != "Editor" {
+		t.Errorf("second application: %v", b)
+	}
+	_, b = get(t, s, tok, s.GraphURL()+"/servicePrincipals/"+GUID(3, 2)+"/appRoleAssignedTo")
+	items, _ := b["value"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["principalId"] != GUID(7, 3) || items[0].(map[string]any)["resourceId"] != GUID(3, 2) {
+		t.Errorf("second application's assignments: %v", b)
+	}
+	if _, b = get(t, s, tok, s.GraphURL()+"/servicePrincipals/"+sc.SPID+"?$select=appRoleAssignmentRequired"); b["appRoleAssignmentRequired"] != true {
+		t.Errorf("the first application keeps its own setting: %v", b)
+	}
+	if resp, _ := get(t, s, tok, s.GraphURL()+"/servicePrincipals/"+GUID(3, 9)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown service principal: %d", resp.StatusCode)
+	}
+}

@@ -64,35 +64,34 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ep string, f Faul
 		m["@odata.context"] = s.base(r) + "/v1.0/$metadata#users/$entity"
 		s.writeJSON(w, ep, m)
 	case len(parts) == 2 && parts[0] == "servicePrincipals":
-		if parts[1] != s.sc.SPID {
+		sp, ok := s.servicePrincipal(parts[1])
+		if !ok {
 			graphErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", parts[1]))
 			return
 		}
 		roles := []map[string]any{}
-		for _, ar := range s.sc.AppRoles {
+		for _, ar := range sp.AppRoles {
 			roles = append(roles, map[string]any{"allowedMemberTypes": []string{"User"}, "description": ar.DisplayName, "displayName": ar.DisplayName,
 				"id": ar.ID, "isEnabled": true, "origin": "Application", "value": ar.Value})
 		}
-		s.mu.Lock()
-		v := s.variant
-		s.mu.Unlock()
-		m := map[string]any{"id": s.sc.SPID, "appId": s.sc.AppID, "displayName": s.sc.AppName, "appRoleAssignmentRequired": !v.AssignmentNotRequired,
-			"appRoles": roles, "accountEnabled": !v.ServicePrincipalDisabled, "servicePrincipalType": "Application", "tags": []string{"WindowsAzureActiveDirectoryIntegratedApp"}}
+		m := map[string]any{"id": sp.ID, "appId": sp.AppID, "displayName": sp.Name, "appRoleAssignmentRequired": !sp.AssignmentNotRequired,
+			"appRoles": roles, "accountEnabled": !sp.Disabled, "servicePrincipalType": "Application", "tags": []string{"WindowsAzureActiveDirectoryIntegratedApp"}}
 		m = project(m, sel, []string{"id", "appId", "displayName", "appRoles", "accountEnabled", "servicePrincipalType", "tags", "appRoleAssignmentRequired"})
 		m["@odata.context"] = s.base(r) + "/v1.0/$metadata#servicePrincipals/$entity"
 		s.writeJSON(w, ep, m)
 	case len(parts) == 3 && parts[0] == "servicePrincipals" && parts[2] == "appRoleAssignedTo":
-		if parts[1] != s.sc.SPID {
+		sp, ok := s.servicePrincipal(parts[1])
+		if !ok {
 			graphErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", parts[1]))
 			return
 		}
 		s.mu.Lock()
 		var items []map[string]any
-		for i, a := range s.sc.Assignments {
+		for i, a := range sp.Assignments {
 			name, typ := s.principal(a.PrincipalID)
 			items = append(items, map[string]any{"id": fmt.Sprintf("asg%04d-%s", i, a.PrincipalID[:8]), "deletedDateTime": nil, "appRoleId": a.AppRoleID,
 				"createdDateTime": "2025-01-01T00:00:00Z", "principalDisplayName": name, "principalId": a.PrincipalID, "principalType": typ,
-				"resourceDisplayName": s.sc.AppName, "resourceId": s.sc.SPID})
+				"resourceDisplayName": sp.Name, "resourceId": sp.ID})
 		}
 		s.mu.Unlock()
 		s.page(w, r, ep, items, "appRoleAssignments", f)
@@ -139,6 +138,24 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ep string, f Faul
 	default:
 		graphErr(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[len(parts)-1]+"'.")
 	}
+}
+
+// servicePrincipal returns the service principal with object id id: the
+// scenario's first application (its settings from the Variant) or one of
+// its Apps.
+func (s *Server) servicePrincipal(id string) (ServicePrincipal, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == s.sc.SPID {
+		return ServicePrincipal{ID: s.sc.SPID, AppID: s.sc.AppID, Name: s.sc.AppName, AppRoles: s.sc.AppRoles, Assignments: s.sc.Assignments,
+			AssignmentNotRequired: s.variant.AssignmentNotRequired, Disabled: s.variant.ServicePrincipalDisabled}, true
+	}
+	for _, sp := range s.sc.Apps {
+		if sp.ID == id {
+			return sp, true
+		}
+	}
+	return ServicePrincipal{}, false
 }
 
 func (s *Server) base(r *http.Request) string { return "https://" + r.Host }

@@ -50,6 +50,24 @@ const (
 	GroupMemberReadAll = "GroupMember.Read.All"
 )
 
+// ServicePrincipal is an enterprise application of the tenant beside the
+// scenario's first one (SPID, AppID, AppName, AppRoles, Assignments, set
+// up by Variant), with its own app roles, assignments and settings, so
+// that one tenant can assign several applications (entra.apps).
+type ServicePrincipal struct {
+	ID          string       `json:"id"`
+	AppID       string       `json:"appId"`
+	Name        string       `json:"displayName"`
+	AppRoles    []AppRole    `json:"appRoles"`
+	Assignments []Assignment `json:"assignments"`
+	// AssignmentNotRequired is appRoleAssignmentRequired false: every
+	// enabled user can sign in (Variant.AssignmentNotRequired for the first
+	// application).
+	AssignmentNotRequired bool `json:"assignmentNotRequired,omitempty"`
+	// Disabled is accountEnabled false: nobody can sign in to the app.
+	Disabled bool `json:"disabled,omitempty"`
+}
+
 // Scenario is the tenant the simulator serves.
 type Scenario struct {
 	TenantID     string       `json:"tenantId"`
@@ -63,4 +81,8 @@ type Scenario struct {
 	Assignments  []Assignment `json:"assignments"`
 	Users        []User       `json:"users"`
 	Groups       []Group      `json:"groups"`
+	// Apps are the tenant's further enterprise applications. A fault on
+	// one of them alone is a Faults path under its id, e.g. FailPath
+	// "/v1.0/servicePrincipals/<id>/appRoleAssignedTo".
+	Apps []ServicePrincipal `json:"apps,omitempty"`
 }
