@@ -11,7 +11,10 @@ import (
 // half through "Stonly Users" (priority 2), the rest directly. Statuses
 // follow a realistic mix: mostly ACTIVE, 2% DEPROVISIONED, 2% SUSPENDED,
 // 1% STAGED, 1% each PASSWORD_EXPIRED and LOCKED_OUT. The same seed gives
-// the same org.
+// the same org. Every user but the first has a manager (user i/10): the
+// profile's managerId holds the manager's id, or for one user in 50 the
+// manager's login (as an HR import may write it), and manager the
+// manager's display name.
 func Generate(n, assigned int, seed uint64) *Scenario {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	sc := &Scenario{Token: "sim-token", AppID: "0oa1stonly00000000", AppLabel: "Stonly"}
@@ -39,6 +42,13 @@ func Generate(n, assigned int, seed uint64) *Scenario {
 			StatusChanged: base.Add(24 * time.Hour), LastLogin: base.Add(48 * time.Hour)}
 		if i%50 == 0 {
 			u.SecondEmail = fmt.Sprintf("user%07d@acquisicorp.net", i)
+		}
+		if i > 0 {
+			m := i / 10
+			u.ManagerID, u.Manager = UserID(m), fmt.Sprintf("User %d", m)
+			if i%50 == 25 {
+				u.ManagerID = fmt.Sprintf("user%07d@acme.com", m)
+			}
 		}
 		sc.Users[i] = u
 		if i < assigned {

@@ -4,7 +4,9 @@
 // filters, rate-limit headers on every response, its error bodies, SSWS
 // and OAuth 2.0 (private key JWT) authentication, the token owner and the
 // admin roles of the token or service app (a group-scoped admin sees only
-// its groups' users), app-user statuses and string-array role attributes,
+// its groups' users), several applications with their own assignments,
+// app-user statuses and string-array role attributes, managers in the
+// user profile (managerId, manager),
 // the okta-response Content-Type parameter, and switchable faults (rate
 // and concurrency limits, failing, malformed or looping pages, DPoP
 // required by the service app).
@@ -38,9 +40,8 @@ type index struct {
 	byID       map[string]int
 	groups     map[string]*Group
 	groupJSON  map[string][]byte
-	appUsers   []appUser
-	appGroups  []GroupAssignment
-	groupUsers map[string][]int // group -> sorted user indexes
+	apps       map[string]*appIndex // app id -> its assignments
+	groupUsers map[string][]int     // group -> sorted user indexes
 
 	// lists memoises each list endpoint's items (users by filter, app
 	// users, a group's members): building one is a pass over every user,
@@ -63,6 +64,12 @@ func (ix *index) list(key string, mk func() []page) []page {
 	l := mk()
 	ix.lists[key] = l
 	return l
+}
+
+// appIndex is one application's assignments, as Okta lists them.
+type appIndex struct {
+	users  []appUser         // sorted by user index
+	groups []GroupAssignment // sorted by group id
 }
 
 type appUser struct {
@@ -106,8 +113,17 @@ func build(sc *Scenario) *index {
 		slices.Sort(members)
 		ix.groupUsers[g.ID] = slices.Compact(members)
 	}
-	ix.appGroups = slices.Clone(sc.GroupAssignments)
-	sort.Slice(ix.appGroups, func(i, j int) bool { return ix.appGroups[i].GroupID < ix.appGroups[j].GroupID })
+	ix.apps = map[string]*appIndex{}
+	for _, app := range sc.AllApps() {
+		ix.apps[app.ID] = ix.app(app)
+	}
+	return ix
+}
+
+// app resolves one application's app users.
+func (ix *index) app(app App) *appIndex {
+	ai := &appIndex{groups: slices.Clone(app.GroupAssignments)}
+	sort.Slice(ai.groups, func(i, j int) bool { return ai.groups[i].GroupID < ai.groups[j].GroupID })
 	// Okta lists every user who can use the app: direct assignments (scope
 	// USER) and members of assigned groups (scope GROUP), with the role of
 	// the direct assignment or else of the highest-priority group.
@@ -117,7 +133,7 @@ func build(sc *Scenario) *index {
 		prio        int
 	}
 	resolved := map[int]*res{}
-	for _, d := range sc.Direct {
+	for _, d := range app.Direct {
 		if k, ok := ix.byID[d.UserID]; ok {
 			st := d.Status
 			if st == "" {
@@ -126,7 +142,7 @@ func build(sc *Scenario) *index {
 			resolved[k] = &res{"USER", st, roleValue(d.Role, d.Roles), -1}
 		}
 	}
-	for _, ga := range sc.GroupAssignments {
+	for _, ga := range app.GroupAssignments {
 		for _, k := range ix.groupUsers[ga.GroupID] {
 			r, ok := resolved[k]
 			switch {
@@ -140,15 +156,15 @@ func build(sc *Scenario) *index {
 	for k, r := range resolved {
 		// Okta keeps an app user whose assignment is not in force (its
 		// status says so: AppUserStatus in the management API spec).
-		if st, ok := sc.AppUserStatus[ix.users[k].ID]; ok {
+		if st, ok := app.AppUserStatus[ix.users[k].ID]; ok {
 			r.stat = st
 		}
 		au := appUser{user: k, scope: r.scope, role: r.role, stat: r.stat}
 		au.json = appUserJSON(ix.users[k], au)
-		ix.appUsers = append(ix.appUsers, au)
+		ai.users = append(ai.users, au)
 	}
-	sort.Slice(ix.appUsers, func(i, j int) bool { return ix.appUsers[i].user < ix.appUsers[j].user })
-	return ix
+	sort.Slice(ai.users, func(i, j int) bool { return ai.users[i].user < ai.users[j].user })
+	return ai
 }
 
 func ts(t time.Time) any {
@@ -167,6 +183,12 @@ func userJSON(u User) []byte {
 	}
 	if u.EmployeeNumber != "" {
 		profile["employeeNumber"] = u.EmployeeNumber
+	}
+	if u.ManagerID != "" {
+		profile["managerId"] = u.ManagerID
+	}
+	if u.Manager != "" {
+		profile["manager"] = u.Manager
 	}
 	b, _ := json.Marshal(map[string]any{
 		"id": u.ID, "status": u.Status, "created": ts(u.Created), "activated": ts(u.Created),

@@ -83,25 +83,27 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, ix *index, f Faul
 	case len(parts) == 3 && parts[2] == "users":
 		s.listUsers(w, r, ix, f, v)
 	case len(parts) == 5 && parts[2] == "apps" && parts[4] == "users":
-		if parts[3] != s.sc.AppID {
+		app, ok := ix.apps[parts[3]]
+		if !ok {
 			okErr(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+parts[3]+" (AppInstance)")
 			return
 		}
-		items := ix.list("app users", func() []page {
-			items := make([]page, len(ix.appUsers))
-			for i, au := range ix.appUsers {
+		items := ix.list("app users "+parts[3], func() []page {
+			items := make([]page, len(app.users))
+			for i, au := range app.users {
 				items[i] = page{ix.users[au.user].ID, au.json}
 			}
 			return items
 		})
 		s.paginate(w, r, v.filter(ix, items), 50, 500, f)
 	case len(parts) == 5 && parts[2] == "apps" && parts[4] == "groups":
-		if parts[3] != s.sc.AppID {
+		app, ok := ix.apps[parts[3]]
+		if !ok {
 			okErr(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+parts[3]+" (AppInstance)")
 			return
 		}
-		items := make([]page, len(ix.appGroups))
-		for i, g := range ix.appGroups {
+		items := make([]page, len(app.groups))
+		for i, g := range app.groups {
 			profile := map[string]any{}
 			if v := roleValue(g.Role, g.Roles); v != nil {
 				profile["role"] = v

@@ -10,19 +10,25 @@ import (
 
 // User is an Okta user.
 type User struct {
-	ID             string    `json:"id"`
-	Status         string    `json:"status"` // ACTIVE, DEPROVISIONED, ...
-	Login          string    `json:"login"`
-	Email          string    `json:"email"`
-	SecondEmail    string    `json:"secondEmail,omitempty"`
-	FirstName      string    `json:"firstName"`
-	LastName       string    `json:"lastName"`
-	DisplayName    string    `json:"displayName,omitempty"`
-	EmployeeNumber string    `json:"employeeNumber,omitempty"`
-	Created        time.Time `json:"created"`
-	LastUpdated    time.Time `json:"lastUpdated"`
-	StatusChanged  time.Time `json:"statusChanged"`
-	LastLogin      time.Time `json:"lastLogin"`
+	ID             string `json:"id"`
+	Status         string `json:"status"` // ACTIVE, DEPROVISIONED, ...
+	Login          string `json:"login"`
+	Email          string `json:"email"`
+	SecondEmail    string `json:"secondEmail,omitempty"`
+	FirstName      string `json:"firstName"`
+	LastName       string `json:"lastName"`
+	DisplayName    string `json:"displayName,omitempty"`
+	EmployeeNumber string `json:"employeeNumber,omitempty"`
+	// ManagerID and Manager are the base profile's managerId ("ID of a
+	// user's manager") and manager ("Display name of the user's
+	// manager"), Okta's Users API, default user profile properties. Okta
+	// checks neither: an HR import may put a login there.
+	ManagerID     string    `json:"managerId,omitempty"`
+	Manager       string    `json:"manager,omitempty"`
+	Created       time.Time `json:"created"`
+	LastUpdated   time.Time `json:"lastUpdated"`
+	StatusChanged time.Time `json:"statusChanged"`
+	LastLogin     time.Time `json:"lastLogin"`
 }
 
 // Group is an Okta group and its direct members (user IDs).
@@ -81,6 +87,11 @@ type Scenario struct {
 	// AppUserStatus overrides the app-user status of users (id -> status,
 	// e.g. INACTIVE), whether assigned directly or through a group.
 	AppUserStatus map[string]string `json:"appUserStatus,omitempty"`
+	// Apps are further applications of the org, each with its own
+	// assignments; AppID and the assignment fields above are the first
+	// (when AppID is set). A fault on one app's list takes its path:
+	// Faults{FailPath: "/api/v1/apps/0oaNotion/users", FailPage: 2}.
+	Apps []App `json:"apps,omitempty"`
 	// TokenOwner is the admin user an SSWS API token acts as (Okta: the
 	// admin who created it; GET /api/v1/users/me returns them). Empty: a
 	// built-in owner, DefaultTokenOwner, who is not in the user lists.
@@ -89,4 +100,25 @@ type Scenario struct {
 	// Administrator. A group-scoped role (USER_ADMIN, HELP_DESK_ADMIN,
 	// GROUP_MEMBERSHIP_ADMIN with Targets) sees only its groups' members.
 	AdminRoles []AdminRole `json:"adminRoles,omitempty"`
+}
+
+// App is one application of the org and its assignments, as the fields
+// AppID, Direct, GroupAssignments and AppUserStatus of Scenario are for
+// the first.
+type App struct {
+	ID               string             `json:"id"`
+	Label            string             `json:"label"`
+	Direct           []DirectAssignment `json:"direct"`
+	GroupAssignments []GroupAssignment  `json:"groupAssignments"`
+	AppUserStatus    map[string]string  `json:"appUserStatus,omitempty"`
+}
+
+// AllApps returns the scenario's applications: the first (AppID and the
+// fields beside it), if set, then Apps.
+func (sc *Scenario) AllApps() []App {
+	var out []App
+	if sc.AppID != "" {
+		out = append(out, App{ID: sc.AppID, Label: sc.AppLabel, Direct: sc.Direct, GroupAssignments: sc.GroupAssignments, AppUserStatus: sc.AppUserStatus})
+	}
+	return append(out, sc.Apps...)
 }

@@ -111,6 +111,27 @@ func (s *Server) Update(f func(*Scenario)) {
 	s.idx = build(s.sc)
 }
 
+// ChangeUsers changes the users with the given ids (Okta stamps
+// lastUpdated on each) and rebuilds the index once: a benchmark that
+// changes 1% of 100,000 users does not pay for 1,000 rebuilds, nor for
+// Update's comparison of every user.
+func (s *Server) ChangeUsers(ids []string, f func(*User)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	now := s.now().UTC()
+	for i := range s.sc.Users {
+		if u := &s.sc.Users[i]; want[u.ID] {
+			f(u)
+			u.LastUpdated = now
+		}
+	}
+	s.idx = build(s.sc)
+}
+
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
