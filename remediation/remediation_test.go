@@ -165,7 +165,9 @@ func newHarness(t *testing.T) *harness {
 
 type idpSource struct{ h *harness }
 
-func (s idpSource) Info() collectors.Info { return collectors.Info{Name: "okta", Kind: collectors.KindIdP} }
+func (s idpSource) Info() collectors.Info {
+	return collectors.Info{Name: "okta", Kind: collectors.KindIdP}
+}
 func (s idpSource) Collect(context.Context, collectors.Request) (*collectors.Result, error) {
 	return &collectors.Result{Accounts: slices.Clone(s.h.idp), Completeness: collectors.Completeness{Complete: true}}, nil
 }
