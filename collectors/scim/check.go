@@ -21,20 +21,20 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 		out = append(out, collectors.Check{Name: "service provider config", OK: true,
 			Detail: fmt.Sprintf("%v: the server's limits are unknown; pages of %d are asked", err, c.cfg.PageSize)})
 	case err != nil:
-		return append(out, collectors.Check{Name: "service provider config", Detail: c.redact(err), Fix: fixOf(err, "check scim.url (the SCIM base URL, ending in /scim/v2 or similar)")})
+		return append(out, collectors.Check{Name: "service provider config", Detail: c.detailOf(err), Fix: fixOf(err, "check scim.url (the SCIM base URL, ending in /scim/v2 or similar)")})
 	default:
 		out = append(out, collectors.Check{Name: "service provider config", OK: true, Detail: pc.String()})
 	}
 	p, err := c.listPage(ctx, &n, 1, 1)
 	if err != nil {
-		return append(out, collectors.Check{Name: "read users", Detail: c.redact(err), Fix: fixOf(err, "check scim.url and the token in "+c.cfg.TokenEnv)})
+		return append(out, collectors.Check{Name: "read users", Detail: c.detailOf(err), Fix: fixOf(err, "check scim.url and the token in "+c.cfg.TokenEnv)})
 	}
 	out = append(out, collectors.Check{Name: "read users", OK: true,
 		Detail: fmt.Sprintf("token in %s accepted; %s reports %d users", c.cfg.TokenEnv, c.cfg.Title, *p.TotalResults)})
 	me, err := c.me(ctx, &n)
 	switch {
 	case err != nil:
-		out = append(out, collectors.Check{Name: "token owner (/Me)", Detail: c.redact(err), Fix: fixOf(err, "")})
+		out = append(out, collectors.Check{Name: "token owner (/Me)", Detail: c.detailOf(err), Fix: fixOf(err, "")})
 	case me == nil:
 		out = append(out, collectors.Check{Name: "token owner (/Me)", OK: true,
 			Detail: "the server does not say whose token it is (/Me not supported, RFC 7644 §3.11); actions cannot recognise idgraph's own account by itself"})
@@ -42,6 +42,16 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 		out = append(out, collectors.Check{Name: "token owner (/Me)", OK: true, Detail: fmt.Sprintf("the token acts as %s (id %s); actions never touch it", me.UserName, me.ID)})
 	}
 	return out
+}
+
+// detailOf is what a failed check saw: the server's answer (its fix goes
+// in Fix), or the error.
+func (c *Collector) detailOf(err error) string {
+	var he *HTTPError
+	if errors.As(err, &he) && he.Fix != "" {
+		return c.redact(he.Answer())
+	}
+	return c.redact(err)
 }
 
 func fixOf(err error, def string) string {

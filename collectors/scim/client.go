@@ -57,15 +57,20 @@ type HTTPError struct {
 }
 
 func (e *HTTPError) Error() string {
+	if e.Fix != "" {
+		return e.Answer() + "; " + e.Fix
+	}
+	return e.Answer()
+}
+
+// Answer is what the server answered, without the fix.
+func (e *HTTPError) Answer() string {
 	s := fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
 	if e.ScimType != "" {
 		s += " (" + e.ScimType + ")"
 	}
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	if e.Fix != "" {
-		s += "; " + e.Fix
+	if d := strings.TrimRight(e.Detail, ". "); d != "" {
+		s += ": " + d
 	}
 	return s
 }

@@ -213,7 +213,7 @@ func (c *Collector) readUsers(ctx context.Context, req collectors.Request, n *co
 			return out, total, err
 		}
 		comp.Pages++
-		shown := fmt.Sprintf("GET /Users?startIndex=%d&count=%d", start, size)
+		shown := fmt.Sprintf("GET /Users?count=%d&startIndex=%d", size, start)
 		switch {
 		case total < 0:
 			total = *p.TotalResults
