@@ -64,15 +64,11 @@ type Config struct {
 // okta.app_id) and its Okta app id.
 type appRef struct {
 	name, id string
+	conf     string // the configuration key that names it: okta.app_id, okta.apps.notion
 }
 
 // key is the configuration key that names the app, for messages.
-func (a appRef) key() string {
-	if a.name == "" {
-		return "okta.app_id"
-	}
-	return "okta.apps." + a.name
-}
+func (a appRef) key() string { return a.conf }
 
 // label is how messages name the app: "the app's", or "app notion's".
 func (a appRef) label() string {
@@ -96,7 +92,7 @@ func New(name string, cfg Config, env collectors.Env) (*Collector, error) {
 		section = "okta[" + name + "]"
 	}
 	bad := config.Section(env.File, section)
-	apps, err := appsOf(cfg, bad)
+	apps, err := appsOf(cfg, section, bad)
 	if err != nil {
 		return nil, err
 	}
@@ -150,12 +146,12 @@ func New(name string, cfg Config, env collectors.Env) (*Collector, error) {
 
 // appsOf reads the applications of cfg: okta.app_id (one, named "") or
 // okta.apps (several, by name).
-func appsOf(cfg Config, bad func(string, ...any) error) ([]appRef, error) {
+func appsOf(cfg Config, section string, bad func(string, ...any) error) ([]appRef, error) {
 	switch {
 	case cfg.AppID != "" && len(cfg.Apps) > 0:
-		return nil, bad("app_id and apps exclude each other: keep app_id for one application, or move it into apps (apps: {stonly: %s, ...})", cfg.AppID)
+		return nil, bad("app_id and %s.apps exclude each other: keep app_id for one application, or move it into apps (apps: {stonly: %s, notion: 0oa...})", section, cfg.AppID)
 	case cfg.AppID != "":
-		return []appRef{{id: strings.TrimSpace(cfg.AppID)}}, nil
+		return []appRef{{id: strings.TrimSpace(cfg.AppID), conf: section + ".app_id"}}, nil
 	case len(cfg.Apps) == 0:
 		return nil, bad("app_id is required (the application's id in Okta, 0oa...), or apps for several (apps: {stonly: 0oa..., notion: 0oa...})")
 	}
@@ -172,7 +168,7 @@ func appsOf(cfg Config, bad func(string, ...any) error) ([]appRef, error) {
 			return nil, bad("apps.%s and apps.%s name the same Okta app %s", owner[id], name, id)
 		}
 		owner[id] = name
-		out = append(out, appRef{name: name, id: id})
+		out = append(out, appRef{name: name, id: id, conf: section + ".apps." + name})
 	}
 	return out, nil
 }
