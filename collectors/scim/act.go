@@ -11,6 +11,7 @@ package scim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,11 +39,21 @@ func (c *Collector) Act(ctx context.Context, actions []collectors.Action) ([]col
 	if err != nil {
 		return results, fmt.Errorf("%s: reading the token's own account (GET /Me) before acting: %s; nothing was changed", c.name, c.redact(err))
 	}
+	// ServiceProviderConfig says whether PATCH is supported (RFC 7643 §5);
+	// without it, PATCH is tried and its answer tells.
+	patchOK := true
+	pc, err := c.providerConfig(ctx, &n)
+	switch {
+	case err == nil:
+		patchOK = pc.Patch.Supported
+	case !errors.Is(err, errNoProviderConfig):
+		return results, fmt.Errorf("%s: reading ServiceProviderConfig before acting: %s; nothing was changed", c.name, c.redact(err))
+	}
 	for i, a := range actions {
 		if err := ctx.Err(); err != nil {
 			return results, fmt.Errorf("%s: stopped before action %s: %w; the %d actions from it on were not attempted", c.name, a.ID, err, len(actions)-i)
 		}
-		r, stop := c.act(ctx, &n, a, me)
+		r, stop := c.act(ctx, &n, a, me, patchOK)
 		r.Ended = time.Now()
 		results[i] = r
 		if stop != nil {
@@ -54,7 +65,7 @@ func (c *Collector) Act(ctx context.Context, actions []collectors.Action) ([]col
 }
 
 // act carries out one action. A non-nil error stops the batch.
-func (c *Collector) act(ctx context.Context, n *counters, a collectors.Action, me *user) (collectors.ActionResult, error) {
+func (c *Collector) act(ctx context.Context, n *counters, a collectors.Action, me *user, patchOK bool) (collectors.ActionResult, error) {
 	r := collectors.ActionResult{ID: a.ID, Started: time.Now(), CaptureType: scimMedia}
 	end := func(o collectors.Outcome, format string, args ...any) (collectors.ActionResult, error) {
 		r.Outcome, r.Detail = o, c.redact(fmt.Sprintf(format, args...))
@@ -107,6 +118,9 @@ func (c *Collector) act(ctx context.Context, n *counters, a collectors.Action, m
 		return end(collectors.OutcomeRefused, "changed since the decision: the role is now %q, not %q as decided; nothing was changed", role, a.Account.Role)
 	}
 
+	if !patchOK && !(a.Op == collectors.OpRemove && c.cfg.DeleteOnRemove) {
+		return end(collectors.OutcomeFailed, "%s does not support PATCH (ServiceProviderConfig patch.supported is false); set delete_on_remove to delete users instead, or change this one by hand; nothing was changed", c.cfg.Title)
+	}
 	var detail string
 	if a.Op == collectors.OpRemove {
 		if c.cfg.DeleteOnRemove {

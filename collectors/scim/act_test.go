@@ -235,7 +235,7 @@ func TestBatch(t *testing.T) {
 			actions: []collectors.Action{remove("a1", bob), remove("a2", cy)},
 			want:    []collectors.Outcome{collectors.OutcomeFailed, collectors.OutcomeDone},
 			changed: map[string]bool{"u-bob": false, "u-cy": true}},
-		{name: "a token that expires mid-batch stops it", faults: scimtest.Faults{ExpireAfter: 4},
+		{name: "a token that expires mid-batch stops it", faults: scimtest.Faults{ExpireAfter: 5}, // /Me, ServiceProviderConfig, GET, PATCH, GET
 			actions: []collectors.Action{remove("a1", bob), remove("a2", cy), remove("a3", ada)},
 			want:    []collectors.Outcome{collectors.OutcomeDone, collectors.OutcomeFailed, collectors.OutcomeSkipped},
 			err:     "401 Unauthorized: The access token expired; the token in NOTION_SCIM_TOKEN was refused",
@@ -248,6 +248,20 @@ func TestBatch(t *testing.T) {
 			actions: []collectors.Action{remove("a1", account("u-bot", "it-bot@acme.com", "Owner")), remove("a2", bob)},
 			want:    []collectors.Outcome{collectors.OutcomeRefused, collectors.OutcomeDone},
 			changed: map[string]bool{"u-bot": false, "u-bob": true}},
+		{name: "an HTML page on the re-read stops the batch", faults: scimtest.Faults{BodyPath: "/Users/u-cy", BodyMethod: http.MethodGet},
+			actions: []collectors.Action{remove("a1", bob), remove("a2", cy), remove("a3", ada)},
+			want:    []collectors.Outcome{collectors.OutcomeDone, collectors.OutcomeFailed, collectors.OutcomeSkipped},
+			err:     "GET /Users/u-cy: the answer is not a SCIM User (text/html",
+			changed: map[string]bool{"u-bob": true, "u-cy": false, "u-ada": false}},
+		{name: "an HTML answer to a PATCH stops the batch", faults: scimtest.Faults{BodyPath: "/Users/u-bob", BodyMethod: http.MethodPatch},
+			actions: []collectors.Action{remove("a1", bob), remove("a2", cy)},
+			want:    []collectors.Outcome{collectors.OutcomeFailed, collectors.OutcomeSkipped},
+			err:     "PATCH /Users/u-bob: 200, but the answer is not SCIM JSON (text/html",
+			changed: map[string]bool{"u-bob": false, "u-cy": false}},
+		{name: "without PATCH support each action fails, nothing sent", me: "nopatch",
+			actions: []collectors.Action{remove("a1", bob), setRole("a2", cy, "Admin")},
+			want:    []collectors.Outcome{collectors.OutcomeFailed, collectors.OutcomeFailed},
+			changed: map[string]bool{"u-bob": false, "u-cy": false}},
 		{name: "without /Me the batch still runs", me: "none",
 			actions: []collectors.Action{remove("a1", bob)},
 			want:    []collectors.Outcome{collectors.OutcomeDone},
@@ -256,8 +270,11 @@ func TestBatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := scimtest.DefaultScenario()
-			if tt.me == "none" {
+			switch tt.me {
+			case "none":
 				sc.Me = ""
+			case "nopatch":
+				sc.NoPatch = true
 			}
 			srv, c, _ := start(t, sc, nil)
 			srv.SetFaults(tt.faults)
@@ -282,6 +299,11 @@ func TestBatch(t *testing.T) {
 				was := id != "u-dee"
 				if (u.Active != was) != changed {
 					t.Errorf("%s: active=%v; changed should be %v", id, u.Active, changed)
+				}
+			}
+			if tt.me == "nopatch" {
+				if w := srv.Writes(); len(w) != 0 || !strings.Contains(results[0].Detail, "patch.supported is false") {
+					t.Errorf("writes %+v, detail %q", w, results[0].Detail)
 				}
 			}
 			noSecrets(t, results, err)

@@ -252,6 +252,23 @@ func TestBadUserMakesIncomplete(t *testing.T) {
 	}
 }
 
+func TestActiveAsString(t *testing.T) {
+	// Some servers send active as "True"/"False" (strings, not booleans).
+	srv, c, _ := start(t, scimtest.DefaultScenario(), nil)
+	srv.SetFaults(scimtest.Faults{BodyPage: 1, BodyType: "application/scim+json",
+		Body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":3,"itemsPerPage":3,"startIndex":1,` +
+			`"Resources":[{"id":"1","userName":"a@acme.com","active":"True"},{"id":"2","userName":"b@acme.com","active":"False"},{"id":"3","userName":"c@acme.com"}]}`})
+	res, err := c.Collect(context.Background(), collectors.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byID(res.Accounts)
+	if got["1"].Status != collectors.StatusActive || got["2"].Status != collectors.StatusInactive || got["3"].Status != collectors.StatusActive ||
+		got["3"].RawStatus != "active absent" || got["1"].Email != "a@acme.com" {
+		t.Errorf("accounts = %+v", res.Accounts)
+	}
+}
+
 func byID(accounts []collectors.Account) map[string]collectors.Account {
 	m := map[string]collectors.Account{}
 	for _, a := range accounts {

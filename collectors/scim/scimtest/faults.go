@@ -61,6 +61,11 @@ type Faults struct {
 	BodyPage int
 	Body     string
 	BodyType string
+	// BodyPath answers requests to this path (below BasePath, e.g.
+	// /Users/u-bob) with 200 and Body: those of method BodyMethod, or of
+	// every method when it is "".
+	BodyPath   string
+	BodyMethod string
 
 	// Forbidden answers every request with 403: a token without the right
 	// to read users (RFC 7644 §3.12).
@@ -114,6 +119,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if storm {
 		s.tooMany(w, f)
+		return
+	}
+	if f.BodyPath != "" && f.BodyPath == path && (f.BodyMethod == "" || f.BodyMethod == r.Method) {
+		writeBody(w, f)
 		return
 	}
 	s.route(w, r, path)
@@ -170,18 +179,24 @@ func (s *Server) pageFault(w http.ResponseWriter, page int) bool {
 		}
 		scimError(w, st, "", "An internal error occurred.")
 	case body:
-		b, t := ff.Body, ff.BodyType
-		if b == "" {
-			b = "<!doctype html><html><head><title>Sign in</title></head><body><form action=\"/login\"><input name=\"password\" type=\"password\"></form></body></html>"
-		}
-		if t == "" {
-			t = "text/html; charset=utf-8"
-		}
-		w.Header().Set("Content-Type", t)
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(b))
+		writeBody(w, ff)
 	default:
 		return false
 	}
 	return true
+}
+
+// writeBody answers 200 with the faults' Body: by default the HTML
+// sign-in page a proxy or SSO gateway in front of an API serves.
+func writeBody(w http.ResponseWriter, f Faults) {
+	b, t := f.Body, f.BodyType
+	if b == "" {
+		b = "<!doctype html><html><head><title>Sign in</title></head><body><form action=\"/login\"><input name=\"password\" type=\"password\"></form></body></html>"
+	}
+	if t == "" {
+		t = "text/html; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", t)
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(b))
 }
