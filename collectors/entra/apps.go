@@ -29,12 +29,12 @@ type appRef struct{ name, spID string }
 // part ids stay what they were before several applications were possible.
 func (a appRef) single() bool { return a.name == "" }
 
-// key is the configuration key that names the service principal.
-func (a appRef) key() string {
+// appKey is the configuration key that names a's service principal.
+func (c *Collector) appKey(a appRef) string {
 	if a.single() {
-		return "entra.service_principal_id"
+		return c.key("service_principal_id")
 	}
-	return "entra.apps." + a.name
+	return c.key("apps." + a.name)
 }
 
 // partID names a part of this application's read: the list's own name for

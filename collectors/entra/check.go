@@ -20,7 +20,7 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	cnt := &counter{}
 	cl, err := c.client(cnt)
 	if err != nil {
-		return []collectors.Check{{Name: "client", Detail: err.Error(), Fix: "check entra.token_url and entra.graph_url"}}
+		return []collectors.Check{{Name: "client", Detail: err.Error(), Fix: "check " + c.key("token_url") + " and " + c.key("graph_url")}}
 	}
 	failed := func(name string, err error, path, what, fix string) collectors.Check {
 		err = c.explain(ctx, err, path, what, cnt)
@@ -78,7 +78,7 @@ func (c *Collector) checkApp(ctx context.Context, cl *msgraph.GraphServiceClient
 	spv, err := sp.Get(ctx, &serviceprincipals.ServicePrincipalItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &serviceprincipals.ServicePrincipalItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "appRoles", "appRoleAssignmentRequired", "accountEnabled"}}})
 	if err != nil {
-		ch := failed(name, err, "/servicePrincipals", "reading the service principal", "grant Application.Read.All and check "+a.key())
+		ch := failed(name, err, "/servicePrincipals", "reading the service principal", "grant Application.Read.All and check "+c.appKey(a))
 		class := ClassService
 		var e *Error
 		if err := c.explainApp(ctx, err, a, "reading the service principal", nil); errors.As(err, &e) {

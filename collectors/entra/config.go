@@ -16,7 +16,12 @@ import (
 )
 
 func init() {
-	collectors.Register("entra", collectors.One("entra", func(c Config, env collectors.Env) (collectors.Collector, error) { return NewCollector(c, env) }))
+	// entra: is one tenant (source "entra"), or a list of tenants, each
+	// with a name that becomes its source's name (two tenants after an
+	// acquisition).
+	collectors.Register("entra", collectors.OneOrMany("entra", func(name string, c Config, env collectors.Env) (collectors.Collector, error) {
+		return NewNamed(name, c, env)
+	}))
 }
 
 // Config is the entra section of the configuration file.
@@ -38,6 +43,7 @@ type Config struct {
 
 // Collector reads one tenant.
 type Collector struct {
+	name      string   // the source's name: "entra", or the name of one of several tenants
 	hosts     []string // test hook: replaces AllowedHosts
 	cfg       Config
 	secret    string
@@ -47,9 +53,16 @@ type Collector struct {
 	apps      []appRef // in the order of their names; one, named "", for service_principal_id
 }
 
-// NewCollector validates cfg and reads its secret.
+// NewCollector validates cfg and reads its secret, for the source "entra".
 func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
-	bad := config.Section(env.File, "entra")
+	return NewNamed("entra", cfg, env)
+}
+
+// NewNamed is NewCollector for a source named name, one of several
+// tenants listed under entra:.
+func NewNamed(name string, cfg Config, env collectors.Env) (*Collector, error) {
+	c := &Collector{name: name}
+	bad := config.Section(env.File, strings.TrimSuffix(c.key(""), "."))
 	if cfg.CAFile != "" && !strings.HasPrefix(cfg.CAFile, "/") && env.Dir != "" {
 		cfg.CAFile = env.Dir + "/" + cfg.CAFile
 	}
@@ -85,7 +98,7 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 	if tp := strings.Split(strings.Trim(t.Path, "/"), "/"); tp[0] != cfg.TenantID {
 		return nil, bad("token_url names tenant %q but tenant_id is %q", tp[0], cfg.TenantID)
 	}
-	c := &Collector{cfg: cfg, graphURL: g, authority: t.Scheme + "://" + t.Host + "/", apps: apps}
+	c.cfg, c.graphURL, c.authority, c.apps = cfg, g, t.Scheme+"://"+t.Host+"/", apps
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
@@ -100,7 +113,7 @@ func NewCollector(cfg Config, env collectors.Env) (*Collector, error) {
 		}
 		c.roots = pool
 	}
-	if c.secret, err = env.Secret("entra.client_secret_env", cfg.ClientSecretEnv); err != nil {
+	if c.secret, err = env.Secret(c.key("client_secret_env"), cfg.ClientSecretEnv); err != nil {
 		return nil, &config.Error{Err: err}
 	}
 	return c, nil
@@ -166,7 +179,16 @@ func isGUID(s string) bool {
 
 // Info describes the source.
 func (c *Collector) Info() collectors.Info {
-	return collectors.Info{Name: "entra", Kind: collectors.KindIdP, Version: Version}
+	return collectors.Info{Name: c.name, Type: "entra", Kind: collectors.KindIdP, Version: Version}
+}
+
+// key names the configuration key k of this tenant: entra.k, or
+// entra[NAME].k for one of several tenants.
+func (c *Collector) key(k string) string {
+	if c.name == "entra" || c.name == "" {
+		return "entra." + k
+	}
+	return "entra[" + c.name + "]." + k
 }
 
 // Incremental tells the pipeline to hand over the last snapshot's users

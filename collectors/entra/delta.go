@@ -53,7 +53,7 @@ func (r *read) readUsers(ctx context.Context) error {
 			if !errors.As(err, &rs) {
 				return err
 			}
-			r.req.Log().Warn("entra: the stored Graph delta link cannot be used; reading every user in full in this run", "why", rs.why)
+			r.req.Log().Warn(r.c.name+": the stored Graph delta link cannot be used; reading every user in full in this run", "why", rs.why)
 			r.mu.Lock()
 			r.comp.Warnings = append(r.comp.Warnings, "users read in full: "+rs.why)
 			r.comp.Mode = "full"
@@ -205,7 +205,7 @@ func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string
 				return err
 			}
 			r.deltaLink = *last.delta
-			r.req.Log().Info("entra: applied user changes from Graph delta", "items", changed, "deleted_restorable", removedSoft,
+			r.req.Log().Info(r.c.name+": applied user changes from Graph delta", "items", changed, "deleted_restorable", removedSoft,
 				"deleted_permanently", removedHard, "read_one_by_one", len(lookups))
 			r.addPart(collectors.Part{Kind: "list", ID: "users", Name: "Entra users", Records: r.userCount(),
 				Fix: "grant User.Read.All (application permission) with admin consent to application " + r.c.cfg.ClientID})

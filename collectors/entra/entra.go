@@ -96,7 +96,7 @@ type read struct {
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
 	r := &read{c: c, req: req, cnt: &counter{}, users: map[string]*collectors.Account{}, groups: map[string]*group{},
-		comp: &collectors.Completeness{Source: "entra", Kind: collectors.KindIdP, Started: start, Complete: true, Mode: "full"}}
+		comp: &collectors.Completeness{Source: c.name, Kind: collectors.KindIdP, Started: start, Complete: true, Mode: "full"}}
 	for _, ref := range c.apps {
 		r.apps = append(r.apps, newApp(ref))
 	}
@@ -153,7 +153,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 func (r *read) progress(stage string) {
 	r.mu.Lock()
 	r.comp.Pages++
-	p := collectors.Progress{Source: "entra", Stage: stage, Pages: r.comp.Pages, Records: len(r.users), Retries: int(r.cnt.retries.Load()),
+	p := collectors.Progress{Source: r.c.name, Stage: stage, Pages: r.comp.Pages, Records: len(r.users), Retries: int(r.cnt.retries.Load()),
 		Waited: time.Duration(r.cnt.waited.Load())}
 	r.mu.Unlock()
 	r.req.Report(p)
@@ -166,7 +166,7 @@ func (r *read) addPart(p collectors.Part) {
 }
 
 func (r *read) warn(msg string) {
-	r.req.Log().Warn("entra: " + msg)
+	r.req.Log().Warn(r.c.name + ": " + msg)
 	r.mu.Lock()
 	r.comp.Warnings = append(r.comp.Warnings, msg)
 	r.mu.Unlock()

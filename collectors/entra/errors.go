@@ -79,7 +79,7 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 			// azidentity keeps only the text of a transport error (errors.go,
 			// newAuthenticationFailedErrorFromMSAL): no answer came, so this is
 			// the network, never the secret.
-			c.network(e, af.Error(), c.authority, "entra.token_url")
+			c.network(e, af.Error(), c.authority, c.key("token_url"))
 			break
 		}
 		e.Class = ClassAuth
@@ -95,7 +95,7 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 		case http.StatusUnauthorized:
 			e.Class = ClassAuth
 			e.Msg = fmt.Sprintf("Graph rejected the access token (%s): the token was not issued for %s, or the app registration is disabled", code, c.graphURL.Host)
-			e.Fix = "check that entra.graph_url and entra.token_url belong to the same cloud and that application " + c.cfg.ClientID + " is enabled"
+			e.Fix = "check that " + c.key("graph_url") + " and " + c.key("token_url") + " belong to the same cloud and that application " + c.cfg.ClientID + " is enabled"
 		case http.StatusForbidden:
 			e.Class = ClassPermission
 			e.Msg = fmt.Sprintf("Graph refused %s (%s): grant the application permission %s to application %s and give admin consent", path, code, permissionOf[path], c.cfg.ClientID)
@@ -104,8 +104,8 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 			e.Msg = fmt.Sprintf("Graph answered 404 %s", code)
 			if path == "/servicePrincipals" {
 				e.Class = ClassConfig
-				e.Msg = fmt.Sprintf("Graph has no service principal %s (%s): check entra.service_principal_id (the enterprise application's object id, not its app id)", c.cfg.ServicePrincipalID, code)
-				e.Fix = "set entra.service_principal_id to the object id shown under Enterprise applications"
+				e.Msg = fmt.Sprintf("Graph has no service principal %s (%s): check %s (the enterprise application's object id, not its app id)", c.cfg.ServicePrincipalID, code, c.key("service_principal_id"))
+				e.Fix = "set " + c.key("service_principal_id") + " to the object id shown under Enterprise applications"
 			}
 		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			e.Class = ClassThrottled
@@ -114,17 +114,17 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 				how = " " + cnt.throttling()
 			}
 			e.Msg = fmt.Sprintf("Graph is still throttling: it answered %d (%s)%s; the source is incomplete this run", status, code, how)
-			e.Fix = "run again later, or raise entra.max_retry_wait"
+			e.Fix = "run again later, or raise " + c.key("max_retry_wait")
 		default:
 			e.Msg = fmt.Sprintf("Graph answered %d %s", status, code)
 			e.Fix = "run again later; if it persists, report the Graph request ids in the log to Microsoft"
 		}
 	default:
-		host, key := c.graphURL.Host, "entra.graph_url"
+		host, key := c.graphURL.Host, c.key("graph_url")
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" && strings.HasPrefix(c.authority, "https://"+u.Host+"/") && u.Host != c.graphURL.Host {
-				host, key = u.Host, "entra.token_url"
+				host, key = u.Host, c.key("token_url")
 			}
 		}
 		// With the read's context still live, a deadline that passed is
@@ -142,14 +142,14 @@ func (c *Collector) explain(ctx context.Context, err error, path, what string, c
 func (c *Collector) explainApp(ctx context.Context, err error, a appRef, what string, cnt *counter) error {
 	err = c.explain(ctx, err, "/servicePrincipals", what, cnt)
 	var e *Error
-	if errors.As(err, &e) && e.Class == ClassConfig && !a.single() {
+	if errors.As(err, &e) && e.Class == ClassConfig {
 		code := ""
 		var oe *odataerrors.ODataError
 		if errors.As(e.Err, &oe) {
 			code = odataCode(oe)
 		}
-		e.Msg = fmt.Sprintf("Graph has no service principal %s (%s): check %s (the enterprise application's object id, not its app id)", a.spID, code, a.key())
-		e.Fix = "set " + a.key() + " to the object id shown under Enterprise applications"
+		e.Msg = fmt.Sprintf("Graph has no service principal %s (%s): check %s (the enterprise application's object id, not its app id)", a.spID, code, c.appKey(a))
+		e.Fix = "set " + c.appKey(a) + " to the object id shown under Enterprise applications"
 	}
 	return err
 }
@@ -193,11 +193,11 @@ func (c *Collector) network(e *Error, text, host, key string) {
 	case strings.Contains(t, "x509:") || strings.Contains(t, "tls:") || strings.Contains(t, "certificate"):
 		e.Class = ClassTLS
 		e.Msg = fmt.Sprintf("the TLS certificate of %s is not trusted: %s", host, lastCause(text))
-		e.Fix = "if a TLS-inspecting proxy sits in between, set entra.ca_file to its CA certificate (PEM); otherwise check " + key
+		e.Fix = "if a TLS-inspecting proxy sits in between, set " + c.key("ca_file") + " to its CA certificate (PEM); otherwise check " + key
 	case strings.Contains(t, "timeout") || strings.Contains(t, "deadline exceeded"):
 		e.Class = ClassTimeout
-		e.Msg = fmt.Sprintf("%s did not answer within entra.request_timeout (%s): %s", host, c.cfg.RequestTimeout, lastCause(text))
-		e.Fix = "check the network path to " + host + " (proxy, firewall), or raise entra.request_timeout"
+		e.Msg = fmt.Sprintf("%s did not answer within %s (%s): %s", host, c.key("request_timeout"), c.cfg.RequestTimeout, lastCause(text))
+		e.Fix = "check the network path to " + host + " (proxy, firewall), or raise " + c.key("request_timeout")
 	case strings.Contains(t, "connection refused"):
 		e.Class = ClassNetwork
 		e.Msg = fmt.Sprintf("nothing accepts connections at %s (connection refused)", host)
@@ -238,12 +238,12 @@ func (c *Collector) aadsts(line string) (msg, fix string) {
 			"create a new client secret for application " + c.cfg.ClientID + " and put its value in " + secret
 	case "700016":
 		return fmt.Sprintf("Entra has no application %s in tenant %s: %s", c.cfg.ClientID, c.cfg.TenantID, line),
-			"check entra.client_id (the app registration's application id) and entra.tenant_id"
+			"check " + c.key("client_id") + " (the app registration's application id) and " + c.key("tenant_id")
 	case "90002", "900023", "90013":
-		return fmt.Sprintf("Entra does not know tenant %s: %s", c.cfg.TenantID, line), "check entra.tenant_id and entra.token_url"
+		return fmt.Sprintf("Entra does not know tenant %s: %s", c.cfg.TenantID, line), "check " + c.key("tenant_id") + " and " + c.key("token_url")
 	}
 	return fmt.Sprintf("Entra refused the client credentials of application %s: %s; check the secret in %s (the secret's value, not its id) and that it has not expired", c.cfg.ClientID, line, secret),
-		"check entra.client_id, entra.tenant_id and the secret in " + secret
+		"check " + c.key("client_id") + ", " + c.key("tenant_id") + " and the secret in " + secret
 }
 
 func odataCode(oe *odataerrors.ODataError) string {

@@ -57,8 +57,8 @@ func fromAccount(a *collectors.Account) userState {
 
 func ptr[T any](v T) *T { return &v }
 
-func (s userState) account() *collectors.Account {
-	a := &collectors.Account{Source: "entra", ID: s.id, DisplayName: strings.TrimSpace(s.displayName), EmployeeID: strings.TrimSpace(s.employeeID)}
+func (s userState) account(source string) *collectors.Account {
+	a := &collectors.Account{Source: source, ID: s.id, DisplayName: strings.TrimSpace(s.displayName), EmployeeID: strings.TrimSpace(s.employeeID)}
 	upn, mail := strings.TrimSpace(s.upn), strings.TrimSpace(s.mail)
 	a.Email = mail
 	if a.Email == "" {
@@ -100,7 +100,7 @@ func (r *read) setUser(s userState) {
 	if s.id == "" {
 		return
 	}
-	a := s.account()
+	a := s.account(r.c.name)
 	r.mu.Lock()
 	r.users[s.id] = a
 	r.mu.Unlock()
