@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/graph"
 	"github.com/idgraph/idgraph/report"
@@ -33,7 +32,8 @@ func Synth(n int) []collectors.Account {
 		a := collectors.Account{Source: "okta", ID: fmt.Sprintf("00u%09d", i), Email: e, Status: st, RawStatus: raw, EmployeeID: fmt.Sprintf("E%07d", i),
 			Addresses: []collectors.Address{{Field: "login", Value: e}, {Field: "email", Value: e}}, StatusChanged: t0, DisplayName: fmt.Sprintf("User %d", i)}
 		if assigned {
-			a.Assigned, a.AssignedVia, a.Groups = true, []string{"group Stonly Users (priority 2)"}, []string{"Stonly Users"}
+			a.Assignments = []collectors.Assignment{{App: "stonly", InForce: true, Via: []string{"group Stonly Users (priority 2)"}}}
+			a.Groups = []string{"Stonly Users"}
 			if i%40 == 0 {
 				a.Groups = []string{"Stonly Admins"}
 			}
@@ -45,7 +45,7 @@ func Synth(n int) []collectors.Account {
 			g.Addresses = append(g.Addresses, collectors.Address{Field: "proxyAddresses", Value: fmt.Sprintf("smtp:user%07d@acquisicorp.net", i)})
 		}
 		if assigned {
-			g.Assigned, g.AssignedVia = true, []string{"group Stonly Users (default access)"}
+			g.Assignments = []collectors.Assignment{{App: "stonly", InForce: true, Via: []string{"group Stonly Users (default access)"}}}
 		}
 		accs = append(accs, g)
 	}
@@ -67,7 +67,10 @@ func Synth(n int) []collectors.Account {
 
 var sizes = []int{10_000, 100_000, 1_000_000}
 
-var roles = []config.RoleRule{{OktaGroup: "Stonly Admins", Role: "Admin"}, {EntraAppRole: "Admin", Role: "Admin"}, {Default: "Member"}}
+var roles = map[string]diff.App{"stonly": {Name: "stonly", Ladder: []string{"Member", "Admin", "Owner"}, Rules: []diff.RoleRule{
+	{Sources: []string{"okta"}, Group: "Stonly Admins", Role: "Admin", Why: "okta group Stonly Admins"},
+	{Sources: []string{"entra"}, AppRole: "Admin", Role: "Admin", Why: "entra app role Admin"},
+	{Default: true, Role: "Member"}}}}
 
 var sources = map[string]diff.Source{"okta": {Kind: collectors.KindIdP, Complete: true}, "entra": {Kind: collectors.KindIdP, Complete: true},
 	"stonly": {Kind: collectors.KindApp, App: "stonly", Complete: true}}
@@ -86,7 +89,7 @@ func BenchmarkCorrelateDiff(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				in := diff.Input{Graph: g, Sources: sources, Roles: roles}
+				in := diff.Input{Graph: g, Sources: sources, Apps: roles}
 				fs, _ := diff.Analyze(in)
 				b.ReportMetric(float64(len(fs)), "findings")
 			}
@@ -100,7 +103,7 @@ func snapshotOf(b testing.TB, n int) *store.Snapshot {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := diff.Input{Graph: g, Sources: sources, Roles: roles}
+	in := diff.Input{Graph: g, Sources: sources, Apps: roles}
 	snap := &store.Snapshot{StartedAt: time.Now(), FinishedAt: time.Now(), ConfigHash: "bench", Version: "bench", Graph: g}
 	snap.Findings, snap.Expected = diff.Analyze(in)
 	for name, s := range sources {

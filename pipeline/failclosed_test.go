@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/collectors"
-	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/store"
 )
@@ -46,8 +45,8 @@ func failing(msg string) func(context.Context) (*collectors.Result, error) {
 }
 
 func oktaUser(id, email string, st collectors.Status, assigned bool) collectors.Account {
-	return collectors.Account{ID: id, Email: email, Status: st, RawStatus: strings.ToUpper(string(st)), Assigned: assigned,
-		AssignedVia: []string{"direct"}, Addresses: []collectors.Address{{Field: "login", Value: email}}}
+	return collectors.Account{ID: id, Email: email, Status: st, RawStatus: strings.ToUpper(string(st)),
+		Assignments: []collectors.Assignment{{InForce: assigned, Via: []string{"direct"}}}, Addresses: []collectors.Address{{Field: "login", Value: email}}}
 }
 
 func member(team, email, role string) collectors.Account {
@@ -57,7 +56,7 @@ func member(team, email, role string) collectors.Account {
 type harness struct {
 	t     *testing.T
 	st    *store.Store
-	cfg   *config.Config
+	pol   Policy
 	okta  *fixed
 	entra *fixed
 	app   *fixed
@@ -70,7 +69,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	return &harness{t: t, st: st,
-		cfg:   &config.Config{Roles: []config.RoleRule{{Default: "Member"}}},
+		pol: Policy{Apps: map[string]diff.App{"stonly": {Name: "stonly", Ladder: []string{"Member", "Admin", "Owner"},
+			Rules: []diff.RoleRule{{Default: true, Role: "Member"}}}}},
 		okta:  &fixed{info: collectors.Info{Name: "okta", Kind: collectors.KindIdP}},
 		entra: &fixed{info: collectors.Info{Name: "entra", Kind: collectors.KindIdP}},
 		app:   &fixed{info: collectors.Info{Name: "stonly", Kind: collectors.KindApp, App: "stonly"}},
@@ -79,7 +79,7 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) run(opts ...func(*Options)) *Outcome {
 	h.t.Helper()
-	o := Options{Config: h.cfg, Store: h.st, Sources: []collectors.Collector{h.okta, h.entra, h.app}}
+	o := Options{Policy: h.pol, Store: h.st, Sources: []collectors.Collector{h.okta, h.entra, h.app}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -184,7 +184,8 @@ func TestNothingVanishes(t *testing.T) {
 func TestPersonIDsAndKeysSurviveAFailedIdP(t *testing.T) {
 	h := newHarness(t)
 	cat := oktaUser("00u9", "cat@acme.com", collectors.StatusActive, true)
-	catE := collectors.Account{ID: "e1", Email: "cat@acme.com", Status: collectors.StatusActive, Assigned: true, AssignedVia: []string{"direct"}}
+	catE := collectors.Account{ID: "e1", Email: "cat@acme.com", Status: collectors.StatusActive,
+		Assignments: []collectors.Assignment{{InForce: true, Via: []string{"direct"}}}}
 	h.okta.read = complete(cat)
 	h.entra.read = complete(catE)
 	h.app.read = complete()
@@ -302,9 +303,9 @@ func TestSourceDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.cfg.Guard.SourceTimeout = time.Second
+			h.pol.SourceTimeout = time.Second
 			h.okta.read, h.entra.read, h.app.read = tt.read, complete(), complete()
-			out := h.run(func(o *Options) { o.StopGrace = 500 * time.Millisecond })
+			out := h.run(func(o *Options) { o.Policy.StopGrace = 500 * time.Millisecond })
 			if len(out.Incomplete) != 1 || !strings.Contains(out.Incomplete[0], tt.msg) {
 				t.Errorf("incomplete %q, want %q", out.Incomplete, tt.msg)
 			}

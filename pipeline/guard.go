@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/config"
 )
 
 // guard applies the mass-change guard, to each source's total and to each
@@ -18,9 +19,12 @@ import (
 // would all look resolved. A drop the operator accepts (--accept-drop NAME
 // for the source, NAME:PART for one part) is only warned.
 func guard(ctx context.Context, o Options, results []Collected, log *slog.Logger) {
-	maxDrop := o.Config.MaxDrop()
+	maxDrop := o.Policy.MaxDrop
+	if maxDrop <= 0 {
+		maxDrop = config.DefaultMaxDrop
+	}
 	accepted := func(name string) bool {
-		return slices.Contains(o.AcceptDrop, name) || slices.Contains(o.Config.Guard.AcceptDrop, name)
+		return slices.Contains(o.AcceptDrop, name) || slices.Contains(o.Policy.AcceptDrop, name)
 	}
 	for _, c := range results {
 		comp := &c.Result.Completeness

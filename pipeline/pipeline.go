@@ -18,56 +18,41 @@ import (
 	"github.com/idgraph/idgraph/store"
 )
 
-// Build makes the collectors the configuration names, through the registry.
-func Build(cfg *config.Config, getenv func(string) string, log *slog.Logger) ([]collectors.Collector, error) {
-	env := collectors.Env{File: cfg.File, Dir: cfg.Dir, Getenv: getenv, Logger: log}
-	var out []collectors.Collector
-	names := map[string]bool{}
-	for _, sn := range cfg.Sources {
-		f, ok := collectors.Lookup(sn.Name)
-		if !ok {
-			return nil, &config.Error{Err: fmt.Errorf("%s: unknown source %q", cfg.File, sn.Name)}
-		}
-		cs, err := f(sn.Node, env)
-		if err != nil {
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				err = &config.Error{Err: err}
-			}
-			return nil, err
-		}
-		for _, c := range cs {
-			n := c.Info().Name
-			if names[n] {
-				return nil, &config.Error{Err: fmt.Errorf("%s: two sources are named %q; names must be unique", cfg.File, n)}
-			}
-			names[n] = true
-			out = append(out, c)
-		}
-	}
-	if len(out) == 0 {
-		return nil, &config.Error{Err: fmt.Errorf("%s: no source is configured (add okta, entra, stonly or csvfile)", cfg.File)}
-	}
-	return out, nil
-}
-
 // Options configures one run.
 type Options struct {
-	Config  *config.Config
 	Sources []collectors.Collector
-	// Apps are the applications judged, with their role rules (Apps).
-	Apps       map[string]diff.App
-	Store      *store.Store
-	Logger     *slog.Logger
-	Version    string
-	Full       bool     // force full reads
-	AcceptDrop []string // sources whose count drop the operator accepts
+	Store   *store.Store
+	Policy  Policy
+	Logger  *slog.Logger
+	Version string
+	Full    bool // force full reads
+	// AcceptDrop are sources (NAME) or parts (NAME:PART) whose count drop
+	// the operator accepts for this run, beside Policy.AcceptDrop.
+	AcceptDrop []string
 	Progress   func(collectors.Progress)
 	Now        func() time.Time
-	// StopGrace is how long a source may take to return once its deadline
-	// (config guard.source_timeout) has passed before the run goes on
-	// without it; default 30s.
-	StopGrace time.Duration
+}
+
+// Policy is what a run decides by: plain values, decoded from the
+// configuration at the edge (PolicyOf), so that tests and other callers
+// state them directly.
+type Policy struct {
+	// Apps are the applications judged, with their ladders and role rules.
+	Apps map[string]diff.App
+	// Correlation: domain aliases, plus-addressing and operators' links.
+	Aliases   map[string]string
+	StripPlus bool
+	Links     [][]string
+	// MaxDrop is the mass-change guard's fraction (0: the default, 0.2);
+	// AcceptDrop the drops the configuration accepts.
+	MaxDrop    float64
+	AcceptDrop []string
+	// SourceTimeout bounds one source's read (0: 30 minutes); StopGrace
+	// is how long a source may take to return once past it before the run
+	// goes on without it (0: 30 seconds).
+	SourceTimeout time.Duration
+	StopGrace     time.Duration
+	ConfigHash    string // recorded in the snapshot, for evidence
 }
 
 // Outcome is what a run produced.
@@ -96,18 +81,21 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	started := now().UTC()
 	prior := &priorRuns{st: o.Store}
-	grace := o.StopGrace
+	grace, limit := o.Policy.StopGrace, o.Policy.SourceTimeout
 	if grace <= 0 {
 		grace = defaultStopGrace
 	}
-	results := collect(ctx, o.Sources, prior, o.Full, bound{o.Config.SourceTimeout(), grace}, log, o.Progress)
+	if limit <= 0 {
+		limit = config.DefaultSourceTimeout
+	}
+	results := collect(ctx, o.Sources, prior, o.Full, bound{limit, grace}, log, o.Progress)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("run cancelled: %w", err)
 	}
-	resolveSingleApp(results, o.Apps)
+	resolveSingleApp(results, o.Policy.Apps)
 	guard(ctx, o, results, log)
 
-	snap := &store.Snapshot{StartedAt: started, ConfigHash: o.Config.Hash, Version: o.Version}
+	snap := &store.Snapshot{StartedAt: started, ConfigHash: o.Policy.ConfigHash, Version: o.Version}
 	var accounts []collectors.Account
 	sources := map[string]diff.Source{}
 	idps := map[string]bool{}
@@ -144,18 +132,14 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	graph.SortAccounts(accounts)
-	links := make([][]string, 0, len(o.Config.Links))
-	for _, l := range o.Config.Links {
-		links = append(links, l.Accounts)
-	}
-	g, err := graph.Correlate(accounts, graph.Options{Aliases: o.Config.Domains.Aliases,
-		StripPlus: o.Config.Domains.StripPlus, Links: links, IdPs: idps, Prior: priorIDs})
+	g, err := graph.Correlate(accounts, graph.Options{Aliases: o.Policy.Aliases,
+		StripPlus: o.Policy.StripPlus, Links: o.Policy.Links, IdPs: idps, Prior: priorIDs})
 	if err != nil {
 		return nil, fmt.Errorf("correlating accounts: %w", err)
 	}
 	snap.Graph = g
 	warnRejected(snap, g, log)
-	in := diff.Input{Graph: g, Sources: sources, Apps: o.Apps}
+	in := diff.Input{Graph: g, Sources: sources, Apps: o.Policy.Apps}
 	snap.Findings, snap.Expected = diff.Analyze(in)
 	log.Info("correlated", "accounts", len(g.Accounts), "people", len(g.People),
 		"conflicts", len(g.Conflicts), "findings", len(snap.Findings))

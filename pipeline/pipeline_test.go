@@ -47,7 +47,11 @@ func TestIncrementalRunStartsFromThePreviousSnapshot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := pipeline.Run(context.Background(), pipeline.Options{Config: cfg, Sources: srcs, Store: st})
+		pol, err := pipeline.PolicyOf(cfg, srcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pipeline.Run(context.Background(), pipeline.Options{Policy: pol, Sources: srcs, Store: st})
 		if err != nil || len(out.Incomplete) > 0 {
 			t.Fatalf("run: %v %v", err, out.Incomplete)
 		}

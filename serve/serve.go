@@ -23,15 +23,15 @@ import (
 
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/graph"
-	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
 
 // RunResult is what one scheduled or manual run produced.
 type RunResult struct {
-	Outcome *pipeline.Outcome
-	Alerts  alert.Result
+	Snapshot   *store.Snapshot // the snapshot stored
+	Incomplete []string        // sources that were incomplete, with why
+	Alerts     alert.Result
 }
 
 // Options configures the service.
@@ -390,16 +390,16 @@ func (m *metrics) setSnapshot(sources []store.Source, fs []diff.Finding) {
 func (m *metrics) observe(res *RunResult, err error, d time.Duration) {
 	m.duration.Observe(d.Seconds())
 	switch {
-	case err != nil || res == nil || res.Outcome == nil:
+	case err != nil || res == nil || res.Snapshot == nil:
 		m.runs.WithLabelValues("failed").Inc()
 		return
-	case len(res.Outcome.Incomplete) > 0:
+	case len(res.Incomplete) > 0:
 		m.runs.WithLabelValues("incomplete").Inc()
 	default:
 		m.runs.WithLabelValues("ok").Inc()
-		m.setLastOK(res.Outcome.Snapshot.FinishedAt)
+		m.setLastOK(res.Snapshot.FinishedAt)
 	}
-	m.setSnapshot(res.Outcome.Snapshot.Sources, res.Outcome.Snapshot.Findings)
+	m.setSnapshot(res.Snapshot.Sources, res.Snapshot.Findings)
 	m.deliveries.WithLabelValues("delivered").Add(float64(res.Alerts.Delivered))
 	m.deliveries.WithLabelValues("pending").Add(float64(res.Alerts.Pending))
 }

@@ -69,7 +69,7 @@ func newFixture(t *testing.T) *fixture {
 		if err != nil {
 			return nil, err
 		}
-		return &serve.RunResult{Outcome: out}, nil
+		return &serve.RunResult{Snapshot: out.Snapshot, Incomplete: out.Incomplete}, nil
 	}
 	f.run = run
 	f.srv = f.server(nil)

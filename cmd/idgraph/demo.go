@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,8 +16,6 @@ import (
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/demo"
 	"github.com/idgraph/idgraph/pipeline"
-	"github.com/idgraph/idgraph/report/alert"
-	"github.com/idgraph/idgraph/store"
 )
 
 func (a *app) demoCmd() *cobra.Command {
@@ -69,17 +66,24 @@ reports, so it refuses a folder holding anything else, as init does, unless --fo
 			}
 			yesterday := func() time.Time { return time.Now().Add(-24 * time.Hour) }
 			fmt.Fprintln(a.stdout, "\n== run 1 (yesterday)")
-			if _, _, err := a.execute(ctx, cfg, env.Getenv, pipeline.Options{Now: yesterday}, false); err != nil {
+			job, err := a.job(cfg, env.Getenv, pipeline.Options{Now: yesterday})
+			if err != nil {
+				return err
+			}
+			reports := job.ReportDir
+			job.ReportDir = "" // yesterday's run writes no reports
+			if _, err := a.execute(ctx, job); err != nil {
 				return err
 			}
 			env.Overnight()
 			fmt.Fprintln(a.stdout, "\n== overnight: Quentin leaves but keeps Stonly Admin, Frank is made Stonly Admin, Carol is assigned, Nora joins")
 			fmt.Fprintln(a.stdout, "\n== run 2 (today)")
-			out, _, err := a.execute(ctx, cfg, env.Getenv, pipeline.Options{}, true)
+			job.Run.Now, job.ReportDir = nil, reports
+			out, err := a.execute(ctx, job)
 			if err != nil {
 				return err
 			}
-			a.demoSummary(env, out)
+			a.demoSummary(env, out.Outcome)
 			if len(out.Incomplete) > 0 {
 				return &exitError{exitIncomplete, fmt.Errorf("a source was incomplete: %s", strings.Join(out.Incomplete, "; "))}
 			}
@@ -161,43 +165,4 @@ func (a *app) demoSummary(env *demo.Env, out *pipeline.Outcome) {
 	fmt.Fprintf(a.stdout, "auditor evidence:    %s (+ .manifest.json), %s\n", rel(filepath.Join(env.Dir, "report", "accounts.csv")), rel(filepath.Join(env.Dir, "report", "findings.csv")))
 	fmt.Fprintf(a.stdout, "alerts received:     %s (HMAC-verified by the demo's webhook)\n", rel(env.AlertsFile))
 	fmt.Fprintf(a.stdout, "explore the store:   go run ./cmd/idgraph findings -c %s   (also: snapshots, drift, verify, export, report)\n", rel(env.Config))
-}
-
-// execute is one run with its alerts and, when reports is set, the
-// configured reports: shared by run, demo and serve. When the snapshot is
-// stored but the reports fail, it returns the outcome and a *reportsError.
-func (a *app) execute(ctx context.Context, cfg *config.Config, getenv func(string) string, o pipeline.Options, reports bool) (*pipeline.Outcome, alert.Result, error) {
-	var ares alert.Result
-	srcs, err := pipeline.Build(cfg, getenv, a.log)
-	if err != nil {
-		return nil, ares, err
-	}
-	sinks, err := alert.Sinks(cfg.Alerts, cfg.File, getenv)
-	if err != nil {
-		return nil, ares, err
-	}
-	unlock, err := store.Lock(cfg.Path(cfg.Store))
-	if err != nil {
-		return nil, ares, err
-	}
-	defer unlock()
-	st, err := a.openStore(ctx, cfg)
-	if err != nil {
-		return nil, ares, err
-	}
-	defer st.Close()
-	o.Config, o.Sources, o.Store, o.Logger, o.Version = cfg, srcs, st, a.log, version()
-	bars := a.newBars()
-	o.Progress = bars.callback()
-	out, err := pipeline.Run(ctx, o)
-	bars.done()
-	if err != nil {
-		return nil, ares, err
-	}
-	a.printRunSummary(out)
-	// From here on the snapshot is stored: a failure is a *reportsError,
-	// returned with the outcome, so that no caller mistakes it for a
-	// failed run and runs again.
-	ares, err = a.afterRun(ctx, cfg, st, out, sinks, reports)
-	return out, ares, err
 }

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +18,7 @@ import (
 	"github.com/idgraph/idgraph"
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/deploy"
+	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
@@ -147,15 +151,16 @@ Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuratio
 				return &exitError{exitUsage, errors.New("the configuration is invalid")}
 			}
 			line(true, "configuration", cfg.File+" is valid", "")
-			env := collectors.Env{File: cfg.File, Dir: cfg.Dir, Getenv: a.getenv, Logger: a.log}
-			for _, sn := range cfg.Sources {
-				f, _ := collectors.Lookup(sn.Name)
-				cs, err := f(sn.Node, env)
-				if err != nil {
-					line(false, sn.Name+": configuration and secrets", err.Error(), "set the environment variable named, or fix the key")
+			// The sources are built as a run builds them (pipeline.BuildEach),
+			// going on past one that fails.
+			var built []collectors.Collector
+			for _, b := range pipeline.BuildEach(cfg, a.getenv, a.log) {
+				if b.Err != nil {
+					line(false, b.Key+": configuration and secrets", b.Err.Error(), "set the environment variable named, or fix the key")
 					continue
 				}
-				for _, c := range cs {
+				built = append(built, b.Collectors...)
+				for _, c := range b.Collectors {
 					name := c.Info().Name
 					line(true, name+": configuration and secrets", "set", "")
 					ch, ok := c.(collectors.Checker)
@@ -167,6 +172,16 @@ Exit codes: 0 when every check passes, 1 when one fails, 2 when the configuratio
 						line(r.OK, name+": "+r.Name, r.Detail, r.Fix)
 					}
 					cancel()
+				}
+			}
+			// The role rules against the applications the sources declare.
+			if pol, err := pipeline.PolicyOf(cfg, built); err != nil {
+				line(false, "roles", err.Error(), "fix the rule: each role must be one of its application's roles")
+			} else {
+				for _, name := range slices.Sorted(maps.Keys(pol.Apps)) {
+					app := pol.Apps[name]
+					line(true, "application "+name, fmt.Sprintf("%s, roles %s, %s", app.TitleOf(), strings.Join(app.Ladder, " < "),
+						report.Plural(len(app.Rules), "role rule", "role rules")), "")
 				}
 			}
 			if _, err := alert.Sinks(cfg.Alerts, cfg.File, a.getenv); err != nil {

@@ -9,57 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/idgraph/idgraph/config"
-	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report"
-	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
-
-// afterRun sends the alerts of a fresh snapshot and, when reports is set,
-// writes the configured reports. The snapshot is stored by then, so a
-// failure here is a *reportsError, never a failed run.
-func (a *app) afterRun(ctx context.Context, cfg *config.Config, st *store.Store, out *pipeline.Outcome, sinks []alert.Sink, reports bool) (alert.Result, error) {
-	var res alert.Result
-	if logFile := reviewingOf(cfg).LogFile; logFile != "" {
-		// The evidence log outside the store learns of every snapshot, so
-		// that one deleted later is found even when no decision followed.
-		if err := st.AnchorSnapshot(ctx, logFile); err != nil {
-			a.log.Error("the evidence log could not be written; verify --log will name the gap", "file", logFile, "error", err)
-		}
-	}
-	if len(sinks) > 0 {
-		// A delivery problem is logged and retried next run; it does not
-		// fail a run whose snapshot is safely stored.
-		var err error
-		res, err = alert.Process(ctx, st, out.Snapshot.ID, out.Drift, sinks, cfg.Alerts.MinSeverity, a.log)
-		if err != nil {
-			a.log.Error("alerts could not be processed; the next run will try again", "error", err)
-		} else {
-			fmt.Fprintf(a.stdout, "alerts: %d queued, %d delivered, %d pending\n", res.Queued, res.Delivered, res.Pending)
-		}
-	}
-	if !reports || cfg.Report.Dir == "" {
-		return res, nil
-	}
-	dir := cfg.Path(cfg.Report.Dir)
-	d, err := report.Load(ctx, st, out.Snapshot.ID, version())
-	if err != nil {
-		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
-	}
-	rv, err := report.LoadReview(ctx, st, d, time.Time{})
-	if err != nil {
-		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
-	}
-	files, err := report.Render(d, dir, report.CSVOptions{Review: rv})
-	if err != nil {
-		return res, &reportsError{snapshot: out.Snapshot.ID, dir: dir, err: err}
-	}
-	for _, f := range files {
-		fmt.Fprintln(a.stdout, "wrote", f)
-	}
-	return res, nil
-}
 
 func (a *app) exportCmd() *cobra.Command {
 	var snapshot int64

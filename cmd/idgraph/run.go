@@ -39,7 +39,11 @@ to do.`,
 			if err != nil {
 				return err
 			}
-			out, _, err := a.execute(ctx, cfg, a.getenv, pipeline.Options{Full: full, AcceptDrop: accept}, true)
+			job, err := a.job(cfg, a.getenv, pipeline.Options{Full: full, AcceptDrop: accept})
+			if err != nil {
+				return err
+			}
+			out, err := a.execute(ctx, job)
 			var rerr *reportsError
 			if err != nil && !errors.As(err, &rerr) {
 				return err

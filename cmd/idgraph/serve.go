@@ -16,7 +16,6 @@ import (
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/graph"
 	"github.com/idgraph/idgraph/pipeline"
-	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/serve"
 )
 
@@ -192,10 +191,7 @@ the store stays consistent, then closes the listener.`,
 			// The sources and sinks are built again by every run; built
 			// now, a missing secret stops the start instead of the first
 			// run at 02:00.
-			if _, err := pipeline.Build(cfg, a.getenv, a.log); err != nil {
-				return fmt.Errorf("serve would fail at its first run: %w", err)
-			}
-			if _, err := alert.Sinks(cfg.Alerts, cfg.File, a.getenv); err != nil {
+			if _, err := a.job(cfg, a.getenv, pipeline.Options{}); err != nil {
 				return fmt.Errorf("serve would fail at its first run: %w", err)
 			}
 			st, err := a.openStore(ctx, cfg)
@@ -213,18 +209,24 @@ the store stays consistent, then closes the listener.`,
 				o.TLSCertFile, o.TLSKeyFile = cfg.Path(cfg.Serve.TLSCertFile), cfg.Path(cfg.Serve.TLSKeyFile)
 			}
 			o.Run = func(ctx context.Context) (*serve.RunResult, error) {
-				out, res, err := a.execute(ctx, cfg, a.getenv, pipeline.Options{}, true)
-				var re *reportsError
-				if errors.As(err, &re) {
-					// The snapshot is stored: the run counts as done (a retry
-					// would store a second one); the reports' failure is logged.
-					a.log.Error("snapshot stored; reports failed", "snapshot", re.snapshot, "error", re.err)
-					err = nil
-				}
+				// A scheduled run presents itself in the log: no progress
+				// bars, no summary on standard output.
+				job, err := a.job(cfg, a.getenv, pipeline.Options{})
 				if err != nil {
 					return nil, err
 				}
-				return &serve.RunResult{Outcome: out, Alerts: res}, nil
+				res, err := pipeline.Execute(ctx, job)
+				if err != nil {
+					return nil, err
+				}
+				if res.ReportsErr != nil {
+					// The snapshot is stored: the run counts as done (a retry
+					// would store a second one); the reports' failure is logged.
+					a.log.Error("snapshot stored; reports failed", "snapshot", res.Snapshot.ID, "dir", job.ReportDir, "error", res.ReportsErr)
+				}
+				a.log.Info("run finished", "snapshot", res.Snapshot.ID, "findings", len(res.Snapshot.Findings),
+					"incomplete", len(res.Incomplete), "alerts_delivered", res.Alerts.Delivered, "alerts_pending", res.Alerts.Pending)
+				return &serve.RunResult{Snapshot: res.Snapshot, Incomplete: res.Incomplete, Alerts: res.Alerts}, nil
 			}
 			srv, err := serve.New(ctx, o)
 			if err != nil {

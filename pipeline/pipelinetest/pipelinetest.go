@@ -75,5 +75,10 @@ func (q *Quickstart) Sources() []collectors.Collector {
 
 // Run performs one run into st.
 func (q *Quickstart) Run(ctx context.Context, st *store.Store) (*pipeline.Outcome, error) {
-	return pipeline.Run(ctx, pipeline.Options{Config: q.Config, Sources: q.Sources(), Store: st, Version: "test", Now: q.Now})
+	srcs := q.Sources()
+	pol, err := pipeline.PolicyOf(q.Config, srcs)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.Run(ctx, pipeline.Options{Policy: pol, Sources: srcs, Store: st, Version: "test", Now: q.Now})
 }
