@@ -119,10 +119,10 @@ func (c *Collector) do(ctx context.Context, n *counters, method, path string, qu
 			return nil, e
 		}
 		n.Retries++
-		n.Waited += wait
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s %s: waiting %s as the server asked: %w", method, shown, wait, err)
 		}
+		n.Waited += wait
 	}
 }
 

@@ -1,7 +1,9 @@
 package scim
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -234,6 +236,28 @@ func TestIncompleteReads(t *testing.T) {
 				t.Errorf("parts = %+v: a part read whole", comp.Parts)
 			}
 		})
+	}
+}
+
+func TestTokenNeverLeaks(t *testing.T) {
+	for _, f := range []scimtest.Faults{{EchoToken: true, ExpireAfter: 2}, {EchoToken: true, FailPage: 2}} {
+		srv, c, _ := start(t, scimtest.Many(30), func(c *Config) { c.PageSize = 10 })
+		srv.SetFaults(f)
+		var logs bytes.Buffer
+		res, err := c.Collect(context.Background(), collectors.Request{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err == nil {
+			t.Fatal("Collect succeeded")
+		}
+		out := err.Error() + strings.Join(res.Completeness.Errors, "") + logs.String()
+		if strings.Contains(out, secretToken) || !strings.Contains(out, "[redacted]") {
+			t.Errorf("the server echoed the token; idgraph must redact it: %s", out)
+		}
+		checks := c.Check(context.Background())
+		for _, ch := range checks {
+			if strings.Contains(ch.Detail+ch.Fix, secretToken) {
+				t.Errorf("check %s shows the token", ch.Name)
+			}
+		}
 	}
 }
 

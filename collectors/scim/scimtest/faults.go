@@ -81,6 +81,10 @@ type Faults struct {
 	NoServiceProviderConfig bool
 	// Slow delays every response.
 	Slow time.Duration
+	// EchoToken puts the Authorization header it received into the detail
+	// of 401 and FailPage errors, as careless servers do: a client must
+	// not pass it on.
+	EchoToken bool
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +114,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			desc = "The access token expired"
 		}
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="scimtest", error="invalid_token", error_description=%q`, desc))
+		if f.EchoToken {
+			desc += " (" + r.Header.Get("Authorization") + ")"
+		}
 		scimError(w, http.StatusUnauthorized, "", desc+".")
 		return
 	}
@@ -139,7 +146,7 @@ func (s *Server) tooMany(w http.ResponseWriter, f Faults) {
 
 // pageFault answers a page of /Users as the faults say; it reports
 // whether it answered.
-func (s *Server) pageFault(w http.ResponseWriter, page int) bool {
+func (s *Server) pageFault(w http.ResponseWriter, r *http.Request, page int) bool {
 	s.mu.Lock()
 	f := &s.faults
 	hit := func(at int, times *int, used *int, def int) bool {
@@ -177,7 +184,11 @@ func (s *Server) pageFault(w http.ResponseWriter, page int) bool {
 		if st == 0 {
 			st = http.StatusInternalServerError
 		}
-		scimError(w, st, "", "An internal error occurred.")
+		detail := "An internal error occurred."
+		if ff.EchoToken {
+			detail += " Request: Authorization: " + r.Header.Get("Authorization")
+		}
+		scimError(w, st, "", detail)
 	case body:
 		writeBody(w, ff)
 	default:

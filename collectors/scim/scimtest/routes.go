@@ -172,7 +172,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	if s.pageFault(w, page) {
+	if s.pageFault(w, r, page) {
 		return
 	}
 	total := len(all)
