@@ -9,7 +9,13 @@
 //	  - name: stonly-export      # the source's name in findings and reports
 //	    kind: app                # app or idp
 //	    app: stonly              # app sources: which application
+//	    title: Stonly            # optional: how people write its name
+//	    roles: [Member, Admin, Owner] # optional: its role ladder, lowest first
 //	    path: stonly-members.csv # relative to the configuration file
+//
+// An IdP export's assigned and app_roles columns are about one
+// application: app names it (optional while one application is
+// configured).
 //
 // The header row names the columns, in any order: email (required),
 // display_name (or name), role, status, team, team_name, id, employee_id,
@@ -27,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,11 +50,17 @@ func init() { collectors.Register("csvfile", New) }
 
 // FileConfig configures one file.
 type FileConfig struct {
-	Name string `yaml:"name"`
-	Kind string `yaml:"kind"`
-	App  string `yaml:"app"`
-	Path string `yaml:"path"`
+	Name  string   `yaml:"name"`
+	Kind  string   `yaml:"kind"`
+	App   string   `yaml:"app"`
+	Title string   `yaml:"title"`
+	Roles []string `yaml:"roles"`
+	Path  string   `yaml:"path"`
 }
+
+// DefaultRoles is the ladder of an app export that declares none: the
+// roles this source ranked before ladders were configurable.
+var DefaultRoles = []string{"Member", "Admin", "Owner"}
 
 // New builds one collector per configured file.
 func New(node *yaml.Node, env collectors.Env) ([]collectors.Collector, error) {
@@ -70,6 +83,13 @@ func New(node *yaml.Node, env collectors.Env) ([]collectors.Collector, error) {
 			return nil, &config.Error{Err: fmt.Errorf("%s: an app source needs app (e.g. app: stonly)", at)}
 		case f.Path == "":
 			return nil, &config.Error{Err: fmt.Errorf("%s: path is required", at)}
+		case f.Kind == string(collectors.KindIdP) && (f.Title != "" || len(f.Roles) > 0):
+			return nil, &config.Error{Err: fmt.Errorf("%s: title and roles describe an application: they go on an app source, not on an idp export", at)}
+		}
+		for j, r := range f.Roles {
+			if strings.TrimSpace(r) == "" || slices.ContainsFunc(f.Roles[:j], func(o string) bool { return strings.EqualFold(o, r) }) {
+				return nil, &config.Error{Err: fmt.Errorf("%s: roles[%d]: %q is empty or listed twice; list each role once, lowest first", at, j, r)}
+			}
 		}
 		seen[f.Name] = true
 		if !strings.HasPrefix(f.Path, "/") && env.Dir != "" {
@@ -90,7 +110,14 @@ func NewSource(name string, kind collectors.Kind, app, path string) *Source {
 
 // Info describes the source.
 func (s *Source) Info() collectors.Info {
-	return collectors.Info{Name: s.cfg.Name, Kind: collectors.Kind(s.cfg.Kind), App: s.cfg.App, Version: Version}
+	in := collectors.Info{Name: s.cfg.Name, Type: "csvfile", Kind: collectors.Kind(s.cfg.Kind), Version: Version}
+	if in.Kind == collectors.KindApp {
+		in.App, in.Title, in.Roles = s.cfg.App, s.cfg.Title, s.cfg.Roles
+		if len(in.Roles) == 0 {
+			in.Roles = DefaultRoles
+		}
+	}
+	return in
 }
 
 // Collect reads the file.
@@ -106,6 +133,11 @@ func (s *Source) Collect(ctx context.Context, req collectors.Request) (*collecto
 		return res, err
 	}
 	accounts, rowErrs, err := Parse(bytes.NewReader(data), s.cfg.Path, s.cfg.Name, collectors.Kind(s.cfg.Kind))
+	if s.cfg.Kind == string(collectors.KindIdP) && s.cfg.App != "" {
+		for i := range accounts {
+			accounts[i].ResolveApp(s.cfg.App) // the export's assignments are of this application
+		}
+	}
 	res.Accounts = accounts
 	res.Completeness.Pages = 1
 	res.Completeness.Records = len(accounts)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/idgraph/idgraph/collectors"
+	"gopkg.in/yaml.v3"
 )
 
 func TestParseGood(t *testing.T) {
@@ -107,4 +109,53 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestApplicationDeclared: an app export names its application, title and
+// ladder; an IdP export's assignments are of the application it names.
+func TestApplicationDeclared(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	app := write("notion.csv", "email,role\nann@acme.com,Workspace Owner\n")
+	idp := write("idp.csv", "email,status,assigned,app_roles\nann@acme.com,active,true,Owner\n")
+	cfg := "csvfile:\n  - {name: notion, kind: app, app: notion, title: Notion, roles: [Member, Workspace Owner], path: " + app + "}\n" +
+		"  - {name: hr, kind: idp, app: notion, path: " + idp + "}\n"
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(cfg), &doc); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := New(doc.Content[0].Content[1], collectors.Env{File: "idgraph.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := cs[0].Info(); in.App != "notion" || in.Title != "Notion" || !slices.Equal(in.Roles, []string{"Member", "Workspace Owner"}) || in.Type != "csvfile" {
+		t.Errorf("app info %+v", in)
+	}
+	res, err := cs[1].Collect(context.Background(), collectors.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Accounts[0]; !a.AssignedTo("notion") || a.Assignment("notion").Roles[0] != "Owner" {
+		t.Errorf("idp account %+v", a)
+	}
+	plain := NewSource("stonly", collectors.KindApp, "stonly", app).Info()
+	if !slices.Equal(plain.Roles, DefaultRoles) {
+		t.Errorf("an app export without roles ranks on %v, want %v", plain.Roles, DefaultRoles)
+	}
+	for _, bad := range []string{
+		"csvfile:\n  - {name: x, kind: idp, title: X, path: a.csv}\n",
+		"csvfile:\n  - {name: x, kind: app, app: x, roles: [A, a], path: a.csv}\n",
+	} {
+		var d yaml.Node
+		yaml.Unmarshal([]byte(bad), &d)
+		if _, err := New(d.Content[0].Content[1], collectors.Env{File: "idgraph.yaml"}); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
 }
