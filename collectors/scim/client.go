@@ -28,7 +28,7 @@ const (
 	listResponseURN  = "urn:ietf:params:scim:api:messages:2.0:ListResponse"         // RFC 7644 §3.4.2
 	patchOpURN       = "urn:ietf:params:scim:api:messages:2.0:PatchOp"              // RFC 7644 §3.5.2
 	errorURN         = "urn:ietf:params:scim:api:messages:2.0:Error"                // RFC 7644 §3.12
-	// scimMedia is the media type of SCIM messages (RFC 7644 §3.1, §8.1).
+	// scimMedia is the media type of SCIM messages (RFC 7644 §8.1).
 	scimMedia = "application/scim+json"
 )
 

@@ -95,7 +95,7 @@ func supported(b bool) string {
 }
 
 // errNoProviderConfig: the server does not serve ServiceProviderConfig.
-// RFC 7644 §4 makes it part of every service provider, but a read can go
+// RFC 7644 §4 defines it for every service provider, but a read can go
 // on without it.
 var errNoProviderConfig = errors.New("no ServiceProviderConfig")
 

@@ -327,7 +327,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	// RFC 7644 §3.1: SCIM messages use the media type application/scim+json.
+	// RFC 7644 §8.1: SCIM messages use the media type application/scim+json.
 	w.Header().Set("Content-Type", "application/scim+json")
 	w.WriteHeader(status)
 	w.Write(b)
