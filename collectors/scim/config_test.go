@@ -1,12 +1,14 @@
 package scim
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/collectors/scim/scimtest"
 )
 
 func build(t *testing.T, doc string) ([]collectors.Collector, error) {
@@ -121,5 +123,36 @@ scim:
 				t.Error("the token appears in the error")
 			}
 		})
+	}
+}
+
+func TestConfiguredSourceReadsTheSimulator(t *testing.T) {
+	sc := scimtest.Many(12)
+	sc.Token = secretToken
+	srv := scimtest.New(sc)
+	defer srv.Close()
+	cs, err := build(t, `
+scim:
+  - name: notion
+    app: notion
+    url: `+srv.URL+`
+    token_env: NOTION_SCIM_TOKEN
+    roles: [Member, Admin, Owner]
+    role_attribute: groups
+    page_size: 5
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stages []collectors.Progress
+	res, err := cs[0].Collect(context.Background(), collectors.Request{Progress: func(p collectors.Progress) { stages = append(stages, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Accounts) != 12 || res.Completeness.Pages != 3 || len(stages) != 3 || stages[2].Records != 12 || stages[2].Source != "notion" {
+		t.Errorf("accounts=%d pages=%d progress=%+v", len(res.Accounts), res.Completeness.Pages, stages)
+	}
+	if a := byID(res.Accounts)["u-0010"]; a.Role != "Admin" || a.Email != "user0010@acme.com" {
+		t.Errorf("u-0010 = %+v", a)
 	}
 }
