@@ -162,5 +162,5 @@ func (s *Store) GetDecision(ctx context.Context, id int64) (*Decision, error) {
 			return &all[i], nil
 		}
 	}
-	return nil, fmt.Errorf("%w: decision %d is not in %s (see `idgraph decisions`)", ErrNoDecision, id, s.path)
+	return nil, fmt.Errorf("%w: decision %d is not in %s", ErrNoDecision, id, s.path)
 }

@@ -126,7 +126,7 @@ func (s *Store) HeadAsOf(ctx context.Context, t time.Time, atLeast int64) (strin
 		}
 		if e.Hash == "" { // recorded before the chain existed and not sealed yet: as seal will
 			if e.Body, err = bodyOf(ctx, s.db, e.Kind, e.Ref); err != nil {
-				return "", fmt.Errorf("store: evidence entry %d: %w (run `idgraph verify`)", e.Seq, err)
+				return "", fmt.Errorf("store: evidence entry %d: %w (%w)", e.Seq, err, ErrChain)
 			}
 			e.PrevHash = prev
 			e.Hash = e.sum()
@@ -160,6 +160,10 @@ type confirmationRow struct {
 }
 
 var errNoRow = errors.New("no row")
+
+// ErrChain is an evidence chain that no longer verifies: a write refuses
+// to extend it, and verify names the entry.
+var ErrChain = errors.New("the evidence chain does not verify")
 
 func decisionBody(ctx context.Context, q querier, id int64) (string, error) {
 	var r decisionRow
@@ -242,7 +246,7 @@ func seal(ctx context.Context, tx *sql.Tx) error {
 		}
 		if e.Body, err = bodyOf(ctx, tx, e.Kind, e.Ref); err != nil {
 			if errors.Is(err, errNoRow) {
-				return fmt.Errorf("store: evidence entry %d names %s %d, which is gone: run `idgraph verify`", e.Seq, e.Kind, e.Ref)
+				return fmt.Errorf("store: evidence entry %d names %s %d, which is gone: %w", e.Seq, e.Kind, e.Ref, ErrChain)
 			}
 			return err
 		}

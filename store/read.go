@@ -87,9 +87,9 @@ func (s *Store) Get(ctx context.Context, id int64) (*Summary, error) {
 	sum, err := scanSummary(s.db.QueryRowContext(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		if id == 0 {
-			return nil, fmt.Errorf("%w: the store %s has no snapshot yet; run `idgraph run` first", ErrNoSnapshot, s.path)
+			return nil, fmt.Errorf("%w: the store %s has no snapshot yet", ErrNoSnapshot, s.path)
 		}
-		return nil, fmt.Errorf("%w: snapshot %d is not in %s (see `idgraph snapshots`)", ErrNoSnapshot, id, s.path)
+		return nil, fmt.Errorf("%w: snapshot %d is not in %s", ErrNoSnapshot, id, s.path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: reading snapshot: %w", err)

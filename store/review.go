@@ -37,7 +37,7 @@ func (s *Store) finding(ctx context.Context, key string) (*Summary, *diff.Findin
 			return sum, &fs[i], nil
 		}
 	}
-	return nil, nil, fmt.Errorf("%w: the latest snapshot (%d) has no finding %q; `idgraph findings` lists their IDs", ErrNoFinding, sum.ID, key)
+	return nil, nil, fmt.Errorf("%w: the latest snapshot (%d) has no finding %q", ErrNoFinding, sum.ID, key)
 }
 
 // Submit checks a decision about finding key (its key or ID) in the latest

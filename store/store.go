@@ -179,7 +179,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	case v < known:
 		db.Close()
 		return nil, fmt.Errorf("%w: %s has schema version %d and this idgraph reads version %d; "+
-			"a command that writes (`idgraph run`) upgrades it, then read it again", ErrSchemaOlder, path, v, known)
+			"a command that writes upgrades it, then read it again", ErrSchemaOlder, path, v, known)
 	case v > known:
 		db.Close()
 		return nil, newerSchema(path, v, known)
@@ -194,7 +194,7 @@ func checkFile(path string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%w: %s does not exist: check the store key of the configuration (or --config), "+
-			"or create the store with `idgraph run`", ErrNoStore, path)
+			"or create the store", ErrNoStore, path)
 	case err != nil:
 		return fmt.Errorf("opening store %s: %w", path, err)
 	case fi.IsDir():

@@ -85,9 +85,31 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		code = exitUsage
 	}
 	if code != exitIncomplete || err.Error() != "" {
-		fmt.Fprintln(stderr, "idgraph:", err)
+		fmt.Fprintln(stderr, "idgraph:", err.Error()+hint(err))
 	}
 	return code
+}
+
+// hint is what the CLI adds to an error of the packages below it, which
+// say what is wrong but not which command fixes it.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, store.ErrNoSnapshot) && strings.Contains(err.Error(), "no snapshot yet"):
+		return "; run `idgraph run` first"
+	case errors.Is(err, store.ErrNoSnapshot):
+		return " (see `idgraph snapshots`)"
+	case errors.Is(err, store.ErrNoStore):
+		return " with `idgraph run`"
+	case errors.Is(err, store.ErrSchemaOlder):
+		return " (`idgraph run` writes)"
+	case errors.Is(err, store.ErrNoDecision):
+		return " (see `idgraph decisions`)"
+	case errors.Is(err, store.ErrNoFinding) && strings.Contains(err.Error(), "the latest snapshot"):
+		return "; `idgraph findings` lists their IDs"
+	case errors.Is(err, store.ErrChain):
+		return "; run `idgraph verify`"
+	}
+	return ""
 }
 
 // isUsage recognises cobra's own usage errors (unknown flag or command).
