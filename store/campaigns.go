@@ -744,6 +744,49 @@ func (s *Store) DecideItem(ctx context.Context, rv Reviewing, id int64, item str
 	return d, it, nil
 }
 
+// ConfirmItem records reviewer as the second reviewer of the newest
+// decision about an item of an open campaign that waits for one, by the
+// rules of ConfirmFinding, judging the item as the campaign froze it.
+func (s *Store) ConfirmItem(ctx context.Context, rv Reviewing, id int64, item, reviewer string, now time.Time) (*Decision, *CampaignItem, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	it, err := s.campaignItem(ctx, id, item)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.Open() {
+		return nil, it, &refused{fmt.Sprintf("campaign %d was signed off by %s on %s: its population and decisions are read-only",
+			id, c.Signoff.By, c.Signoff.At.UTC().Format(time.RFC3339))}
+	}
+	for _, a := range it.Addresses {
+		if a != "" && review.Fold(a) == review.Fold(reviewer) {
+			return nil, it, review.ErrSelfReview
+		}
+	}
+	h, err := s.History(ctx, it.Key)
+	if err != nil {
+		return nil, it, err
+	}
+	var pending *Decision
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Pending() {
+			pending = &h[i]
+			break
+		}
+	}
+	who, err := review.CheckConfirm(&it.Finding, pending, reviewer)
+	if err != nil {
+		return nil, it, err
+	}
+	if err := s.Confirm(ctx, pending.ID, who, now.UTC(), rv.LogFile); err != nil {
+		return nil, it, err
+	}
+	pending.ConfirmedBy, pending.ConfirmedAt = who, now.UTC()
+	return pending, it, nil
+}
+
 // CampaignItem returns one item of a campaign by its key or ID.
 func (s *Store) CampaignItem(ctx context.Context, id int64, item string) (*CampaignItem, error) {
 	return s.campaignItem(ctx, id, item)

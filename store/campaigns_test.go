@@ -355,3 +355,33 @@ func TestRemediationStateWithoutRecords(t *testing.T) {
 		t.Fatalf("RemediationState = %q, %v; want not planned", got, err)
 	}
 }
+
+func TestCampaignFourEyes(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	write(t, s, campaignSnap(t, campaignDay, true))
+	c := start(t, s, routing(review.RouteOwner))
+	bob := "role_mismatch/stonly/stonly:t1:bob@acme.com"
+	now := campaignDay.Add(2 * time.Hour)
+	d, _, err := s.DecideItem(ctx, Reviewing{}, c.ID, bob, review.Request{Decision: "revoke", Justification: "not needed", Reviewer: "carol@acme.com", Now: now})
+	if err != nil || !d.Pending() {
+		t.Fatalf("revoking an Admin: %+v, %v; want a pending decision", d, err)
+	}
+	if _, _, err := s.ConfirmItem(ctx, Reviewing{}, c.ID, bob, "carol@acme.com", now.Add(time.Minute)); !errors.Is(err, review.ErrRefused) {
+		t.Fatalf("the decider confirming: %v, want refused", err)
+	}
+	if _, _, err := s.ConfirmItem(ctx, Reviewing{}, c.ID, bob, "bob@acme.com", now.Add(time.Minute)); !errors.Is(err, review.ErrSelfReview) {
+		t.Fatalf("bob confirming his own revoke: %v, want the self-review refusal", err)
+	}
+	if _, _, err := s.ConfirmItem(ctx, Reviewing{}, c.ID, bob, "frank@acme.com", now.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := s.ReviewCampaign(ctx, c.ID, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Progress.Decided != 1 || rv.Progress.Pending != 0 {
+		t.Fatalf("after the confirmation: %+v", rv.Progress)
+	}
+	verified(t, s)
+}
