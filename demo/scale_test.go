@@ -71,6 +71,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				pol, err := pipeline.PolicyOf(cfg, srcs)
+				if err != nil {
+					b.Fatal(err)
+				}
 				st, err := store.Open(context.Background(), filepath.Join(dir, "idgraph.db"))
 				if err != nil {
 					b.Fatal(err)
@@ -97,7 +101,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 					}
 				}()
 				start := time.Now()
-				out, err := pipeline.Run(context.Background(), pipeline.Options{Config: cfg, Sources: srcs, Store: st, Logger: log, Full: full})
+				out, err := pipeline.Run(context.Background(), pipeline.Options{Policy: pol, Sources: srcs, Store: st, Logger: log, Full: full})
 				if err != nil {
 					b.Fatal(err)
 				}
