@@ -122,20 +122,20 @@ func (r *read) assign() {
 			name := r.names[g.id]
 			for _, uid := range r.members[g.id] {
 				byUser[uid] = append(byUser[uid], via{name, g.priority, g.roles})
-				if k, ok := r.idx[uid]; ok && !slices.Contains(r.accs[k].Groups, name) {
-					r.accs[k].Groups = append(r.accs[k].Groups, name)
+				if u := r.accs.find(uid); u != nil && !slices.Contains(u.a.Groups, name) {
+					u.a.Groups = append(u.a.Groups, name)
 				}
 			}
 		}
 		missing := 0
 		idle := map[string]int{}
 		for _, au := range app.users {
-			k, ok := r.idx[au.id]
-			if !ok {
+			u := r.accs.find(au.id)
+			if u == nil {
 				missing++
 				continue
 			}
-			a := &r.accs[k]
+			a := &u.a
 			if notInForce[au.status] {
 				idle[au.status]++
 				as := a.Assign(app.name)

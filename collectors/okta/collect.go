@@ -27,14 +27,9 @@ type read struct {
 
 	mu   sync.Mutex
 	comp *collectors.Completeness
-	// accs are the accounts read, in the order read; idx finds one by
-	// user id, and mgr holds each one's manager as the profile names it
-	// (resolved once every list is read). One slice, not a map of
-	// pointers: 100,000 accounts are then one allocation, sorted by index
-	// and moved once.
-	accs    []collectors.Account
-	idx     map[string]int
-	mgr     []string
+	// accs are the accounts read, by user id, each with its manager as
+	// the profile names it.
+	accs    *store
 	apps    []*appRead
 	names   map[string]string   // group id -> name
 	members map[string][]string // group id -> user ids
@@ -48,7 +43,7 @@ type read struct {
 // group, and checks that the credential's admin role sees every user.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
-	r := &read{c: c, req: req, idx: map[string]int{}, names: map[string]string{}, members: map[string][]string{},
+	r := &read{c: c, req: req, accs: newStore(), names: map[string]string{}, members: map[string][]string{},
 		seen: map[string]string{},
 		comp: &collectors.Completeness{Source: c.name, Kind: collectors.KindIdP, Started: start, Mode: "full", Complete: true}}
 	for _, a := range c.apps {
@@ -138,7 +133,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		res.Accounts = r.accounts()
 		return finish(combine(errs))
 	}
-	if len(r.accs) == 0 {
+	if r.accs.len() == 0 {
 		// An API token whose user has no admin role gets 200 [] from the
 		// users endpoint; no real org has no users.
 		return finish(&Error{Class: ClassPermission, What: "reading users",
@@ -243,8 +238,8 @@ func (r *read) checkAccess(ctx context.Context, cl *sdk.Client) error {
 // of each per app ("app_users:notion").
 func (r *read) parts() {
 	users, deprov, members := 0, 0, 0
-	for i := range r.accs {
-		if r.accs[i].RawStatus == "DEPROVISIONED" {
+	for i := range r.accs.len() {
+		if r.accs.at(i).a.RawStatus == "DEPROVISIONED" {
 			deprov++
 		} else {
 			users++
@@ -271,40 +266,11 @@ func (r *read) parts() {
 func (r *read) page(stage string) {
 	r.mu.Lock()
 	r.comp.Pages++
-	pages, records := r.comp.Pages, len(r.accs)
+	pages, records := r.comp.Pages, r.accs.len()
 	r.mu.Unlock()
 	r.req.Report(collectors.Progress{Source: r.c.name, Stage: stage, Pages: pages, Records: records,
 		Retries: int(r.tr.retries.Load() + r.tr.throttled.Load()), Waited: time.Duration(r.tr.waited.Load())})
 }
 
-// accounts hands back the accounts sorted by id. It sorts their indexes
-// and moves each account once, into place, rather than sorting whole
-// Account values or copying them out of a map.
-func (r *read) accounts() []collectors.Account {
-	order := make([]int32, len(r.accs))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(r.accs[a].ID, r.accs[b].ID) })
-	// Apply the permutation in place, cycle by cycle: out[i] = accs[order[i]].
-	for i := range order {
-		if order[i] < 0 {
-			continue
-		}
-		tmp := r.accs[i]
-		j := i
-		for {
-			k := int(order[j])
-			order[j] = -1
-			if k == i {
-				r.accs[j] = tmp
-				break
-			}
-			r.accs[j] = r.accs[k]
-			j = k
-		}
-	}
-	out := r.accs
-	r.accs, r.idx, r.mgr = nil, nil, nil
-	return out
-}
+// accounts hands back the accounts sorted by id.
+func (r *read) accounts() []collectors.Account { return r.accs.sorted() }

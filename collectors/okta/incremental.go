@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
-
-	"github.com/idgraph/idgraph/collectors"
 )
 
 // skew is how far back an incremental read reaches before the previous
@@ -55,8 +53,6 @@ func (r *read) loadPrevious() {
 			ids[strings.ToLower(l)] = p.Accounts[i].ID
 		}
 	}
-	r.accs = make([]collectors.Account, 0, len(p.Accounts))
-	r.mgr = make([]string, 0, len(p.Accounts))
 	for _, a := range p.Accounts {
 		for _, g := range a.Groups {
 			r.prevMem[g] = append(r.prevMem[g], a.ID)
@@ -67,9 +63,7 @@ func (r *read) loadPrevious() {
 		if id, ok := ids[strings.ToLower(mgr)]; ok {
 			mgr = id
 		}
-		r.idx[a.ID] = len(r.accs)
-		r.accs = append(r.accs, a)
-		r.mgr = append(r.mgr, mgr)
+		r.accs.put(rec{a, mgr})
 	}
 	r.comp.Mode = "incremental"
 }

@@ -88,16 +88,10 @@ func (r *read) addUsers(users []oktaUser) {
 		if mgr == "" {
 			mgr = string(u.Profile.Manager)
 		}
-		if k, ok := r.idx[u.ID]; ok {
-			// Read again (an incremental read over the previous snapshot,
-			// or a user whose status changed between two lists): the later
-			// read wins.
-			r.accs[k], r.mgr[k] = a, mgr
-			continue
-		}
-		r.idx[u.ID] = len(r.accs)
-		r.accs = append(r.accs, a)
-		r.mgr = append(r.mgr, mgr)
+		// A user read again (an incremental read over the previous
+		// snapshot, or a user whose status changed between two lists): the
+		// later read wins.
+		r.accs.put(rec{a, mgr})
 	}
 }
 
@@ -162,31 +156,31 @@ func Status(s string) collectors.Status {
 // manager whose login changed is named by the new login.
 func (r *read) resolveManagers() {
 	var byLogin map[string]int // made on the first reference that is no id
-	for i := range r.accs {
-		ref := r.mgr[i]
-		if ref == "" {
-			r.accs[i].Manager = ""
+	for i := range r.accs.len() {
+		u := r.accs.at(i)
+		if u.mgr == "" {
+			u.a.Manager = ""
 			continue
 		}
-		k, ok := r.idx[ref]
+		k, ok := r.accs.idx[u.mgr]
 		if !ok {
 			if byLogin == nil {
-				byLogin = make(map[string]int, len(r.accs))
-				for j := range r.accs {
-					if l := loginOf(&r.accs[j]); l != "" {
+				byLogin = make(map[string]int, r.accs.len())
+				for j := range r.accs.len() {
+					if l := loginOf(&r.accs.at(j).a); l != "" {
 						byLogin[strings.ToLower(l)] = j
 					}
 				}
 			}
-			k, ok = byLogin[strings.ToLower(ref)]
+			k, ok = byLogin[strings.ToLower(u.mgr)]
 		}
 		if ok && k != i {
-			if l := loginOf(&r.accs[k]); l != "" {
-				r.accs[i].Manager = l
+			if l := loginOf(&r.accs.at(k).a); l != "" {
+				u.a.Manager = l
 				continue
 			}
 		}
-		r.accs[i].Manager = ref
+		u.a.Manager = u.mgr
 	}
 }
 
