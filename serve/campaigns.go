@@ -1,9 +1,214 @@
 package serve
 
-import "net/http"
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
 
-// campaignRoutes adds the campaign pages: each reviewer's queue.
-func (s *Server) campaignRoutes(mux *http.ServeMux) {}
+	"github.com/idgraph/idgraph/review"
+	"github.com/idgraph/idgraph/store"
+)
+
+// The campaign pages (docs/RULES.md, "Review"): each signed-in reviewer's
+// queue of open campaigns with progress ("My reviews", /reviews), and an
+// overview of every campaign by reviewer (/campaigns). Decisions made from
+// the queue follow the review rules as every other entry point does: the
+// store checks them (DecideItem, ConfirmItem) by review.Check against the
+// item as the campaign froze it, and refuses any once the campaign is
+// signed off.
+
+//go:embed campaigns.html.tmpl
+var campaignsFS embed.FS
+
+// campaignPages is the pages set with the campaign templates added, so
+// that they share its layout (head, nav) and functions.
+var campaignPages = template.Must(template.Must(pages.Clone()).Funcs(template.FuncMap{
+	// decideURL is the existing decision form (decide.go) for a finding,
+	// which returns to the findings page.
+	"decideURL": func(key string) string {
+		return "/findings/decide?" + url.Values{"finding": {key}, "back": {"/findings"}}.Encode()
+	},
+}).ParseFS(campaignsFS, "campaigns.html.tmpl"))
 
 // CampaignOptions is what the campaign pages need.
-type CampaignOptions struct{}
+type CampaignOptions struct {
+	// Hidden turns the pages off (404), for a deployment that runs its
+	// campaigns elsewhere.
+	Hidden bool
+}
+
+// campaignRoutes adds the campaign pages: each reviewer's queue.
+func (s *Server) campaignRoutes(mux *http.ServeMux) {
+	if s.o.Campaigns.Hidden {
+		return
+	}
+	mux.HandleFunc("GET /reviews", s.pageReviews)
+	mux.HandleFunc("POST /reviews/decide", s.formReviewDecide)
+	mux.HandleFunc("GET /campaigns", s.pageCampaigns)
+}
+
+func (s *Server) renderCampaign(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	data["User"] = reviewer(r)
+	data["CSRF"] = s.csrf(r)
+	s.mu.Lock()
+	data["Running"], data["LastErr"] = s.running, s.lastErr
+	s.mu.Unlock()
+	var b bytes.Buffer
+	if err := campaignPages.ExecuteTemplate(&b, name, data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// queue is one campaign's items for one reviewer.
+type queue struct {
+	Campaign *store.Campaign
+	Progress review.Progress
+	Items    []store.ItemReview
+}
+
+// signedInReviewer is the reviewer a request names, or "" for a bearer
+// token, which names nobody.
+func signedInReviewer(r *http.Request) string {
+	who := review.Fold(reviewer(r))
+	if who == "token" {
+		return ""
+	}
+	return who
+}
+
+func (s *Server) pageReviews(w http.ResponseWriter, r *http.Request) {
+	s.renderReviews(w, r, http.StatusOK, r.URL.Query().Get("msg"), nil)
+}
+
+// renderReviews shows the signed-in reviewer's queues; re, when set, is a
+// refused decision, shown on its row with what the reviewer typed.
+func (s *Server) renderReviews(w http.ResponseWriter, r *http.Request, status int, msg string, re *rowError) {
+	ctx := r.Context()
+	who := signedInReviewer(r)
+	var qs []queue
+	if who != "" {
+		cs, err := s.o.Store.Campaigns(ctx)
+		if err != nil {
+			s.pageError(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		for i := len(cs) - 1; i >= 0; i-- { // oldest (first due) first
+			if !cs[i].Open() {
+				continue
+			}
+			rv, err := s.o.Store.ReviewCampaign(ctx, cs[i].ID, s.o.Now())
+			if err != nil {
+				s.pageError(w, r, http.StatusInternalServerError, err)
+				return
+			}
+			p := rv.ByReviewer[who]
+			if p == nil {
+				continue
+			}
+			q := queue{Campaign: rv.Campaign, Progress: *p}
+			for _, it := range rv.Items {
+				if it.Reviewer == who {
+					q.Items = append(q.Items, it)
+				}
+			}
+			qs = append(qs, q)
+		}
+	}
+	data := map[string]any{"Who": who, "Queues": qs, "Kinds": review.Kinds, "RowErr": re, "Msg": msg}
+	if re != nil {
+		// An item no longer in any open queue (its campaign was signed
+		// off meanwhile) has no row to show its error on.
+		shown := false
+		for _, q := range qs {
+			for _, it := range q.Items {
+				shown = shown || it.Key == re.Key || it.ID == re.Key
+			}
+		}
+		if !shown {
+			data["Err"] = "Not recorded: " + re.Err
+		}
+	}
+	s.renderCampaign(w, r, status, "reviews", data)
+}
+
+// campaignView is a campaign on the overview page.
+type campaignView struct {
+	*store.CampaignReview
+}
+
+func (s *Server) pageCampaigns(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	cs, err := s.o.Store.Campaigns(ctx)
+	if err != nil {
+		s.pageError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	var views []campaignView
+	for _, c := range cs {
+		rv, err := s.o.Store.ReviewCampaign(ctx, c.ID, s.o.Now())
+		if err != nil {
+			s.pageError(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		views = append(views, campaignView{rv})
+	}
+	s.renderCampaign(w, r, http.StatusOK, "campaigns", map[string]any{"Campaigns": views})
+}
+
+func (s *Server) formReviewDecide(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	if !s.checkForm(r) {
+		s.pageError(w, r, http.StatusForbidden, errors.New("the form had expired, so nothing was recorded: reload the page and record the decision again"))
+		return
+	}
+	who := signedInReviewer(r)
+	key := r.PostFormValue("item")
+	id, err := strconv.ParseInt(r.PostFormValue("campaign"), 10, 64)
+	if err != nil || who == "" {
+		status, msg := http.StatusBadRequest, errors.New("the form names no campaign")
+		if who == "" {
+			status, msg = http.StatusForbidden, errors.New("a decision needs a signed-in reviewer: a token names nobody")
+		}
+		s.pageError(w, r, status, msg)
+		return
+	}
+	ctx := r.Context()
+	var d *store.Decision
+	var it *store.CampaignItem
+	confirm := r.PostFormValue("confirm") != ""
+	if confirm {
+		d, it, err = s.o.Store.ConfirmItem(ctx, s.o.Review, id, key, who, s.o.Now())
+	} else {
+		req := review.Request{Decision: r.PostFormValue("decision"), Justification: r.PostFormValue("justification"), Role: r.PostFormValue("role"),
+			Reviewer: who, Now: s.o.Now()}
+		if req.Expires, err = parseDate(r.PostFormValue("expires")); err != nil {
+			err = fmt.Errorf("%w: the date must read YYYY-MM-DD", review.ErrRefused)
+		} else {
+			d, it, err = s.o.Store.DecideItem(ctx, s.o.Review, id, key, req)
+		}
+	}
+	if err != nil {
+		status := decideStatus(err)
+		if errors.Is(err, store.ErrNoCampaign) {
+			status = http.StatusNotFound
+		}
+		s.renderReviews(w, r, status, "", &rowError{Key: key, Err: err.Error(), Form: r.PostForm})
+		return
+	}
+	s.log.Info("decision recorded", "campaign", id, "item", it.Key, "decision", d.Decision, "reviewer", d.Reviewer,
+		"confirmed_by", d.ConfirmedBy, "pending", d.Pending())
+	msg := "decision recorded"
+	if confirm {
+		msg = "decision confirmed"
+	}
+	http.Redirect(w, r, "/reviews?msg="+url.QueryEscape(msg)+"#item-"+url.PathEscape(it.ID), http.StatusSeeOther)
+}
