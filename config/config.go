@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idgraph/idgraph/internal/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -304,7 +305,7 @@ func Parse(data []byte, file string, sources []string) (*Config, error) {
 	}
 	root := doc.Content[0]
 	core := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	known := fieldNames(reflect.TypeOf(*cfg))
+	known := yamlx.FieldNames(reflect.TypeOf(*cfg))
 	known["roles"] = true // decoded by decodeRoles: a list or a mapping by application
 	seen := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -326,7 +327,7 @@ func Parse(data []byte, file string, sources []string) (*Config, error) {
 			for n := range isSource {
 				all[n] = true
 			}
-			return nil, errorf("%s:%d: unknown key %q%s", file, k.Line, k.Value, suggest(k.Value, all))
+			return nil, errorf("%s:%d: unknown key %q%s", file, k.Line, k.Value, yamlx.Suggest(k.Value, all))
 		}
 	}
 	for i := 0; i+1 < len(core.Content); i += 2 {
@@ -424,131 +425,20 @@ func Section(file, section string) func(format string, args ...any) error {
 }
 
 // CheckKnown reports the first mapping key under node that the Go type t
-// does not declare, as "file:line: unknown key a.b.c". Sources use it to
-// validate their own subtrees with the same wording.
+// does not declare, as "file:line: unknown key a.b.c" (a *Error). Sources
+// use it to validate their own subtrees with the same wording.
 func CheckKnown(node *yaml.Node, t reflect.Type, path, file string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if node.Kind == yaml.AliasNode && node.Alias != nil {
-		node = node.Alias
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if node.Kind != yaml.MappingNode {
-			if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
-				return nil
-			}
-			return errorf("%s:%d: %s must be a mapping of keys to values", file, node.Line, orRoot(path))
-		}
-		known := fieldTypes(t)
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			k, v := node.Content[i], node.Content[i+1]
-			ft, ok := known[k.Value]
-			full := join(path, k.Value)
-			if !ok {
-				names := map[string]bool{}
-				for n := range known {
-					names[n] = true
-				}
-				return errorf("%s:%d: unknown key %q%s", file, k.Line, full, suggest(k.Value, names))
-			}
-			if err := CheckKnown(v, ft, full, file); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice:
-		if node.Kind == yaml.SequenceNode {
-			for i, item := range node.Content {
-				if err := CheckKnown(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), file); err != nil {
-					return err
-				}
-			}
-		}
+	if err := yamlx.CheckKnown(node, t, path, file); err != nil {
+		return &Error{err}
 	}
 	return nil
 }
 
-// DecodeStrict checks node against v's type, then decodes it.
+// DecodeStrict checks node against v's type, then decodes it; errors are
+// *Error.
 func DecodeStrict(node *yaml.Node, v any, path, file string) error {
-	if err := CheckKnown(node, reflect.TypeOf(v), path, file); err != nil {
-		return err
-	}
-	if err := node.Decode(v); err != nil {
-		return errorf("%s: %s: %v", file, path, err)
+	if err := yamlx.DecodeStrict(node, v, path, file); err != nil {
+		return &Error{err}
 	}
 	return nil
-}
-
-func orRoot(p string) string {
-	if p == "" {
-		return "the document"
-	}
-	return p
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func fieldTypes(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
-		if tag == "-" || !f.IsExported() {
-			continue
-		}
-		if tag == "" {
-			tag = strings.ToLower(f.Name)
-		}
-		out[tag] = f.Type
-	}
-	return out
-}
-
-func fieldNames(t reflect.Type) map[string]bool {
-	out := map[string]bool{}
-	for n := range fieldTypes(t) {
-		out[n] = true
-	}
-	return out
-}
-
-// suggest proposes a known key close to a misspelt one.
-func suggest(key string, known map[string]bool) string {
-	best, bestD := "", 3
-	for k := range known {
-		if d := distance(key, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return ""
-}
-
-// distance is the Levenshtein distance, for short keys only.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
