@@ -81,3 +81,64 @@ func BenchmarkRateLimited(b *testing.B) {
 		b.ReportMetric(float64(st.Total), "requests")
 	}
 }
+
+// BenchmarkCollectIncremental is the nightly incremental read after 1% of
+// the users changed (issue 20: the end-to-end benchmark changed no Okta
+// user, so its lastUpdated read returned none). Each run checks that the
+// read returned exactly the changed users, and reports its requests and
+// its bytes against the full read's.
+//
+//	go test ./collectors/okta -run '^$' -bench 'CollectIncremental/users=100000$' -benchtime 3x -benchmem
+func BenchmarkCollectIncremental(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			sc := oktatest.Generate(n, n/5, 1)
+			sc.Token = token
+			srv := oktatest.NewServer(sc)
+			defer srv.Close()
+			c := collector(b, srv)
+			full, err := c.Collect(context.Background(), collectors.Request{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			fullBytes := srv.Stats().Bytes
+			ids := changeOnePercent(srv, n)
+			prev := &collectors.Previous{State: full.State, Accounts: full.Accounts}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				srv.ResetStats()
+				res, err := c.Collect(context.Background(), collectors.Request{Previous: prev})
+				if err != nil || res.Completeness.Mode != "incremental" || res.Completeness.Records != n {
+					b.Fatalf("err %v mode %q records %d", err, res.Completeness.Mode, res.Completeness.Records)
+				}
+				if got := changedNames(res); got != len(ids) {
+					b.Fatalf("the incremental read returned %d of the %d changed users", got, len(ids))
+				}
+				st := srv.Stats()
+				b.ReportMetric(float64(st.Total), "requests/op")
+				b.ReportMetric(100*float64(st.Bytes)/float64(fullBytes), "bytes-%-of-full")
+			}
+		})
+	}
+}
+
+// changeOnePercent gives 1% of the n users a new display name, spread
+// over the org (97 is prime to n), and returns their ids.
+func changeOnePercent(srv *oktatest.Server, n int) []string {
+	var ids []string
+	for k := range n / 100 {
+		ids = append(ids, oktatest.UserID((k*97)%n))
+	}
+	srv.ChangeUsers(ids, func(u *oktatest.User) { u.DisplayName = "Changed " + u.ID })
+	return ids
+}
+
+func changedNames(res *collectors.Result) int {
+	n := 0
+	for _, a := range res.Accounts {
+		if strings.HasPrefix(a.DisplayName, "Changed ") {
+			n++
+		}
+	}
+	return n
+}

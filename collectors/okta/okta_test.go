@@ -402,3 +402,33 @@ func TestIncrementalRead(t *testing.T) {
 		t.Errorf("mode %q with Full", third.Completeness.Mode)
 	}
 }
+
+// TestIncrementalReadReturnsTheChangedUsers: after 1% of the users
+// changed, the incremental read lists exactly those (one page of them),
+// and the accounts it hands back carry their changes.
+func TestIncrementalReadReturnsTheChangedUsers(t *testing.T) {
+	sc := oktatest.Generate(3000, 600, 1)
+	sc.Token = token
+	srv := oktatest.NewServer(sc)
+	defer srv.Close()
+	c := collector(t, srv)
+	first, err := c.Collect(context.Background(), collectors.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := changedNames(first); got != 0 {
+		t.Fatalf("%d changed names before the change", got)
+	}
+	ids := changeOnePercent(srv, 3000)
+	srv.ResetStats()
+	second, err := c.Collect(context.Background(), collectors.Request{Previous: &collectors.Previous{State: first.State, Accounts: first.Accounts}})
+	if err != nil || second.Completeness.Mode != "incremental" || len(second.Accounts) != 3000 {
+		t.Fatalf("err %v mode %q, %d accounts", err, second.Completeness.Mode, len(second.Accounts))
+	}
+	if got := changedNames(second); got != len(ids) {
+		t.Errorf("the incremental read returned %d of the %d changed users", got, len(ids))
+	}
+	if n := srv.Stats().Requests["GET /api/v1/users"]; n != 1 {
+		t.Errorf("%d user list requests for %d changed users: one page of 200 holds them", n, len(ids))
+	}
+}
