@@ -1,6 +1,12 @@
 // Package serve is `idgraph serve`: scheduled runs (never two at once), a
 // review web UI, a JSON API under /api/v1/ and Prometheus metrics, all
 // behind authentication except /healthz and /readyz.
+//
+// The files follow its seams: serve.go (options, server, lifecycle,
+// routes), auth.go (sign-in, sessions, bearer tokens), schedule.go (the
+// cron schedule), run.go (starting a run, never two at once), metrics.go
+// (Prometheus), api.go (the JSON API), pages.go and people.go (the UI),
+// decide.go (decisions from the UI), throttle.go (sign-in throttling).
 package serve
 
 import (
@@ -11,28 +17,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
 
-	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/graph"
-	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
-
-// RunResult is what one scheduled or manual run produced.
-type RunResult struct {
-	Snapshot   *store.Snapshot // the snapshot stored
-	Incomplete []string        // sources that were incomplete, with why
-	Alerts     alert.Result
-}
 
 // Options configures the service.
 type Options struct {
@@ -78,12 +71,6 @@ type Server struct {
 	throttle *throttle
 }
 
-// ErrBusy is returned when a run is already under way.
-var ErrBusy = errors.New("a run is already under way")
-
-// ErrStopping is returned for a run asked for while the service stops.
-var ErrStopping = errors.New("the service is stopping")
-
 // minSessionSecret is the shortest session secret accepted: 32 bytes, the
 // size of the HMAC-SHA256 key it becomes.
 const minSessionSecret = 32
@@ -115,53 +102,6 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// Schedule starts runs on a cron expression (five fields, or CRON_TZ=Zone
-// and five fields) in time zone loc (nil: the machine's local zone), and
-// returns when the first run is due, in loc: "0 2 * * *" is 02:00 on
-// loc's clocks, which follow its daylight saving time. A CRON_TZ= prefix
-// wins over loc (robfig/cron's rule); the configuration refuses both.
-func (s *Server) Schedule(spec string, loc *time.Location) (time.Time, error) {
-	if loc == nil {
-		loc = time.Local
-	}
-	sched, err := cron.ParseStandard(spec)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("serve.schedule %q: %w (five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\")", spec, err)
-	}
-	c := cron.New(cron.WithLogger(cron.DiscardLogger), cron.WithLocation(loc))
-	c.Schedule(sched, cron.FuncJob(func() {
-		if err := s.RunNow(context.Background(), "schedule"); err != nil && !errors.Is(err, ErrBusy) {
-			s.log.Error("scheduled run failed", "error", err)
-		}
-	}))
-	s.cron = c
-	c.Start()
-	return sched.Next(s.o.Now().In(loc)), nil
-}
-
-// ZoneName names loc as the tz database does ("Europe/Paris"), also for
-// the machine's local zone, which Go calls "Local" when it read it from
-// /etc/localtime (a link into the database; when it is a copy instead,
-// the zone has no name to give).
-func ZoneName(loc *time.Location) string {
-	if loc == nil {
-		loc = time.Local
-	}
-	name := loc.String()
-	if name == "Local" {
-		target, err := os.Readlink("/etc/localtime")
-		if err != nil {
-			return "the machine's local time zone"
-		}
-		name = target
-	}
-	// A path into the database, from the link or from TZ=/usr/share/zoneinfo/….
-	if _, zone, ok := strings.Cut(name, "zoneinfo/"); ok && zone != "" {
-		return zone
-	}
-	return name
 }
 
 // Stop stops scheduling and waits for a run under way to finish, so that
@@ -210,46 +150,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
-}
-
-// Running reports whether a run is under way.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.running
-}
-
-// RunNow performs a run unless one is under way or the service stops.
-func (s *Server) RunNow(ctx context.Context, why string) error {
-	s.mu.Lock()
-	if s.stopping {
-		s.mu.Unlock()
-		return ErrStopping
-	}
-	if s.running {
-		s.mu.Unlock()
-		return ErrBusy
-	}
-	s.running = true
-	s.runs.Add(1)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.running = false
-		s.mu.Unlock()
-		s.runs.Done()
-	}()
-	start := time.Now()
-	s.log.Info("run started", "trigger", why)
-	res, err := s.o.Run(ctx)
-	s.m.observe(res, err, time.Since(start))
-	s.mu.Lock()
-	s.lastErr = ""
-	if err != nil {
-		s.lastErr = err.Error()
-	}
-	s.mu.Unlock()
-	return err
 }
 
 // Handler is the HTTP interface.
@@ -310,96 +210,4 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ready\n"))
-}
-
-// metrics are the service's Prometheus metrics, on a registry of its own.
-type metrics struct {
-	reg        *prometheus.Registry
-	runs       *prometheus.CounterVec
-	duration   prometheus.Histogram
-	records    *prometheus.GaugeVec
-	complete   *prometheus.GaugeVec
-	findings   *prometheus.GaugeVec
-	lastOK     prometheus.Gauge
-	deliveries *prometheus.CounterVec
-}
-
-func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(),
-		runs:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "idgraph_runs_total", Help: "Runs by result: ok, incomplete, failed."}, []string{"result"}),
-		duration:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "idgraph_run_duration_seconds", Help: "Duration of runs.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
-		records:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_source_records", Help: "Records read per source in the latest snapshot."}, []string{"source"}),
-		complete:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_source_complete", Help: "1 if the source was complete in the latest snapshot."}, []string{"source"}),
-		findings:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "idgraph_findings", Help: "Open findings of the latest snapshot by kind and severity."}, []string{"kind", "severity"}),
-		lastOK:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "idgraph_last_success_timestamp_seconds", Help: "Unix time at which the latest snapshot with every source complete finished."}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "idgraph_alert_deliveries_total", Help: "Alert deliveries by result."}, []string{"result"}),
-	}
-	m.reg.MustRegister(m.runs, m.duration, m.records, m.complete, m.findings, m.lastOK, m.deliveries,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-// restore sets the gauges from the store, as the runs that wrote it left
-// them: without it every restart reads as "never succeeded" and staleness
-// alerts fire after each deploy.
-func (m *metrics) restore(ctx context.Context, st *store.Store) error {
-	list, err := st.List(ctx)
-	if err != nil {
-		return fmt.Errorf("serve: loading the metrics of the latest snapshot: %w", err)
-	}
-	if len(list) == 0 {
-		return nil
-	}
-	latest := list[0]
-	fs, err := st.Findings(ctx, latest.ID)
-	if err != nil {
-		return fmt.Errorf("serve: loading the findings of snapshot %d for the metrics: %w", latest.ID, err)
-	}
-	m.setSnapshot(latest.Sources, fs)
-	for _, sum := range list { // newest first
-		if sum.Complete {
-			m.setLastOK(sum.FinishedAt)
-			break
-		}
-	}
-	return nil
-}
-
-func (m *metrics) setLastOK(t time.Time) { m.lastOK.Set(float64(t.UnixNano()) / 1e9) }
-
-// setSnapshot sets the source and findings gauges to one snapshot's.
-func (m *metrics) setSnapshot(sources []store.Source, fs []diff.Finding) {
-	m.records.Reset()
-	m.complete.Reset()
-	for _, src := range sources {
-		m.records.WithLabelValues(src.Info.Name).Set(float64(src.Completeness.Records))
-		c := 0.0
-		if src.Completeness.Complete {
-			c = 1
-		}
-		m.complete.WithLabelValues(src.Info.Name).Set(c)
-	}
-	m.findings.Reset()
-	for _, f := range fs {
-		if f.State == diff.StateOpen {
-			m.findings.WithLabelValues(f.Kind, f.Severity).Inc()
-		}
-	}
-}
-
-func (m *metrics) observe(res *RunResult, err error, d time.Duration) {
-	m.duration.Observe(d.Seconds())
-	switch {
-	case err != nil || res == nil || res.Snapshot == nil:
-		m.runs.WithLabelValues("failed").Inc()
-		return
-	case len(res.Incomplete) > 0:
-		m.runs.WithLabelValues("incomplete").Inc()
-	default:
-		m.runs.WithLabelValues("ok").Inc()
-		m.setLastOK(res.Snapshot.FinishedAt)
-	}
-	m.setSnapshot(res.Snapshot.Sources, res.Snapshot.Findings)
-	m.deliveries.WithLabelValues("delivered").Add(float64(res.Alerts.Delivered))
-	m.deliveries.WithLabelValues("pending").Add(float64(res.Alerts.Pending))
 }
