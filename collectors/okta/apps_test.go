@@ -262,6 +262,11 @@ func TestSeveralOrgs(t *testing.T) {
 			t.Errorf("%s: nobody assigned %q", tt.name, tt.app)
 		}
 	}
+	// A failure names the org.
+	acquired.SetFaults(oktatest.Faults{FailPath: "/api/v1/users", FailPage: 1})
+	if _, err := cs[1].Collect(context.Background(), collectors.Request{}); err == nil || !strings.Contains(err.Error(), "okta (okta-acquisicorp): reading users, page 1") {
+		t.Errorf("error %v does not name the org", err)
+	}
 	for _, bad := range []struct{ yaml, errHas string }{
 		{"okta: [{org_url: https://a.okta.com, token_env: T, app_id: x}]", "name is required"},
 		{"okta: [{name: a, org_url: https://a.okta.com, token_env: T, app_id: x}, {name: a, org_url: https://b.okta.com, token_env: T, app_id: y}]", `name "a" is used twice`},
@@ -276,6 +281,23 @@ func TestSeveralOrgs(t *testing.T) {
 		})
 		if err == nil || !strings.Contains(err.Error(), bad.errHas) {
 			t.Errorf("%s: err %v, want %q", bad.yaml, err, bad.errHas)
+		}
+	}
+}
+
+func TestScopedAdminWithSeveralApps(t *testing.T) {
+	sc := twoApps()
+	sc.AdminRoles = []oktatest.AdminRole{{Type: "USER_ADMIN", Targets: []string{"00gAdmins"}}}
+	srv := oktatest.NewServer(sc)
+	defer srv.Close()
+	c := collector(t, srv, withApps)
+	res, err := c.Collect(context.Background(), collectors.Request{})
+	if err == nil || res.Completeness.Complete || classOf(err) != ClassPermission || !strings.Contains(err.Error(), "limited to groups Stonly Admins") {
+		t.Fatalf("a scoped admin's read of two apps: err %v, %+v", err, res.Completeness)
+	}
+	for _, ch := range c.Check(context.Background()) {
+		if ch.Name == "admin role" && ch.OK {
+			t.Errorf("doctor passes a scoped admin: %+v", ch)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	// named with its configuration key.
 	var sampled []string
 	for _, a := range c.apps {
-		name := "read the Stonly app"
+		name := "read the app"
 		if a.name != "" {
 			name = "read app " + a.name
 		}

@@ -68,6 +68,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 			r.comp.Warnings = append(r.comp.Warnings, fmt.Sprintf("Okta failed a large page %d time(s); each was asked again with a smaller limit, as Okta advises", n))
 		}
 		if err != nil {
+			tagSource(err, c.name)
 			r.comp.Fail(err)
 		}
 		res.Completeness = *r.comp

@@ -36,10 +36,17 @@ type Error struct {
 	Msg   string // what happened, secrets removed
 	Fix   string // what the operator does about it
 	Err   error  // the SDK's error
+	// Source names the org when okta lists several (e.g.
+	// "okta-acquisicorp"); "" for the one named okta.
+	Source string
 }
 
 func (e *Error) Error() string {
-	s := "okta: " + e.What + ": " + e.Msg
+	s := "okta: "
+	if e.Source != "" {
+		s = "okta (" + e.Source + "): "
+	}
+	s += e.What + ": " + e.Msg
 	if e.Fix != "" {
 		s += "; " + e.Fix
 	}
@@ -228,4 +235,20 @@ func fixOf(err error, def string) string {
 		return e.Fix
 	}
 	return def
+}
+
+// tagSource names the org in every *Error that err holds, when the
+// source is not the one named okta.
+func tagSource(err error, name string) {
+	if name == "okta" {
+		return
+	}
+	switch e := err.(type) {
+	case *Error:
+		e.Source = name
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			tagSource(x, name)
+		}
+	}
 }

@@ -1,8 +1,8 @@
-// Package okta reads users, groups and the Stonly application's
-// assignments from Okta through the official SDK
+// Package okta reads users, groups and the assignments of the configured
+// applications from Okta through the official SDK
 // (github.com/okta/okta-sdk-golang/v2).
 //
-// Configuration:
+// Configuration (one org):
 //
 //	okta:
 //	  org_url: https://acme.okta.com
@@ -11,11 +11,26 @@
 //	  private_key_env: OKTA_PRIVATE_KEY  # its PEM private key (private key JWT)
 //	  private_key_id: kid                # optional key id
 //	  scopes: [okta.users.read, okta.groups.read, okta.apps.read, okta.roles.read]
-//	  app_id: 0oa1abcd                   # the Stonly application
+//	  app_id: 0oa1abcd                   # one application, or several by name:
+//	  # apps: {stonly: 0oa1abcd, notion: 0oa2efgh}
 //	  role_attribute: role               # app-user profile attribute holding the role
 //	  request_timeout: 2m                # one call, including its retries
 //	  max_retries: 4                     # 5xx and network errors; 429s wait for the reset
 //	  max_concurrency: 8                 # requests in flight at once (Okta limits them per org)
+//
+// Several orgs: okta is then a list of such mappings, each with a name,
+// which names the source (its accounts and its completeness record):
+//
+//	okta:
+//	  - {name: okta, org_url: https://acme.okta.com, token_env: OKTA_API_TOKEN, app_id: 0oa1abcd}
+//	  - {name: okta-acquisicorp, org_url: https://acquisicorp.okta.com, token_env: ACQ_OKTA_TOKEN, apps: {stonly: 0oa9}}
+//
+// The code: config.go (the section and its checks), okta.go (the
+// collector and the SDK client), collect.go (one read), pager.go (every
+// list), users.go, groups.go, apps.go (what each list becomes), accounts.go
+// (the accounts while a read runs), incremental.go, roles.go (the admin
+// role check), check.go (doctor), errors.go (what a failure means),
+// transport.go (pacing, retries, concurrency under the SDK).
 package okta
 
 import (

@@ -34,12 +34,14 @@ type oktaUser struct {
 		LastName       pstr `json:"lastName"`
 		DisplayName    pstr `json:"displayName"`
 		EmployeeNumber pstr `json:"employeeNumber"`
-		// Okta's base user profile documents managerId as the "ID of a
-		// user's manager" and manager as the "Display name of the user's
-		// manager" (both strings, neither checked by Okta: an HR import
-		// may put a login, an e-mail or an employee number there). Users
-		// API, "Default user profile properties"; the base schema is the
-		// same in GET /api/v1/meta/schemas/user/default.
+		// Okta's base user profile (Users API, "Default profile
+		// properties"; the base attributes of the schema at GET
+		// /api/v1/meta/schemas/user/default) has managerId, the "id of a
+		// user's manager", and manager, the "displayName of the user's
+		// manager": plain strings that Okta does not check, so an HR
+		// import may put a login, an e-mail or an employee number there.
+		// resolveManagers makes either the manager's login when it names
+		// a user of this read.
 		ManagerID pstr `json:"managerId"`
 		Manager   pstr `json:"manager"`
 	} `json:"profile"`
