@@ -159,6 +159,13 @@ func (e *Engine) Apply(ctx context.Context, req Request) (*Result, error) {
 		return res, fmt.Errorf("%w: %s", ErrRefused, strings.Join(res.Refused, "; "))
 	}
 	if total == 0 {
+		for _, b := range res.Batches {
+			for _, run := range b.Runs {
+				if run.Outcome == string(collectors.OutcomeRefused) {
+					return res, fmt.Errorf("%w: %s decided every action of the plan that idgraph can carry out: another reviewer must apply them", ErrRefused, applier)
+				}
+			}
+		}
 		return res, nil
 	}
 	batch := "b" + e.now().Format("20060102T150405.000Z")

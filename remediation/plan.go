@@ -88,7 +88,7 @@ type Attempt struct {
 }
 
 // Change says in words what the item changes.
-func (it *Item) Change() string {
+func (it Item) Change() string {
 	where := it.TeamName
 	if where == "" {
 		where = it.Team
