@@ -7,6 +7,8 @@ package demo
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +42,8 @@ type Person struct {
 	Okta       *OktaUser
 	Entra      *EntraUser
 	Stonly     []Membership
-	Note       string // why this person is in the demo, for the README's tour
+	Notion     *NotionAccount // the account in the SCIM application, if any
+	Note       string         // why this person is in the demo, for the README's tour
 }
 
 // OktaUser is the person's Okta account.
@@ -104,8 +107,11 @@ func New(n int) *Company {
 			email = fmt.Sprintf("%s%d@acme.com", local, k)
 		}
 		seen[email] = true
-		c.People = append(c.People, c.bulk(len(c.People), i, name, email))
+		p := c.bulk(len(c.People), i, name, email)
+		notionBulk(&p, i)
+		c.People = append(c.People, p)
 	}
+	c.plantNotion()
 	return c
 }
 
@@ -281,7 +287,7 @@ func (c *Company) Okta(token string) *oktatest.Scenario {
 		groups[name] = g
 		return g
 	}
-	for _, n := range []string{OktaOwners, OktaAdmins, OktaUsers} {
+	for _, n := range []string{OktaOwners, OktaAdmins, OktaUsers, OktaNotionAdmins, OktaNotionUsers} {
 		gid(n)
 	}
 	for _, p := range c.People {
@@ -304,8 +310,9 @@ func (c *Company) Okta(token string) *oktatest.Scenario {
 			sc.Direct = append(sc.Direct, oktatest.DirectAssignment{UserID: u.ID, Role: u.Direct})
 		}
 	}
-	for _, g := range groups {
-		sc.Groups = append(sc.Groups, *g)
+	sc.Apps = []oktatest.App{c.notionApp(gid)}
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		sc.Groups = append(sc.Groups, *groups[name])
 	}
 	sc.GroupAssignments = []oktatest.GroupAssignment{
 		{GroupID: groups[OktaOwners].ID, Priority: 0, Role: "Owner"},
@@ -326,7 +333,9 @@ func (c *Company) Entra(secret string) *graphtest.Scenario {
 	admins := graphtest.Group{ID: graphtest.GUID(0x76, 2), DisplayName: EntraAdmins}
 	tier2 := graphtest.Group{ID: graphtest.GUID(0x76, 3), DisplayName: EntraTier2}
 	users.Members = append(users.Members, tier2.ID)
-	byName := map[string]*graphtest.Group{EntraUsers: &users, EntraAdmins: &admins, EntraTier2: &tier2}
+	nusers := graphtest.Group{ID: graphtest.GUID(0x76, 4), DisplayName: EntraNotionUsers}
+	nadmins := graphtest.Group{ID: graphtest.GUID(0x76, 5), DisplayName: EntraNotionAdmins}
+	byName := map[string]*graphtest.Group{EntraUsers: &users, EntraAdmins: &admins, EntraTier2: &tier2, EntraNotionUsers: &nusers, EntraNotionAdmins: &nadmins}
 	for _, p := range c.People {
 		u := p.Entra
 		if u == nil {
@@ -352,7 +361,8 @@ func (c *Company) Entra(secret string) *graphtest.Scenario {
 			sc.Assignments = append(sc.Assignments, graphtest.Assignment{PrincipalID: u.ID, AppRoleID: sc.AppRoles[1].ID})
 		}
 	}
-	sc.Groups = []graphtest.Group{users, admins, tier2}
+	sc.Groups = []graphtest.Group{users, admins, tier2, nusers, nadmins}
+	sc.Apps = []graphtest.ServicePrincipal{c.notionSP(&nusers, &nadmins)}
 	sc.Assignments = append(sc.Assignments,
 		graphtest.Assignment{PrincipalID: users.ID, AppRoleID: graphtest.DefaultAccess},
 		graphtest.Assignment{PrincipalID: admins.ID, AppRoleID: sc.AppRoles[0].ID})

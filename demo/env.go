@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/idgraph/idgraph/collectors/entra/graphtest"
 	"github.com/idgraph/idgraph/collectors/okta/oktatest"
+	"github.com/idgraph/idgraph/collectors/scim/scimtest"
 	"github.com/idgraph/idgraph/collectors/stonly/stonlytest"
 	"github.com/idgraph/idgraph/report/alert"
 )
@@ -28,6 +30,7 @@ type Env struct {
 	Okta       *oktatest.Server
 	Graph      *graphtest.Server
 	Stonly     *stonlytest.Server
+	Notion     *scimtest.Server // the SCIM application; nil at scale
 	Receiver   *httptest.Server
 	AlertsFile string
 	secrets    map[string]string
@@ -45,13 +48,14 @@ func secret() string {
 // file names environment variables, as a real configuration does.
 func Start(c *Company, dir string) (*Env, error) {
 	sec := newSecrets()
-	return start(c, dir, sec, c.Okta(sec["DEMO_OKTA_TOKEN"]), c.Entra(sec["DEMO_ENTRA_SECRET"]), c.Stonly("it-bot@acme.com", sec["DEMO_STONLY_PASSWORD"]))
+	return start(c, dir, sec, c.Okta(sec["DEMO_OKTA_TOKEN"]), c.Entra(sec["DEMO_ENTRA_SECRET"]), c.Stonly("it-bot@acme.com", sec["DEMO_STONLY_PASSWORD"]),
+		c.Notion(sec["DEMO_NOTION_TOKEN"]))
 }
 
 func newSecrets() map[string]string {
 	return map[string]string{
 		"DEMO_OKTA_TOKEN": "00demo" + secret(), "DEMO_ENTRA_SECRET": "demo~" + secret(), "DEMO_STONLY_PASSWORD": "demo-" + secret(),
-		"DEMO_WEBHOOK_SECRET": secret(),
+		"DEMO_WEBHOOK_SECRET": secret(), "DEMO_NOTION_TOKEN": "scim-" + secret(),
 	}
 }
 
@@ -107,10 +111,10 @@ func StartScale(sc Scale, dir string) (*Env, error) {
 		}
 		tm.Members = append(tm.Members, stonlytest.Member{Name: fmt.Sprintf("User %d", u), Email: email, Role: role})
 	}
-	return start(nil, dir, sec, ok, en, st)
+	return start(nil, dir, sec, ok, en, st, nil)
 }
 
-func start(c *Company, dir string, sec map[string]string, ok *oktatest.Scenario, en *graphtest.Scenario, st *stonlytest.Scenario) (*Env, error) {
+func start(c *Company, dir string, sec map[string]string, ok *oktatest.Scenario, en *graphtest.Scenario, st *stonlytest.Scenario, notion *scimtest.Scenario) (*Env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -119,6 +123,9 @@ func start(c *Company, dir string, sec map[string]string, ok *oktatest.Scenario,
 	e.Graph = graphtest.NewServer(en)
 	e.Stonly = stonlytest.NewServer(st)
 	e.Stonly.SetVariant(stonlytest.Variant{Paging: "loadmore", PageSize: 25, RenderDelay: 200 * time.Millisecond, LoadDelay: 50 * time.Millisecond})
+	if notion != nil {
+		e.Notion = scimtest.New(notion)
+	}
 	e.Receiver = httptest.NewServer(http.HandlerFunc(e.receive))
 	e.secrets["DEMO_WEBHOOK_URL"] = e.Receiver.URL + "/hooks/idgraph"
 	ca, err := e.Graph.WriteCA(dir)
@@ -127,6 +134,10 @@ func start(c *Company, dir string, sec map[string]string, ok *oktatest.Scenario,
 		return nil, err
 	}
 	g := e.Graph.Scenario()
+	if e.Notion != nil {
+		return e, e.writeConfig(fmt.Sprintf(twoApps, e.Okta.URL, e.Okta.Scenario().AppID, NotionOktaApp, g.TenantID, g.ClientID, g.SPID, NotionSPID,
+			e.Graph.GraphURL(), e.Graph.TokenURL(), filepath.Base(ca), e.Stonly.URL, e.Notion.URL, strings.Join(NotionRoles, ", ")))
+	}
 	cfg := fmt.Sprintf(`# Written by idgraph demo: the built-in simulators, on this machine only.
 # Secrets are named by environment variable, as in a real configuration.
 store: idgraph.db
@@ -160,13 +171,66 @@ domains:
 alerts:
   webhook: {url_env: DEMO_WEBHOOK_URL, secret_env: DEMO_WEBHOOK_SECRET}
 `, e.Okta.URL, e.Okta.Scenario().AppID, g.TenantID, g.ClientID, g.SPID, e.Graph.GraphURL(), e.Graph.TokenURL(), filepath.Base(ca), e.Stonly.URL)
-	e.Config = filepath.Join(dir, "idgraph.yaml")
+	return e, e.writeConfig(cfg)
+}
+
+func (e *Env) writeConfig(cfg string) error {
+	e.Config = filepath.Join(e.Dir, "idgraph.yaml")
 	if err := os.WriteFile(e.Config, []byte(cfg), 0o600); err != nil {
 		e.Close()
-		return nil, err
+		return err
 	}
-	return e, nil
+	return nil
 }
+
+// twoApps is the demo company's configuration: Stonly and a SCIM
+// application, each assigned through Okta and Entra, with its own ladder
+// and role rules.
+const twoApps = `# Written by idgraph demo: the built-in simulators, on this machine only.
+# Secrets are named by environment variable, as in a real configuration.
+store: idgraph.db
+report:
+  dir: report
+okta:
+  org_url: %s
+  token_env: DEMO_OKTA_TOKEN
+  apps: {stonly: %s, notion: %s}
+entra:
+  tenant_id: %s
+  client_id: %s
+  client_secret_env: DEMO_ENTRA_SECRET
+  apps: {stonly: %s, notion: %s}
+  graph_url: %s
+  token_url: %s
+  ca_file: %s
+stonly:
+  url: %s
+  email: it-bot@acme.com
+  password_env: DEMO_STONLY_PASSWORD
+  debug_dir: stonly-debug
+scim:
+  - name: notion
+    app: notion
+    title: Notion
+    url: %s
+    token_env: DEMO_NOTION_TOKEN
+    roles: [%s]
+roles:
+  stonly:
+    - {okta_group: "Stonly Owners", role: Owner}
+    - {okta_group: "Stonly Admins", role: Admin}
+    - {entra_app_role: "Admin", role: Admin}
+    - {default: Member}
+  notion:
+    - {okta_group: "Notion Admins", role: Workspace Admin}
+    - {entra_app_role: "WorkspaceAdmin", role: Workspace Admin}
+    - {default: Member}
+domains:
+  aliases: {acquisicorp.net: acme.com}
+  strip_plus: true
+alerts:
+  webhook: {url_env: DEMO_WEBHOOK_URL, secret_env: DEMO_WEBHOOK_SECRET}
+`
 
 // Getenv hands the demo's secrets to idgraph.
 func (e *Env) Getenv(k string) string { return e.secrets[k] }
@@ -241,5 +305,8 @@ func (e *Env) Close() {
 	}
 	if e.Stonly != nil {
 		e.Stonly.Close()
+	}
+	if e.Notion != nil {
+		e.Notion.Close()
 	}
 }

@@ -17,8 +17,9 @@ type App struct {
 	Name  string
 	Title string // as people write it; "" : the name, capitalised
 	// Ladder lists the application's roles from the lowest privilege to the
-	// highest. Roles above the lowest rung are privileged: a leaver who
-	// holds one is critical.
+	// highest. Its two highest rungs, never the lowest, are privileged
+	// (Stonly: Admin and Owner; a ladder with a Guest rung below Member
+	// still makes Member ordinary): a leaver who holds one is critical.
 	Ladder []string
 	Rules  []RoleRule
 }
@@ -73,8 +74,9 @@ func (a *App) Canonical(role string) string {
 	return strings.TrimSpace(role)
 }
 
-// Privileged reports whether role is above the lowest rung.
-func (a *App) Privileged(role string) bool { return a.Rank(role) > 1 }
+// Privileged reports whether role is one of the two highest rungs, and
+// not the lowest.
+func (a *App) Privileged(role string) bool { return a.Rank(role) > max(1, len(a.Ladder)-2) }
 
 // Top reports whether role is the highest rung (an Owner).
 func (a *App) Top(role string) bool { return a.Rank(role) > 0 && a.Rank(role) == len(a.Ladder) }

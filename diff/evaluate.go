@@ -167,7 +167,7 @@ func (e *evaluator) personApp(per *graph.Person, app *App, idp []*collectors.Acc
 			f.Evidence = append(f.Evidence, evidence()...)
 			return f
 		}
-		where := fmt.Sprintf("still %s %s in %s", title, roleOr(role), teamLabel(a))
+		where := fmt.Sprintf("still %s %s%s", title, roleOr(role), inTeam(a))
 		privileged := app.Privileged(role)
 		switch {
 		case len(idp) == 0:
@@ -198,8 +198,8 @@ func (e *evaluator) personApp(per *graph.Person, app *App, idp []*collectors.Acc
 			f := base
 			f.Kind, f.Reason = KindUnassigned, "not_assigned"
 			f.Severity = pick(privileged, SevHigh, SevMedium)
-			f.Explanation = fmt.Sprintf("active in %s but not assigned %s there; %s %s in %s",
-				sourceList(closed), title, title, roleOr(role), teamLabel(a))
+			f.Explanation = fmt.Sprintf("active in %s but not assigned %s there; %s %s%s",
+				sourceList(closed), title, title, roleOr(role), inTeam(a))
 			f.Key = key(f.Kind, app.Name, a.Key())
 			e.add(withIdP(f))
 		default:
@@ -224,7 +224,7 @@ func (e *evaluator) personApp(per *graph.Person, app *App, idp []*collectors.Acc
 			Kind: KindDuplicate, Reason: "same_team", Severity: SevMedium,
 			App: app.Name, Team: a.Team, TeamName: a.TeamName, Email: per.Email, DisplayName: per.DisplayName,
 			Person: per.ID, ActualRole: highestRole(app, ms), ExpectedRole: exp.Role, ExpectedWhy: exp.Why,
-			Explanation: fmt.Sprintf("%d %s accounts in %s for one person: %s", len(ms), title, teamLabel(a), strings.Join(emails, ", ")),
+			Explanation: fmt.Sprintf("%d %s accounts%s for one person: %s", len(ms), title, inTeam(a), strings.Join(emails, ", ")),
 			// The accounts are one person through the IdPs' addresses too.
 			Evidence: ev, DependsOn: append([]string{a.Source}, sourcesOf(idp)...),
 			Key: key(KindDuplicate, app.Name, per.ID+"/"+a.Team),
@@ -246,20 +246,20 @@ func (e *evaluator) roleMismatch(base Finding, app *App, a *collectors.Account, 
 	switch {
 	case app.Rank(role) == 0:
 		f.Reason, f.Severity = "unrecognised_role", SevMedium
-		f.Explanation = fmt.Sprintf("%s shows the role %q in %s, which is not one of %s's roles (%s); expected %s",
-			title, a.Role, teamLabel(a), title, strings.Join(app.Ladder, ", "), roleOr(exp.Role))
+		f.Explanation = fmt.Sprintf("%s shows the role %q%s, which is not one of %s's roles (%s); expected %s",
+			title, a.Role, inTeam(a), title, strings.Join(app.Ladder, ", "), roleOr(exp.Role))
 		if len(app.Ladder) == 0 {
-			f.Explanation = fmt.Sprintf("%s shows the role %q in %s, which idgraph does not know; expected %s", title, a.Role, teamLabel(a), roleOr(exp.Role))
+			f.Explanation = fmt.Sprintf("%s shows the role %q%s, which idgraph does not know; expected %s", title, a.Role, inTeam(a), roleOr(exp.Role))
 		}
 	case exp.Role == "":
 		return // no mapping says what the role should be
 	case app.Rank(role) > app.Rank(exp.Role):
 		f.Reason = "excess"
 		f.Severity = pick(app.Top(role), SevHigh, SevMedium)
-		f.Explanation = fmt.Sprintf("%s %s in %s, but the IdPs imply %s (%s)", title, role, teamLabel(a), exp.Role, exp.Why)
+		f.Explanation = fmt.Sprintf("%s %s%s, but the IdPs imply %s (%s)", title, role, inTeam(a), exp.Role, exp.Why)
 	case app.Rank(role) < app.Rank(exp.Role):
 		f.Reason, f.Severity = "shortfall", SevLow
-		f.Explanation = fmt.Sprintf("%s %s in %s, but the IdPs imply %s (%s)", title, role, teamLabel(a), exp.Role, exp.Why)
+		f.Explanation = fmt.Sprintf("%s %s%s, but the IdPs imply %s (%s)", title, role, inTeam(a), exp.Role, exp.Why)
 	default:
 		return
 	}
@@ -314,7 +314,7 @@ func (e *evaluator) missing(per *graph.Person, app *App, assigned []*collectors.
 			f.Team, f.TeamName = invite.Team, invite.TeamName
 			f.Account = invite.Key()
 			f.Evidence = append([]Evidence{appFact(invite, "")}, ev...)
-			f.Explanation += fmt.Sprintf("; an invitation is pending in %s", teamLabel(invite))
+			f.Explanation += fmt.Sprintf("; an invitation is pending%s", inTeam(invite))
 		}
 		e.add(f)
 	}

@@ -26,6 +26,15 @@ func roleOr(r string) string {
 	return r
 }
 
+// inTeam is " in Support Center" for an account of a team, and nothing
+// for an application without teams.
+func inTeam(a *collectors.Account) string {
+	if a.Team == "" && a.TeamName == "" {
+		return ""
+	}
+	return " in " + teamLabel(a)
+}
+
 func teamLabel(a *collectors.Account) string {
 	if a.TeamName != "" {
 		return a.TeamName
@@ -110,9 +119,9 @@ func idpFact(a *collectors.Account, app string) Evidence {
 }
 
 func appFact(a *collectors.Account, link string) Evidence {
-	d := fmt.Sprintf("%s in %s", roleOr(a.Role), teamLabel(a))
+	d := roleOr(a.Role) + inTeam(a)
 	if a.Status == collectors.StatusInvited {
-		d = "invitation pending in " + teamLabel(a)
+		d = "invitation pending" + inTeam(a)
 	}
 	if link != "" {
 		d += "; linked by " + link
