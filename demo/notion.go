@@ -51,7 +51,7 @@ func (c *Company) notionApp(groupID func(string) *oktatest.Group) oktatest.App {
 func (c *Company) notionSP(users, admins *graphtest.Group) graphtest.ServicePrincipal {
 	role := graphtest.AppRole{ID: graphtest.GUID(0x75, 11), Value: "WorkspaceAdmin", DisplayName: "Notion Workspace Admin"}
 	return graphtest.ServicePrincipal{ID: NotionSPID, AppID: graphtest.GUID(0x74, 2), Name: "Notion", AppRoles: []graphtest.AppRole{role},
-		Assignments: []graphtest.Assignment{{PrincipalID: users.ID, AppRoleID: graphtest.DefaultAccess}, {PrincipalID: admins.ID, AppRoleID: role.ID}},
+		Assignments:           []graphtest.Assignment{{PrincipalID: users.ID, AppRoleID: graphtest.DefaultAccess}, {PrincipalID: admins.ID, AppRoleID: role.ID}},
 		AssignmentNotRequired: true}
 }
 
