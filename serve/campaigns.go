@@ -8,8 +8,11 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/review"
 	"github.com/idgraph/idgraph/store"
 )
@@ -50,6 +53,53 @@ func (s *Server) campaignRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reviews", s.pageReviews)
 	mux.HandleFunc("POST /reviews/decide", s.formReviewDecide)
 	mux.HandleFunc("GET /campaigns", s.pageCampaigns)
+	mux.HandleFunc("GET /campaigns/{id}/evidence/{file}", s.downloadPack)
+}
+
+// packFiles are the files of an evidence pack the UI serves, in the
+// order the overview links them.
+var packFiles = []string{report.PackManifestFile, report.PackCampaign, report.PackPopulation, report.PackItems, report.PackFindings,
+	report.PackAccounts, report.PackDecisions, report.PackRemediation}
+
+// downloadPack serves one file of a campaign's evidence pack, the same
+// bytes as `idgraph evidence` writes: as of the sign-off (an open
+// campaign: now), or ?as_of= (a date or RFC 3339 time), so that a download
+// can be made again, byte for byte, with the moment its manifest names.
+func (s *Server) downloadPack(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		http.Error(w, "the campaign is a number", http.StatusBadRequest)
+		return
+	}
+	file := r.PathValue("file")
+	if !slices.Contains(packFiles, file) {
+		http.NotFound(w, r)
+		return
+	}
+	asOf, err := parseDate(r.URL.Query().Get("as_of"))
+	if err != nil {
+		http.Error(w, "as_of must be a date (YYYY-MM-DD) or an RFC 3339 time", http.StatusBadRequest)
+		return
+	}
+	files, m, err := report.BuildPack(r.Context(), s.o.Store, id, report.PackOptions{AsOf: asOf, Now: s.o.Now(), Version: s.o.Version})
+	switch {
+	case errors.Is(err, store.ErrNoCampaign):
+		http.Error(w, fmt.Sprintf("there is no campaign %d", id), http.StatusNotFound) // never the store's path
+		return
+	case err != nil:
+		s.log.Error("building an evidence pack", "campaign", id, "error", err)
+		http.Error(w, "the evidence pack could not be built; the service log says why", http.StatusInternalServerError)
+		return
+	}
+	ct := "text/csv; charset=utf-8"
+	if strings.HasSuffix(file, ".json") {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="campaign-`+strconv.FormatInt(id, 10)+"-"+file+`"`)
+	w.Header().Set("X-Idgraph-Decisions-As-Of", m.DecisionsAsOf)
+	w.Header().Set("X-Idgraph-Chain-Head", m.ChainHead)
+	w.Write(files[file])
 }
 
 func (s *Server) renderCampaign(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
@@ -161,7 +211,7 @@ func (s *Server) pageCampaigns(w http.ResponseWriter, r *http.Request) {
 		}
 		views = append(views, campaignView{rv})
 	}
-	s.renderCampaign(w, r, http.StatusOK, "campaigns", map[string]any{"Campaigns": views})
+	s.renderCampaign(w, r, http.StatusOK, "campaigns", map[string]any{"Campaigns": views, "PackFiles": packFiles})
 }
 
 func (s *Server) formReviewDecide(w http.ResponseWriter, r *http.Request) {

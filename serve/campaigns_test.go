@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/review"
 	"github.com/idgraph/idgraph/store"
 )
@@ -127,6 +128,26 @@ func TestReviewQueue(t *testing.T) {
 	}
 	if a = f.send(call{method: "GET", path: "/campaigns", auth: "token"}); !strings.Contains(a.body, "Signed off by lead@acme.com") {
 		t.Fatalf("overview after the sign-off: %.1500s", a.body)
+	}
+	// The evidence pack, from the overview: the bytes `idgraph evidence`
+	// writes, each time.
+	if !strings.Contains(a.body, `href="/campaigns/1/evidence/manifest.json"`) {
+		t.Fatalf("the overview does not link the evidence pack: %.3000s", a.body)
+	}
+	files, _, err := report.BuildPack(ctx, f.st, c.ID, report.PackOptions{Now: time.Now(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"manifest.json", "decisions.csv", "population.csv"} {
+		a = f.send(call{method: "GET", path: "/campaigns/1/evidence/" + name, auth: "token"})
+		if a.code != http.StatusOK || a.body != string(files[name]) {
+			t.Fatalf("download of %s: %d, %d bytes (want %d)", name, a.code, len(a.body), len(files[name]))
+		}
+	}
+	for _, path := range []string{"/campaigns/9/evidence/manifest.json", "/campaigns/1/evidence/other.txt"} {
+		if a = f.send(call{method: "GET", path: path, auth: "token"}); a.code != http.StatusNotFound || strings.Contains(a.body, f.dir) {
+			t.Fatalf("%s: %d %s", path, a.code, a.body)
+		}
 	}
 	// The form's CSRF token is checked.
 	bad := form(key, "decision", "revoke", "justification", "x")
