@@ -514,16 +514,22 @@ func (s *Store) Campaign(ctx context.Context, id int64) (*Campaign, error) {
 	return &cs[0], nil
 }
 
-// Campaigns returns every campaign, newest first.
+// Campaigns returns every campaign, newest first. As with decisions, only
+// what is in the evidence chain counts: a campaign or sign-off written into
+// the store around idgraph is not shown (and `idgraph verify` should name
+// it).
 func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) { return s.campaigns(ctx, 0) }
 
 func (s *Store) campaigns(ctx context.Context, id int64) ([]Campaign, error) {
 	q := `SELECT c.id, c.apps, c.snapshot_id, c.snapshot_hash, c.routing, c.due_at, c.started_by, c.started_at, c.accounts, c.items,
 		s.id, s.reviewer, s.signed_at, s.detail
-		FROM campaigns c LEFT JOIN campaign_signoffs s ON s.campaign_id = c.id`
+		FROM campaigns c LEFT JOIN campaign_signoffs s ON s.campaign_id = c.id
+			AND EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'signoff' AND e.ref = s.id)
+		WHERE EXISTS (SELECT 1 FROM campaign_events v JOIN evidence e ON e.kind = 'campaign' AND e.ref = v.id
+			WHERE v.campaign_id = c.id AND v.event = 'start')`
 	var args []any
 	if id != 0 {
-		q += ` WHERE c.id = ?`
+		q += ` AND c.id = ?`
 		args = append(args, id)
 	}
 	rows, err := s.db.QueryContext(ctx, q+` ORDER BY c.id DESC`, args...)

@@ -385,3 +385,25 @@ func TestCampaignFourEyes(t *testing.T) {
 	}
 	verified(t, s)
 }
+
+func TestCampaignRowsOutsideTheChainDoNotCount(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	write(t, s, campaignSnap(t, campaignDay, true))
+	c := start(t, s, routing(review.RouteOwner))
+	for _, q := range []string{
+		`INSERT INTO campaigns (apps, snapshot_id, snapshot_hash, routing, due_at, started_by, started_at, accounts, items) SELECT apps, snapshot_id, snapshot_hash, routing, due_at, 'mallory', started_at, 0, 0 FROM campaigns`,
+		`INSERT INTO campaign_signoffs (campaign_id, reviewer, signed_at, decided, undecided, overdue, detail) VALUES (1, 'mallory@acme.com', '2026-12-01T05:00:00Z', 4, 0, 0, '{}')`,
+	} {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := s.Campaigns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].ID != c.ID || cs[0].Signoff != nil {
+		t.Fatalf("campaigns = %+v, want campaign %d only, not signed off", cs, c.ID)
+	}
+}
