@@ -12,7 +12,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/idgraph/idgraph"
 	"github.com/idgraph/idgraph/collectors"
 	_ "github.com/idgraph/idgraph/collectors/all"
 	"github.com/idgraph/idgraph/config"
@@ -123,15 +122,10 @@ func TestKubernetesManifest(t *testing.T) {
 	}
 }
 
+// TestExampleConfigLoads: the example that `idgraph init` writes builds
+// every source it configures.
 func TestExampleConfigLoads(t *testing.T) {
-	disk, err := os.ReadFile("../idgraph.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(disk, idgraph.ExampleConfig) {
-		t.Fatal("the embedded example differs from idgraph.example.yaml")
-	}
-	build(t, "idgraph.example.yaml", disk)
+	build(t, "example.yaml", config.Example)
 }
 
 func TestDockerfile(t *testing.T) {
@@ -246,7 +240,7 @@ func TestSystemdUnitAndInitAgree(t *testing.T) {
 	if wd := u.Last("Service", "WorkingDirectory"); !under(wd, u.StateDirs()) {
 		t.Errorf("WorkingDirectory=%s is not in the StateDirectory %v", wd, u.StateDirs())
 	}
-	y, err := deploy.SystemConfig(idgraph.ExampleConfig, sys.StateDir)
+	y, err := deploy.SystemConfig(config.Example, sys.StateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +262,7 @@ func TestSystemdUnitAndInitAgree(t *testing.T) {
 	build(t, "the system configuration", y)
 	// Only the written paths changed: the rest of the example, comments
 	// included, is as it was.
-	ex, sy := strings.Split(string(idgraph.ExampleConfig), "\n"), strings.Split(string(y), "\n")
+	ex, sy := strings.Split(string(config.Example), "\n"), strings.Split(string(y), "\n")
 	sy = sy[len(sy)-len(ex):]
 	changed := 0
 	for i := range ex {
@@ -283,7 +277,7 @@ func TestSystemdUnitAndInitAgree(t *testing.T) {
 		t.Errorf("%d lines changed, want 3 (store, report.dir, stonly.debug_dir)", changed)
 	}
 	// The example as it is, in /etc/idgraph, would write the store there.
-	plain, err := config.Parse(idgraph.ExampleConfig, sys.Config, collectors.Names())
+	plain, err := config.Parse(config.Example, sys.Config, collectors.Names())
 	if err != nil {
 		t.Fatal(err)
 	}

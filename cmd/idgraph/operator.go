@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/idgraph/idgraph"
 	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/deploy"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/report"
@@ -43,14 +43,14 @@ given as absolute paths in the unit's StateDirectory, /var/lib/idgraph.
 An existing file is never replaced without --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			content, mode := idgraph.ExampleConfig, os.FileMode(0o600)
+			content, mode := config.Example, os.FileMode(0o600)
 			var sys deploy.SystemInstall
 			if system {
 				var err error
 				if sys, err = deploy.System(); err != nil {
 					return err
 				}
-				if content, err = deploy.SystemConfig(idgraph.ExampleConfig, sys.StateDir); err != nil {
+				if content, err = deploy.SystemConfig(config.Example, sys.StateDir); err != nil {
 					return fmt.Errorf("writing the system configuration: %w", err)
 				}
 				mode = 0o644

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgraph/idgraph"
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/deploy"
@@ -132,7 +131,7 @@ func TestInitSystem(t *testing.T) {
 		t.Fatalf("init --system: %d %s%s", r.code, r.stdout, r.stderr)
 	}
 	b, _ := os.ReadFile(file)
-	want, err := deploy.SystemConfig(idgraph.ExampleConfig, sys.StateDir)
+	want, err := deploy.SystemConfig(config.Example, sys.StateDir)
 	if err != nil || !bytes.Equal(b, want) {
 		t.Fatalf("init --system wrote other bytes than deploy.SystemConfig (%v)", err)
 	}
