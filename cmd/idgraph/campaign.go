@@ -426,6 +426,7 @@ func campaignItemsCSV(w io.Writer, id int64, items []store.ItemReview) error {
 
 func campaignDecideCmd(a *app) *cobra.Command {
 	var decision, justification, reviewer, role, expires string
+	var confirm bool
 	o := &output{formats: []string{"table", "json"}}
 	cmd := &cobra.Command{
 		Use:   "decide ID ITEM --decision approve|revoke|modify|exception --justification TEXT --reviewer EMAIL [--role ROLE] [--expires DATE]",
@@ -434,9 +435,9 @@ func campaignDecideCmd(a *app) *cobra.Command {
 ` + "`idgraph campaign show`" + ` lists it) by the same rules as ` + "`idgraph decide`" + ` and the web UI. The
 rules judge the item as the campaign froze it, so an account item (kind access) is
 decided here: approve keeps the access (until --expires), revoke removes it, modify
-changes its role. A signed-off campaign refuses (exit 2). Confirm a decision that needs a
-second reviewer with ` + "`idgraph decide ITEM_KEY --confirm --reviewer EMAIL`" + ` while its finding
-is in the latest snapshot.`,
+changes its role. A decision that needs a second reviewer is confirmed with
+  idgraph campaign decide ID ITEM --confirm --reviewer OTHER_EMAIL
+A signed-off campaign refuses (exit 2).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.resolve(cmd); err != nil {
@@ -449,14 +450,23 @@ is in the latest snapshot.`,
 			if reviewer == "" {
 				return usageErr("--reviewer EMAIL is required: every decision names who made it")
 			}
+			if confirm && (decision != "" || justification != "" || role != "" || expires != "") {
+				return usageErr("--confirm takes --reviewer only: it confirms the item's decision that waits for a second reviewer")
+			}
 			exp, err := parseWhen("--expires", expires)
 			if err != nil {
 				return err
 			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
 				now := time.Now()
-				d, it, err := st.DecideItem(ctx, reviewingOf(cfg), id, args[1], review.Request{Decision: decision, Justification: justification,
-					Reviewer: reviewer, Role: role, Expires: exp, Now: now})
+				var d *store.Decision
+				var it *store.CampaignItem
+				if confirm {
+					d, it, err = st.ConfirmItem(ctx, reviewingOf(cfg), id, args[1], reviewer, now)
+				} else {
+					d, it, err = st.DecideItem(ctx, reviewingOf(cfg), id, args[1], review.Request{Decision: decision, Justification: justification,
+						Reviewer: reviewer, Role: role, Expires: exp, Now: now})
+				}
 				if err != nil {
 					return campaignErr(err)
 				}
@@ -477,10 +487,14 @@ is in the latest snapshot.`,
 					if d.Role != "" {
 						what += " to " + d.Role
 					}
-					if d.Pending() {
+					switch {
+					case confirm:
+						fmt.Fprintf(w, "confirmed decision %d about item %s of campaign %d (%s by %s) as second reviewer %s: it is in force\n",
+							d.ID, it.ID, id, what, d.Reviewer, d.ConfirmedBy)
+					case d.Pending():
 						fmt.Fprintf(w, "recorded decision %d about item %s of campaign %d: %s by %s; it needs a second reviewer, until then it is not in force\n",
 							d.ID, it.ID, id, what, d.Reviewer)
-					} else {
+					default:
 						fmt.Fprintf(w, "recorded decision %d about item %s of campaign %d: %s by %s (%s)\n", d.ID, it.ID, id, what, d.Reviewer, d.State(now))
 					}
 					_, err := fmt.Fprintf(w, "chain head: %s\n", head)
@@ -495,6 +509,7 @@ is in the latest snapshot.`,
 	f.StringVar(&reviewer, "reviewer", "", "who decides (an email address; required)")
 	f.StringVar(&role, "role", "", "modify: the role to change to")
 	f.StringVar(&expires, "expires", "", "approve: when the approval expires; exception: when it ends (YYYY-MM-DD or RFC 3339)")
+	f.BoolVar(&confirm, "confirm", false, "confirm, as the second reviewer, the item's decision that waits for one")
 	o.addFlags(cmd, false)
 	return cmd
 }

@@ -75,7 +75,7 @@ func TestCampaignCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &shown); err != nil {
 		t.Fatal(err, r.stdout)
 	}
-	var access, plain *campaignItemJSON
+	var access, plain, admin *campaignItemJSON
 	for i, it := range shown.Items {
 		want := "oscar@acme.com"
 		if it.Email == "oscar@acme.com" {
@@ -89,9 +89,11 @@ func TestCampaignCommands(t *testing.T) {
 			access = &shown.Items[i]
 		case it.Finding.Kind == "orphaned" && it.Finding.Severity != "critical" && it.Finding.ActualRole == "Member" && plain == nil:
 			plain = &shown.Items[i]
+		case it.Finding.ActualRole == "Admin" && it.Email != "oscar@acme.com" && admin == nil:
+			admin = &shown.Items[i]
 		}
 	}
-	if access == nil || plain == nil || shown.State != "open" || shown.Progress.Total != len(shown.Items) {
+	if access == nil || plain == nil || admin == nil || shown.State != "open" || shown.Progress.Total != len(shown.Items) {
 		t.Fatalf("campaign show: %+v", shown)
 	}
 	must(exitUsage, "reviews nothing in campaign 1", "campaign", "show", "1", "--reviewer", "nobody-else@acme.com")
@@ -108,6 +110,11 @@ func TestCampaignCommands(t *testing.T) {
 	must(exitUsage, "their own access", "campaign", "decide", "1", access.ID, "--decision", "revoke", "--justification", "x", "--reviewer", access.Email)
 	// A finding item is decided with `idgraph decide` too, by the same rules.
 	must(exitOK, "recorded decision", "decide", plain.ID, "--decision", "revoke", "--justification", "left", "--reviewer", "oscar@acme.com")
+
+	// Four eyes on an Admin's access.
+	must(exitOK, "needs a second reviewer", "campaign", "decide", "1", admin.ID, "--decision", "revoke", "--justification", "not needed", "--reviewer", "oscar@acme.com")
+	must(exitUsage, "another person", "campaign", "decide", "1", admin.ID, "--confirm", "--reviewer", "oscar@acme.com")
+	must(exitOK, "as second reviewer fiona@example.com", "campaign", "decide", "1", admin.ID, "--confirm", "--reviewer", "fiona@example.com")
 
 	// Due today: every reviewer with undecided items is reminded, once each.
 	must(exitOK, "reminded", "campaign", "remind", "1")
@@ -127,7 +134,7 @@ func TestCampaignCommands(t *testing.T) {
 	}
 	must(exitOK, "dry run", "campaign", "remind", "1", "--dry-run")
 
-	must(exitOK, "signed off campaign 1 as lead@acme.com: 2 of", "campaign", "signoff", "1", "--reviewer", "lead@acme.com")
+	must(exitOK, "signed off campaign 1 as lead@acme.com: 3 of", "campaign", "signoff", "1", "--reviewer", "lead@acme.com")
 	must(exitUsage, "signed off already", "campaign", "signoff", "1", "--reviewer", "lead@acme.com")
 	must(exitUsage, "signed off", "campaign", "decide", "1", access.ID, "--decision", "revoke", "--justification", "x", "--reviewer", "oscar@acme.com")
 	must(exitOK, "signed off by lead@acme.com", "campaign", "list")
