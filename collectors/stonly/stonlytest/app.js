@@ -118,7 +118,7 @@
     let items;
     if (kind === 'invite') items = [['Resend invitation', () => toast('Invitation sent again to ' + email, false)], ['Revoke invitation', () => confirmRevoke(who)]];
     else if (who.role === 'Owner') items = [['Transfer ownership', () => toast('Only the Owner can transfer ownership of this team.', false)]]; // no remove, no role change
-    else items = [['Change role', () => changeRole(who)], ['Remove from team', () => confirmRemove(who)]];
+    else items = [['Change role', () => changeRole(who)], [CFG.renamedMenu ? 'Deactivate member' : 'Remove from team', () => confirmRemove(who)]];
     const menu = document.createElement('div');
     menu.setAttribute('role', 'menu');
     menu.id = C('m') + (++menuSeq);

@@ -105,6 +105,7 @@ type Variant struct {
 	RemoveDelay    time.Duration // after a removal or revocation is accepted, before its row disappears; default 300ms
 	RefuseRemove   string        // the server answers 500 to the removal of this address: the page shows "Something went wrong"
 	ExpireAtChange int           // the session expires at the n-th change attempted (1-based), which is answered 401; 0: never
+	RenamedMenu    bool          // a redesign: the row menu offers "Deactivate member" where it offered "Remove from team"
 }
 
 // Change is one admin change the replica was asked for, and its answer.
@@ -536,7 +537,7 @@ func (s *Server) teamPage(w http.ResponseWriter, r *http.Request) {
 		"renderDelay": v.RenderDelay.Milliseconds(), "loadDelay": v.LoadDelay.Milliseconds(), "renamed": v.Renamed,
 		"countOffset": v.CountOffset, "hideCount": v.HideCount || v.SilentEmpty, "silentEmpty": v.SilentEmpty, "roleSelect": v.RoleSelect, "cls": "c-" + v.ClassSeed,
 		"staged": v.Staged, "inviteDelay": v.InviteDelay.Milliseconds(), "roleStyle": v.RoleStyle, "inviteRows": v.InviteRows, "virtual": v.Virtual,
-		"teamName": t.Name, "portal": v.PortalMenus, "removeDelay": v.RemoveDelay.Milliseconds(),
+		"teamName": t.Name, "portal": v.PortalMenus, "renamedMenu": v.RenamedMenu, "removeDelay": v.RemoveDelay.Milliseconds(),
 	})
 	page(w, "Team Management", s.shell(r, t, v)+`<main><h1>Team Management</h1><div id="root"><p>Loading…</p></div><div id="c-`+v.ClassSeed+`layer"></div></main>
 <script>const CFG=`+string(cfg)+`;`+appJS+`</script>`)
