@@ -290,7 +290,10 @@ func (s *scrape) act(ctx context.Context, a collectors.Action) (r collectors.Act
 			if a.Op == collectors.OpSetRole {
 				return said != "" && now != nil && strings.EqualFold(now.Role, target), nil
 			}
-			return said != "" && now == nil, nil
+			// Gone from a list that is there: rows, or its own word that
+			// the team has none (not a list that is re-rendering).
+			members, _, _ := split(st)
+			return said != "" && now == nil && (len(members.Rows) > 0 || members.Empty), nil
 		})
 		return err
 	})
@@ -315,9 +318,9 @@ func (s *scrape) why(err error) string {
 		return es.why
 	}
 	if errors.Is(err, errSession) {
-		return "the session expired (the app showed its login page): " + err.Error()
+		return "the session expired: " + strings.TrimPrefix(err.Error(), "stonly: ")
 	}
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "stonly: ")
 }
 
 type point struct {
@@ -447,7 +450,7 @@ func (s *scrape) openTeam(t teamRef) (*pageState, error) {
 		var err error
 		st, err = s.poll(ctx, func(st *pageState) (bool, error) {
 			if st.Login {
-				return false, s.sessionExpired(label)
+				return false, fmt.Errorf("%w: the app showed its login page when Team Management of %s was opened", errSession, label)
 			}
 			members, _, _ := split(st)
 			if members == nil && st.Denied != "" {

@@ -104,6 +104,11 @@ func (c *Collector) allocator(ctx context.Context, home *browserHome) (context.C
 // waited for and killed if it lingers, and its profile and temporary
 // folders are removed.
 func (c *Collector) browser(ctx context.Context) (tab context.Context, end func(), err error) {
+	if err := ctx.Err(); err != nil {
+		// chromedp's tab cancel waits for a browser that an ended context
+		// never starts: nothing is started then.
+		return nil, nil, fmt.Errorf("stonly: the browser was not started: %w", context.Cause(ctx))
+	}
 	var home *browserHome
 	if c.cfg.BrowserURL == "" {
 		if home, err = newBrowserHome(); err != nil {
@@ -138,7 +143,14 @@ func (c *Collector) browser(ctx context.Context) (tab context.Context, end func(
 		case <-quit:
 		case <-time.After(6 * time.Second):
 		}
-		tcancel()
+		// Bounded: a tab whose browser never started (the context ended
+		// during the start) waits for it forever.
+		closed := make(chan struct{})
+		go func() { tcancel(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+		}
 		acancel() // waits for the main process to be reaped
 		if pid > 0 {
 			endGroup(pid, home, 5*time.Second)
