@@ -17,7 +17,10 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/collectors/stonly/stonlytest"
 	"github.com/idgraph/idgraph/config"
+	"github.com/idgraph/idgraph/demo"
+	"github.com/idgraph/idgraph/internal/browsertest"
 )
 
 // csvActor changes the quick start's Stonly export as the application
@@ -87,8 +90,14 @@ func (c *csvActor) Act(_ context.Context, acts []collectors.Action) ([]collector
 // by actors (nil: the configured sources').
 func runRemediate(t *testing.T, actors actorsFunc, args ...string) result {
 	t.Helper()
+	return runRemediateEnv(t, func(string) string { return "" }, actors, args...)
+}
+
+// runRemediateEnv is runRemediate with the environment getenv.
+func runRemediateEnv(t *testing.T, getenv func(string) string, actors actorsFunc, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv}
 	root := a.root()
 	if actors != nil {
 		for _, c := range root.Commands() {
@@ -116,12 +125,13 @@ func runRemediate(t *testing.T, actors actorsFunc, args ...string) result {
 func findingID(t *testing.T, cfg, kind, email string) string {
 	t.Helper()
 	r := run(t, nil, "findings", "--config", cfg, "--format", "json")
-	var fs []struct{ ID, Kind, Email string }
+	var fs []struct{ ID, Kind, Email, App string }
 	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
 		t.Fatal(err, r.stdout)
 	}
 	for _, f := range fs {
-		if f.Kind == kind && f.Email == email {
+		// Stonly's: the demo also reads another application.
+		if f.Kind == kind && f.Email == email && f.App == "stonly" {
 			return f.ID
 		}
 	}
@@ -366,4 +376,147 @@ func TestRemediateFailureMidBatch(t *testing.T) {
 	if fmt.Sprint(again) != "[erin@acme.com failed frank@acme.com skipped]" {
 		t.Fatalf("planned again: %v", again)
 	}
+}
+
+// TestRemediateStonlyInChromium drives the Stonly Actor in a real
+// Chromium against the replica, through the commands an operator types:
+// the leaver Bob's Admin account removed, Frank's Admin downgraded to
+// Member, Erin's invitation revoked and Carol's bypass removed, each
+// confirmed by the next run; Mallory's removal refused because her row
+// changed since the decision; the batch stopped by the cap before
+// anything ran; and a removal the replica refuses stopping the batch,
+// with the actions before it carried out and those after it skipped.
+func TestRemediateStonlyInChromium(t *testing.T) {
+	browsertest.Path(t)
+	dir := t.TempDir()
+	env, err := demo.Start(demo.New(60), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	cfg := env.Config
+	setRole := func(email, role string) {
+		env.Stonly.Update(func(sc *stonlytest.Scenario) {
+			for i := range sc.Teams {
+				for j := range sc.Teams[i].Members {
+					if sc.Teams[i].Members[j].Email == email {
+						sc.Teams[i].Members[j].Role = role
+					}
+				}
+			}
+		})
+	}
+	// Frank is an Admin whom the IdPs expect as Member: a downgrade.
+	setRole("frank.excess@acme.com", "Admin")
+	runIt := func(what string) {
+		t.Helper()
+		var out, errb strings.Builder
+		if code := Main(context.Background(), []string{"run", "-c", cfg}, strings.NewReader(""), &out, &errb, env.Getenv); code != exitOK {
+			t.Fatalf("%s: exit %d\n%s%s", what, code, out.String(), errb.String())
+		}
+	}
+	remediate := func(args ...string) result {
+		t.Helper()
+		return runRemediateEnv(t, env.Getenv, nil, append([]string{"remediate"}, append(args, "--config", cfg)...)...)
+	}
+	runIt("first run")
+	decide := func(kind, email, decision, role string, four bool) {
+		t.Helper()
+		id := findingID(t, cfg, kind, email)
+		args := []string{"decide", id, "--config", cfg, "--decision", decision, "--justification", "access review", "--reviewer", "rita@acme.com"}
+		if role != "" {
+			args = append(args, "--role", role)
+		}
+		r := mustRun(t, run(t, nil, args...), "decide "+email)
+		if four != strings.Contains(r.stdout, "needs a second reviewer") {
+			t.Logf("decide %s: four eyes %v expected, the review rules say: %s", email, four, r.stdout)
+		}
+		if strings.Contains(r.stdout, "needs a second reviewer") {
+			mustRun(t, run(t, nil, "decide", id, "--config", cfg, "--confirm", "--reviewer", "sam@acme.com"), "confirm "+email)
+		}
+	}
+	decide("orphaned", "bob.leaver@acme.com", "revoke", "", true)
+	decide("role_mismatch", "frank.excess@acme.com", "modify", "Member", true)
+	decide("missing", "erin.invited@acme.com", "revoke", "", false)
+	decide("unassigned", "carol.bypass@acme.com", "revoke", "", false)
+	decide("orphaned", "mallory.ext@gmail.com", "revoke", "", true)
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(b, []byte("remediation:\n  enabled: true\n  max_share: 0.2\n")...), 0o600)
+
+	// A dry run by default, then the cap: nothing reaches the application.
+	if r := mustRun(t, remediate("apply", "--app", "stonly"), "dry run"); strings.Count(r.stdout, "-> would run") != 5 {
+		t.Fatalf("dry run:\n%s", r.stdout)
+	}
+	if r := remediate("apply", "--app", "stonly", "--yes", "--reviewer", "ops@acme.com", "--max", "3"); r.code != exitUsage || !strings.Contains(r.stderr, "cap of 3") {
+		t.Fatalf("apply over the cap: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if ch := env.Stonly.Changes(); len(ch) != 0 {
+		t.Fatalf("the application was changed before the batch started: %+v", ch)
+	}
+	// Mallory's row changes after the decision: her removal is refused.
+	setRole("mallory.ext@gmail.com", "Member")
+	r := mustRun(t, remediate("apply", "--app", "stonly", "--yes", "--reviewer", "ops@acme.com"), "apply")
+	outcome := func(st string) map[string]string {
+		t.Helper()
+		r := mustRun(t, remediate("status", "--app", "stonly", "--format", "csv"), "status")
+		recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, rec := range recs[1:] {
+			out[rec[3]] = rec[14]
+			if st != "" && rec[14] == st && !strings.Contains(rec[20], "sha256:") {
+				t.Errorf("action of %s has no capture: %v", rec[3], rec)
+			}
+		}
+		return out
+	}
+	want := map[string]string{"bob.leaver@acme.com": "pending", "frank.excess@acme.com": "pending", "erin.invited@acme.com": "pending",
+		"carol.bypass@acme.com": "pending", "mallory.ext@gmail.com": "refused"}
+	if got := outcome("pending"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after apply: %v, want %v\n%s", got, want, r.stdout)
+	}
+	runIt("second run")
+	remediate("confirm") // the run may have confirmed them already
+	for k := range want {
+		if k != "mallory.ext@gmail.com" {
+			want[k] = "confirmed"
+		}
+	}
+	if got := outcome(""); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the next run: %v, want %v", got, want)
+	}
+	if r := mustRun(t, remediate("plan", "--app", "stonly", "--format", "csv"), "plan"); !strings.Contains(r.stdout, "mallory.ext@gmail.com") ||
+		strings.Contains(r.stdout, "bob.leaver") {
+		t.Errorf("plan after the confirmed actions:\n%s", r.stdout)
+	}
+
+	// A failure mid-batch: the replica refuses Peggy's removal.
+	decide("orphaned", "peggy.suspended@acme.com", "revoke", "", false)
+	decide("orphaned", "ken.staged@acme.com", "revoke", "", false)
+	v := stonlytest.Variant{RefuseRemove: "peggy.suspended@acme.com"}
+	env.Stonly.SetVariant(v)
+	// Mallory's decision stays refused; only the new ones and hers run.
+	r = remediate("apply", "--app", "stonly", "--yes", "--reviewer", "ops@acme.com")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "stopped") {
+		t.Fatalf("apply with a refused removal: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	got := outcome("")
+	if got["peggy.suspended@acme.com"] != "failed" {
+		t.Fatalf("peggy's removal: %v\n%s", got, r.stdout)
+	}
+	env.Stonly.SetVariant(stonlytest.Variant{})
+	runIt("third run")
+	remediate("confirm")
+	got = outcome("")
+	for _, e := range []string{"bob.leaver@acme.com", "frank.excess@acme.com", "erin.invited@acme.com", "carol.bypass@acme.com"} {
+		if got[e] != "confirmed" {
+			t.Errorf("%s is %s after the failed batch, want confirmed", e, got[e])
+		}
+	}
+	if s := got["ken.staged@acme.com"]; s != "confirmed" && s != "skipped" {
+		t.Errorf("ken's action is %s: want confirmed (before peggy's) or skipped (after it)", s)
+	}
+	mustRun(t, run(t, nil, "verify", "--config", cfg), "verify")
 }
