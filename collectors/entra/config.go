@@ -32,13 +32,16 @@ type Config struct {
 	ServicePrincipalID string `yaml:"service_principal_id"`
 	// Apps names several applications: application name -> the object id
 	// of its service principal. Either this or ServicePrincipalID.
-	Apps           map[string]string `yaml:"apps"`
-	GraphURL       string            `yaml:"graph_url"`
-	TokenURL       string            `yaml:"token_url"`
-	CAFile         string            `yaml:"ca_file"`
-	Delta          *bool             `yaml:"delta"`
-	MaxRetryWait   time.Duration     `yaml:"max_retry_wait"`
-	RequestTimeout time.Duration     `yaml:"request_timeout"`
+	Apps     map[string]string `yaml:"apps"`
+	GraphURL string            `yaml:"graph_url"`
+	TokenURL string            `yaml:"token_url"`
+	CAFile   string            `yaml:"ca_file"`
+	Delta    *bool             `yaml:"delta"`
+	// Managers reads each user's manager (default true); false saves the
+	// smaller pages that $expand=manager brings (managers.go).
+	Managers       *bool         `yaml:"managers"`
+	MaxRetryWait   time.Duration `yaml:"max_retry_wait"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
 // Collector reads one tenant.

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoft/kiota-abstractions-go/serialization"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
@@ -25,6 +24,9 @@ import (
 // state is what the collector keeps between runs.
 type state struct {
 	DeltaLink string `json:"delta_link"`
+	// Manager says the delta link tracks the manager relationship (it was
+	// asked for with manager in $select; managers.go).
+	Manager bool `json:"manager,omitempty"`
 }
 
 // maxLookups bounds the users a delta round names without enough
@@ -43,6 +45,9 @@ func (r *read) readUsers(ctx context.Context) error {
 		var st state
 		if json.Unmarshal([]byte(prev.State), &st) == nil && st.DeltaLink != "" {
 			err := r.deltaUsable(prev, st.DeltaLink)
+			if err == nil && r.c.managers() && !st.Manager {
+				err = &resyncError{"the stored delta link does not track managers (it was made before idgraph read them, or with managers: false)"}
+			}
 			if err == nil {
 				err = r.delta(ctx, prev, st.DeltaLink)
 				if err == nil {
@@ -58,6 +63,7 @@ func (r *read) readUsers(ctx context.Context) error {
 			r.comp.Warnings = append(r.comp.Warnings, "users read in full: "+rs.why)
 			r.comp.Mode = "full"
 			r.users = map[string]*collectors.Account{}
+			r.mgr = newManagerOf()
 			r.mu.Unlock()
 		}
 	}
@@ -122,7 +128,7 @@ func (r *read) deltaConfig(minimal bool) *users.DeltaRequestBuilderGetRequestCon
 		// merge below needs no more.
 		h.Add("Prefer", "return=minimal")
 	}
-	return &users.DeltaRequestBuilderGetRequestConfiguration{Headers: h, QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: UserFields}}
+	return &users.DeltaRequestBuilderGetRequestConfiguration{Headers: h, QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: r.c.deltaFields()}}
 }
 
 // delta applies the changes since the last run to its users. An item of
@@ -143,29 +149,24 @@ func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string
 		r.users[a.ID] = &a
 	}
 	r.mu.Unlock()
+	if r.c.managers() {
+		r.mgr.fromPrevious(prev.Accounts)
+	}
 	get := func(ctx context.Context, link string) (*deltaPage, error) {
 		info, err := r.client.Users().Delta().WithUrl(link).ToGetRequestInformation(ctx, r.deltaConfig(true))
 		if err != nil {
 			return nil, err
 		}
-		res, err := r.client.GetAdapter().Send(ctx, info, newDeltaPage, abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
-		if err != nil {
-			return nil, err
-		}
-		p, ok := res.(*deltaPage)
-		if !ok || p == nil {
-			return nil, errors.New("a delta page came back from Graph with no content")
-		}
-		return p, nil
+		return sendJSON[deltaPage](ctx, r, info, "a delta page")
 	}
 	first, err := get(ctx, link)
 	if err == nil {
 		var changed, removedSoft, removedHard int
 		var lookups []string
 		var last *deltaPage
-		last, err = walk(ctx, "/users/delta()", first, get, nil, func(u *deltaUser) {
+		last, err = walk(ctx, "/users/delta()", first, get, nil, func(u deltaUser) {
 			changed++
-			id := u.st.id
+			id := strings.TrimSpace(u.ID)
 			if id == "" {
 				return
 			}
@@ -178,6 +179,7 @@ func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string
 				r.mu.Lock()
 				delete(r.users, id)
 				r.mu.Unlock()
+				r.mgr.drop(id)
 				return
 			}
 			r.mu.Lock()
@@ -196,15 +198,18 @@ func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string
 				base = fromAccount(prevAcc)
 			}
 			r.setUser(u.merge(base))
+			if u.ManagerDelta.set && r.c.managers() {
+				r.mgr.fromDelta(id, u.ManagerDelta.v)
+			}
 		}, func() { r.progress("user changes") })
 		if err == nil {
-			if last.delta == nil {
+			if last.Delta == nil {
 				return &Error{Class: ClassService, What: "reading user changes", Msg: "the delta round ended without an @odata.deltaLink"}
 			}
 			if err = r.lookup(ctx, lookups); err != nil {
 				return err
 			}
-			r.deltaLink = *last.delta
+			r.deltaLink = *last.Delta
 			r.req.Log().Info(r.c.name+": applied user changes from Graph delta", "items", changed, "deleted_restorable", removedSoft,
 				"deleted_permanently", removedHard, "read_one_by_one", len(lookups))
 			r.addPart(collectors.Part{Kind: "list", ID: "users", Name: "Entra users", Records: r.userCount(),
@@ -225,8 +230,11 @@ func (r *read) lookup(ctx context.Context, ids []string) error {
 		return &resyncError{fmt.Sprintf("the delta round named %d users unknown to the previous snapshot without their properties", len(ids))}
 	}
 	for _, id := range ids {
-		u, err := r.client.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: UserFields}})
+		q := &users.UserItemRequestBuilderGetQueryParameters{Select: UserFields}
+		if r.c.managers() {
+			q.Expand = []string{managerExpand}
+		}
+		u, err := r.client.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{QueryParameters: q})
 		if err != nil {
 			var oe *odataerrors.ODataError
 			if errors.As(err, &oe) && oe.ResponseStatusCode == http.StatusNotFound {
@@ -235,122 +243,51 @@ func (r *read) lookup(ctx context.Context, ids []string) error {
 			return r.c.explain(ctx, err, "/users", "reading changed user "+id, r.cnt)
 		}
 		r.setUser(fromModel(u))
+		if r.c.managers() {
+			r.mgr.fromModel(id, u)
+		}
 	}
 	return nil
 }
 
-// deltaPage is a page of users/delta() decoded by the SDK's JSON parse
-// node into deltaUsers, which remember which properties the item carried:
+// deltaPage is a page of users/delta(), decoded lean (lean.go) into
+// deltaUsers, which remember which properties the item carried:
 // msgraph-sdk-go's models.User cannot tell a property Graph left out from
 // one it sent as null (its deserialisers skip nulls), and a delta merge
 // must.
 type deltaPage struct {
-	value       []*deltaUser
-	next, delta *string
+	Value []deltaUser `json:"value"`
+	Next  *string     `json:"@odata.nextLink"`
+	Delta *string     `json:"@odata.deltaLink"`
 }
 
-func newDeltaPage(serialization.ParseNode) (serialization.Parsable, error) { return &deltaPage{}, nil }
-
-func (p *deltaPage) GetValue() []*deltaUser     { return p.value }
-func (p *deltaPage) GetOdataNextLink() *string  { return p.next }
-func (p *deltaPage) GetOdataDeltaLink() *string { return p.delta }
-
-func (p *deltaPage) Serialize(serialization.SerializationWriter) error {
-	return errors.New("entra: a delta page is read, never written")
-}
-
-func (p *deltaPage) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
-	return map[string]func(serialization.ParseNode) error{
-		"value": func(n serialization.ParseNode) error {
-			vs, err := n.GetCollectionOfObjectValues(newDeltaUser)
-			for _, v := range vs {
-				if u, ok := v.(*deltaUser); ok {
-					p.value = append(p.value, u)
-				}
-			}
-			return err
-		},
-		"@odata.nextLink":  func(n serialization.ParseNode) (err error) { p.next, err = n.GetStringValue(); return err },
-		"@odata.deltaLink": func(n serialization.ParseNode) (err error) { p.delta, err = n.GetStringValue(); return err },
-	}
-}
+func (p *deltaPage) GetValue() []deltaUser     { return p.Value }
+func (p *deltaPage) GetOdataNextLink() *string { return p.Next }
 
 // deltaUser is one item of a delta round: the properties it carried
-// (present, null included) and their values.
+// (present, null included) and their values, and "@removed".
 type deltaUser struct {
-	st         userState
-	present    map[string]bool
-	additional map[string]any
-}
-
-func newDeltaUser(serialization.ParseNode) (serialization.Parsable, error) {
-	return &deltaUser{present: map[string]bool{}}, nil
-}
-
-func (u *deltaUser) Serialize(serialization.SerializationWriter) error {
-	return errors.New("entra: a delta item is read, never written")
-}
-func (u *deltaUser) GetAdditionalData() map[string]any  { return u.additional }
-func (u *deltaUser) SetAdditionalData(m map[string]any) { u.additional = m }
-func (u *deltaUser) has(k string) bool                  { return u.present[k] }
-func (u *deltaUser) mark(k string)                      { u.present[k] = true }
-func (u *deltaUser) strField(k string, p *string) func(serialization.ParseNode) error {
-	return func(n serialization.ParseNode) error {
-		u.mark(k)
-		v, err := n.GetStringValue()
-		*p = str(v)
-		return err
-	}
-}
-
-func (u *deltaUser) listField(k string, p *[]string) func(serialization.ParseNode) error {
-	return func(n serialization.ParseNode) error {
-		u.mark(k)
-		vs, err := n.GetCollectionOfPrimitiveValues("string")
-		*p = nil
-		for _, v := range vs {
-			if s, ok := v.(*string); ok && s != nil {
-				*p = append(*p, *s)
-			}
-		}
-		return err
-	}
-}
-
-func (u *deltaUser) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
-	return map[string]func(serialization.ParseNode) error{
-		"id":                u.strField("id", &u.st.id),
-		"displayName":       u.strField("displayName", &u.st.displayName),
-		"userPrincipalName": u.strField("userPrincipalName", &u.st.upn),
-		"mail":              u.strField("mail", &u.st.mail),
-		"userType":          u.strField("userType", &u.st.userType),
-		"employeeId":        u.strField("employeeId", &u.st.employeeID),
-		"otherMails":        u.listField("otherMails", &u.st.otherMails),
-		"proxyAddresses":    u.listField("proxyAddresses", &u.st.proxyAddresses),
-		"accountEnabled": func(n serialization.ParseNode) (err error) {
-			u.mark("accountEnabled")
-			u.st.enabled, err = n.GetBoolValue()
-			return err
-		},
-	}
+	ID                string          `json:"id"`
+	DisplayName       opt[string]     `json:"displayName"`
+	UserPrincipalName opt[string]     `json:"userPrincipalName"`
+	Mail              opt[string]     `json:"mail"`
+	UserType          opt[string]     `json:"userType"`
+	EmployeeID        opt[string]     `json:"employeeId"`
+	OtherMails        opt[[]string]   `json:"otherMails"`
+	ProxyAddresses    opt[[]string]   `json:"proxyAddresses"`
+	AccountEnabled    opt[*bool]      `json:"accountEnabled"`
+	ManagerDelta      opt[[]graphRef] `json:"manager@delta"`
+	Removed           *map[string]any `json:"@removed"`
 }
 
 // removed reports the item's "@removed" annotation and its reason.
 func (u *deltaUser) removed() (string, bool) {
-	v, ok := u.additional["@removed"]
-	if !ok {
+	if u.Removed == nil {
 		return "", false
 	}
 	reason := "deleted"
-	if m, ok := v.(map[string]any); ok {
-		switch r := m["reason"].(type) {
-		case *string:
-			if r != nil {
-				reason = *r
-			}
-		case string:
-			reason = r
-		}
+	if r, ok := (*u.Removed)["reason"].(string); ok && r != "" {
+		reason = r
 	}
 	return reason, true
 }
@@ -358,29 +295,29 @@ func (u *deltaUser) removed() (string, bool) {
 // whole says whether the item alone says who the user is and whether the
 // account is enabled (a user created since the last round comes "in its
 // standard representation").
-func (u *deltaUser) whole() bool { return u.has("userPrincipalName") && u.has("accountEnabled") }
+func (u *deltaUser) whole() bool { return u.UserPrincipalName.set && u.AccountEnabled.set }
 
 // merge applies the properties the item carried to the user's previous
 // state.
 func (u *deltaUser) merge(s userState) userState {
-	set := func(k string, dst *string, v string) {
-		if u.has(k) {
-			*dst = v
+	set := func(dst *string, o opt[string]) {
+		if o.set {
+			*dst = strings.TrimSpace(o.v)
 		}
 	}
-	set("displayName", &s.displayName, u.st.displayName)
-	set("userPrincipalName", &s.upn, u.st.upn)
-	set("mail", &s.mail, u.st.mail)
-	set("userType", &s.userType, u.st.userType)
-	set("employeeId", &s.employeeID, u.st.employeeID)
-	if u.has("otherMails") {
-		s.otherMails = u.st.otherMails
+	set(&s.displayName, u.DisplayName)
+	set(&s.upn, u.UserPrincipalName)
+	set(&s.mail, u.Mail)
+	set(&s.userType, u.UserType)
+	set(&s.employeeID, u.EmployeeID)
+	if u.OtherMails.set {
+		s.otherMails = u.OtherMails.v
 	}
-	if u.has("proxyAddresses") {
-		s.proxyAddresses = u.st.proxyAddresses
+	if u.ProxyAddresses.set {
+		s.proxyAddresses = u.ProxyAddresses.v
 	}
-	if u.has("accountEnabled") {
-		s.enabled = u.st.enabled
+	if u.AccountEnabled.set {
+		s.enabled = u.AccountEnabled.v
 	}
 	return s
 }

@@ -87,6 +87,7 @@ type read struct {
 	comp   *collectors.Completeness
 
 	users     map[string]*collectors.Account
+	mgr       managerOf // touched only by the users' read, then resolved
 	deltaLink string
 	apps      []*app            // in the order of their names
 	groups    map[string]*group // every group an application is assigned to, by id
@@ -95,7 +96,7 @@ type read struct {
 // Collect reads the tenant.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
-	r := &read{c: c, req: req, cnt: &counter{}, users: map[string]*collectors.Account{}, groups: map[string]*group{},
+	r := &read{c: c, req: req, cnt: &counter{}, users: map[string]*collectors.Account{}, groups: map[string]*group{}, mgr: newManagerOf(),
 		comp: &collectors.Completeness{Source: c.name, Kind: collectors.KindIdP, Started: start, Complete: true, Mode: "full"}}
 	for _, ref := range c.apps {
 		r.apps = append(r.apps, newApp(ref))
@@ -135,6 +136,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	go func() { defer wg.Done(); userErr = r.readUsers(ctx) }()
 	go func() { defer wg.Done(); appErr = r.readApps(ctx) }()
 	wg.Wait()
+	r.resolveManagers()
 	if err := errors.Join(userErr, appErr); err != nil {
 		res.Accounts = r.accounts()
 		return finish(err)
@@ -145,7 +147,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	if len(res.Accounts) == 0 {
 		return finish(errors.New("entra: Graph listed no users at all, which no real tenant has: check that User.Read.All is an application permission with admin consent"))
 	}
-	st, _ := json.Marshal(state{DeltaLink: r.deltaLink})
+	st, _ := json.Marshal(state{DeltaLink: r.deltaLink, Manager: c.managers()})
 	res.State = string(st)
 	return finish(nil)
 }

@@ -67,7 +67,9 @@ func TestCollectTenant(t *testing.T) {
 		t.Fatalf("records %d", res.Completeness.Records)
 	}
 	st := srv.Stats()
-	if got, want := st.Requests["GET /v1.0/users"], int(math.Ceil(2500.0/999)); got != want {
+	// $expand=manager caps the pages at 100 whatever $top asks (known
+	// issue 13635; managers.go); without it $top=999 gives ceil(n/999).
+	if got, want := st.Requests["GET /v1.0/users"], int(math.Ceil(2500.0/100)); got != want {
 		t.Errorf("users list requests %d, want %d", got, want)
 	}
 	if sel := st.Selects["/v1.0/users"]; !strings.Contains(sel, "accountEnabled") || !strings.Contains(sel, "proxyAddresses") || !strings.Contains(sel, "employeeId") {

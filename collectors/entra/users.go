@@ -111,7 +111,7 @@ func (r *read) setUser(s userState) {
 // never falls between the two.
 func (r *read) full(ctx context.Context) error {
 	if r.c.Incremental() {
-		u := r.c.graphURL.String() + "/users/delta()?$select=" + strings.Join(UserFields, ",") + "&$deltatoken=latest"
+		u := r.c.graphURL.String() + "/users/delta()?$select=" + strings.Join(r.c.deltaFields(), ",") + "&$deltatoken=latest"
 		d, err := r.client.Users().Delta().WithUrl(u).GetAsDeltaGetResponse(ctx, r.deltaConfig(false))
 		if err != nil {
 			return r.c.explain(ctx, err, "/users", "getting a delta link", r.cnt)
@@ -121,16 +121,31 @@ func (r *read) full(ctx context.Context) error {
 		}
 	}
 	top := int32(pageSize)
-	list, err := r.client.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: UserFields, Top: &top}})
+	q := &users.UsersRequestBuilderGetQueryParameters{Select: UserFields, Top: &top}
+	managers := r.c.managers()
+	if managers {
+		q.Expand = []string{managerExpand}
+	}
+	info, err := r.client.Users().ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{QueryParameters: q})
+	if err != nil {
+		return err
+	}
+	list, err := sendJSON[usersPage](ctx, r, info, "page 1 of /users")
 	if err != nil {
 		return r.c.explain(ctx, err, "/users", "reading users, page 1", r.cnt)
 	}
 	n := 0
-	_, err = walk(ctx, "/users", list, func(ctx context.Context, link string) (models.UserCollectionResponseable, error) {
-		return r.client.Users().WithUrl(link).Get(ctx, nil)
-	}, func(u models.Userable) string { return str(u.GetId()) }, func(u models.Userable) {
-		r.setUser(fromModel(u))
+	_, err = walk(ctx, "/users", list, func(ctx context.Context, link string) (*usersPage, error) {
+		info, err := r.client.Users().WithUrl(link).ToGetRequestInformation(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return sendJSON[usersPage](ctx, r, info, "a page of /users")
+	}, func(u graphUser) string { return u.ID }, func(u graphUser) {
+		r.setUser(u.state())
+		if managers {
+			r.mgr.fromExpanded(strings.TrimSpace(u.ID), u.Manager)
+		}
 		n++
 	}, func() { r.progress("users") })
 	if err != nil {

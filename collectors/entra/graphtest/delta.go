@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,9 +78,34 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ep string, sel []
 	var items []func() map[string]any
 	users := s.sc.Users
 	minimal := s.variant.PartialDeltaItems || strings.Contains(strings.Join(r.Header.Values("Prefer"), ","), "return=minimal")
+	// manager in $select tracks the manager relationship (the delta query
+	// overview: "$select also supports manager and members navigation
+	// properties for users and groups respectively. Selecting those
+	// properties allows tracking of changes to user's manager"), written as
+	// the annotation manager@delta ("Relationships on users and groups are
+	// represented as annotations ... propertyName@delta"), a list of
+	// {"@odata.type", "id"}; a manager taken away comes as such an entry
+	// with "@removed", as a member taken out of a group does in
+	// members@delta ("group: delta"). The initial round carries it for
+	// every user that has a manager; a tracked round when it changed.
+	tracksManager := slices.Contains(sel, "manager")
+	managerDelta := func(m map[string]any, u *User, was string) {
+		switch {
+		case u.Manager != "":
+			m["manager@delta"] = []map[string]any{{"@odata.type": "#microsoft.graph.user", "id": u.Manager}}
+		case was != "":
+			m["manager@delta"] = []map[string]any{{"@odata.type": "#microsoft.graph.user", "id": was, "@removed": map[string]any{"reason": "deleted"}}}
+		}
+	}
 	if since < 0 {
 		for i := range users {
-			items = append(items, func() map[string]any { return project(userMap(&users[i]), sel, defaultUserProps) })
+			items = append(items, func() map[string]any {
+				m := project(userMap(&users[i]), sel, defaultUserProps)
+				if tracksManager {
+					managerDelta(m, &users[i], "")
+				}
+				return m
+			})
 		}
 	} else {
 		tracked := sel
@@ -92,7 +118,13 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ep string, sel []
 			if c, ok := s.created[u.ID]; ok && in(c) {
 				// "Newly created instances ... using their standard
 				// representation."
-				items = append(items, func() map[string]any { return project(userMap(u), sel, defaultUserProps) })
+				items = append(items, func() map[string]any {
+					m := project(userMap(u), sel, defaultUserProps)
+					if tracksManager {
+						managerDelta(m, u, "")
+					}
+					return m
+				})
 				continue
 			}
 			// A change to a property that is not selected does not list
@@ -107,11 +139,15 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ep string, sel []
 				continue
 			}
 			everSet := maps.Clone(s.propVer[u.ID])
+			was := s.formerManager[u.ID]
 			items = append(items, func() map[string]any {
 				m := project(userMap(u), sel, defaultUserProps)
+				if changed["manager"] {
+					managerDelta(m, u, was)
+				}
 				for k, v := range m {
 					switch {
-					case k == "id":
+					case k == "id" || strings.HasSuffix(k, "@delta"):
 					case minimal && !changed[k]:
 						delete(m, k) // Prefer: return=minimal: only what changed
 					case !minimal && v == nil && !changed[k] && everSet[k] == 0:

@@ -14,7 +14,8 @@ func GUID(kind, i int) string {
 // the app only through nesting and are NOT assigned. About 3% of users are
 // disabled and 2% are guests; one in fifty has an alias in acquisicorp.net
 // among its proxyAddresses. Addresses are user<i>@acme.com, as in the Okta
-// simulator's generator, so the two IdPs describe one company.
+// simulator's generator, so the two IdPs describe one company. Every
+// member but user 0 has a manager: user i/20.
 func Generate(n, assigned int) *Scenario {
 	sc := &Scenario{
 		TenantID: GUID(1, 1), ClientID: GUID(2, 1), ClientSecret: "sim~secret.value-0123456789",
@@ -31,6 +32,9 @@ func Generate(n, assigned int) *Scenario {
 			UserPrincipalName: fmt.Sprintf("user%07d@acme.com", i), Mail: fmt.Sprintf("user%07d@acme.com", i),
 			AccountEnabled: i%33 != 7, UserType: "Member", EmployeeID: fmt.Sprintf("E%07d", i)}
 		u.ProxyAddresses = []string{"SMTP:" + u.Mail}
+		if i > 0 {
+			u.Manager = GUID(7, i/20) // user 0 manages users 1-19, user 1 users 20-39, ...
+		}
 		if i%50 == 0 {
 			u.ProxyAddresses = append(u.ProxyAddresses, fmt.Sprintf("smtp:user%07d@acquisicorp.net", i), "SIP:"+u.Mail)
 		}
@@ -41,6 +45,7 @@ func Generate(n, assigned int) *Scenario {
 			u.ProxyAddresses = []string{"SMTP:" + u.Mail}
 			u.EmployeeID = ""
 			u.OtherMails = []string{u.Mail}
+			u.Manager = ""
 		}
 		sc.Users = append(sc.Users, u)
 		switch {

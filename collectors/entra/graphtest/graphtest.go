@@ -81,7 +81,12 @@ func userMap(u *User) map[string]any {
 	return map[string]any{"id": u.ID, "displayName": u.DisplayName, "givenName": nilIf(u.GivenName), "surname": nilIf(u.Surname),
 		"userPrincipalName": u.UserPrincipalName, "mail": nilIf(u.Mail), "otherMails": arr(u.OtherMails), "proxyAddresses": arr(u.ProxyAddresses),
 		"accountEnabled": u.AccountEnabled, "userType": ut, "employeeId": nilIf(u.EmployeeID), "jobTitle": nilIf(u.JobTitle),
-		"businessPhones": []string{}, "mobilePhone": nil, "officeLocation": nil, "preferredLanguage": nil}
+		"businessPhones": []string{}, "mobilePhone": nil, "officeLocation": nil, "preferredLanguage": nil,
+		// The manager relationship, kept here so that ChangeUser dates its
+		// changes as it does a property's; project never writes it (a
+		// relationship is not a property: $expand on a list, manager@delta
+		// in a delta round).
+		"manager": nilIf(u.Manager)}
 }
 
 // project keeps the $select'ed properties, or the default set.
@@ -92,6 +97,9 @@ func project(m map[string]any, sel []string, def []string) map[string]any {
 	}
 	out := map[string]any{}
 	for _, k := range keep {
+		if k == "manager" {
+			continue
+		}
 		if v, ok := m[k]; ok {
 			out[k] = v
 		}
@@ -101,6 +109,40 @@ func project(m map[string]any, sel []string, def []string) map[string]any {
 			out[k] = v
 		}
 	}
+	return out
+}
+
+// expandManager reads $expand=manager or $expand=manager($select=a,b) of
+// a user list: "user: list manager" ("GET /users?$expand=manager"; "you
+// can specify $select inside $expand to select the individual manager's
+// properties"). It reports whether the manager is expanded and the
+// properties selected in it (nil: the default set).
+func expandManager(r *http.Request) (bool, []string) {
+	v := strings.TrimSpace(r.URL.Query().Get("$expand"))
+	if v != "manager" && !strings.HasPrefix(v, "manager(") {
+		return false, nil
+	}
+	inner := strings.TrimSuffix(strings.TrimPrefix(v, "manager("), ")")
+	for _, opt := range strings.Split(inner, ";") {
+		if sel, ok := strings.CutPrefix(strings.TrimSpace(opt), "$select="); ok {
+			return true, strings.Split(sel, ",")
+		}
+	}
+	return true, nil
+}
+
+// managerOf renders u's expanded manager, or nil when u has none or the
+// manager is gone; callers hold mu.
+func (s *Server) managerOf(u *User, sel []string) map[string]any {
+	if u.Manager == "" {
+		return nil
+	}
+	m := s.user(u.Manager)
+	if m == nil {
+		return nil
+	}
+	out := project(userMap(m), sel, defaultUserProps)
+	out["@odata.type"] = "#microsoft.graph.user"
 	return out
 }
 

@@ -177,3 +177,42 @@ func TestSeveralServicePrincipals(t *testing.T) {
 		t.Errorf("unknown service principal: %d", resp.StatusCode)
 	}
 }
+
+// TestManagerRelationship: $expand=manager on the list (pages of at most
+// 100 then), and manager@delta in delta rounds that select manager.
+func TestManagerRelationship(t *testing.T) {
+	s := NewServer(Generate(250, 10))
+	defer s.Close()
+	tok := token(t, s)
+	_, b := get(t, s, tok, s.GraphURL()+"/users?$select=id,userPrincipalName&$top=999&$expand=manager($select=id,userPrincipalName)")
+	items := b["value"].([]any)
+	if len(items) != 100 || b["@odata.nextLink"] == nil {
+		t.Fatalf("with $expand a page holds %d users, want 100 and a next link", len(items))
+	}
+	if _, ok := items[0].(map[string]any)["manager"]; ok {
+		t.Errorf("user 0 has no manager: %v", items[0])
+	}
+	mg, _ := items[25].(map[string]any)["manager"].(map[string]any)
+	if mg["id"] != GUID(7, 1) || mg["userPrincipalName"] != "user0000001@acme.com" || len(mg) != 3 {
+		t.Errorf("user 25's manager: %v, want user 1 with the selected properties and @odata.type", mg)
+	}
+	_, latest := get(t, s, tok, s.GraphURL()+"/users/delta()?$select=id,displayName,manager&$deltatoken=latest")
+	link := latest["@odata.deltaLink"].(string)
+	s.ChangeUser(GUID(7, 25), func(u *User) { u.Manager = GUID(7, 2) })
+	s.ChangeUser(GUID(7, 26), func(u *User) { u.Manager = "" })
+	s.ChangeUser(GUID(7, 27), func(u *User) { u.DisplayName = "Renamed" })
+	_, body := get(t, s, tok, link, "return=minimal")
+	got := map[string]map[string]any{}
+	for _, v := range body["value"].([]any) {
+		got[v.(map[string]any)["id"].(string)] = v.(map[string]any)
+	}
+	if d, _ := got[GUID(7, 25)]["manager@delta"].([]any); len(d) != 1 || d[0].(map[string]any)["id"] != GUID(7, 2) || len(got[GUID(7, 25)]) != 2 {
+		t.Errorf("a new manager: %v", got[GUID(7, 25)])
+	}
+	if d, _ := got[GUID(7, 26)]["manager@delta"].([]any); len(d) != 1 || d[0].(map[string]any)["@removed"] == nil {
+		t.Errorf("a manager taken away: %v", got[GUID(7, 26)])
+	}
+	if _, ok := got[GUID(7, 27)]["manager@delta"]; ok {
+		t.Errorf("an unchanged manager is not in a tracked item: %v", got[GUID(7, 27)])
+	}
+}

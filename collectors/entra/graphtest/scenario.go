@@ -18,6 +18,9 @@ type User struct {
 	UserType          string   `json:"userType,omitempty"` // Member or Guest
 	EmployeeID        string   `json:"employeeId,omitempty"`
 	JobTitle          string   `json:"jobTitle,omitempty"`
+	// Manager is the object id of the user's manager (the manager
+	// relationship), "" for none.
+	Manager string `json:"manager,omitempty"`
 }
 
 // Group is a security group; Members holds user and group ids (direct).

@@ -41,10 +41,13 @@ type Server struct {
 	created map[string]int64            // user id -> sequence of its creation (or restore); absent: from the start
 	propVer map[string]map[string]int64 // user id -> property -> sequence of its last change
 	gone    map[string]removal          // removed user id -> when and why
-	deleted map[string]User             // soft-deleted users, restorable
-	minSeq  int64                       // delta tokens older than this are expired
-	pages   map[string]int              // page counter per path, for FailPage
-	byID    map[string]int              // user id -> index in sc.Users
+	// formerManager is a user's manager before its last change, for the
+	// @removed entry of a manager taken away.
+	formerManager map[string]string
+	deleted       map[string]User // soft-deleted users, restorable
+	minSeq        int64           // delta tokens older than this are expired
+	pages         map[string]int  // page counter per path, for FailPage
+	byID          map[string]int  // user id -> index in sc.Users
 	// members memoises a group's (transitive) members by path, resolved
 	// once instead of for every page; reindex clears it, since every
 	// change of users or groups goes through it.
@@ -70,7 +73,7 @@ func NewServer(sc *Scenario) *Server {
 // NewUnstarted builds a simulator without starting it.
 func NewUnstarted(sc *Scenario) *Server {
 	s := &Server{sc: sc, tokens: map[string][]string{}, created: map[string]int64{}, propVer: map[string]map[string]int64{},
-		gone: map[string]removal{}, deleted: map[string]User{}, pages: map[string]int{}}
+		gone: map[string]removal{}, deleted: map[string]User{}, pages: map[string]int{}, formerManager: map[string]string{}}
 	s.resetStats()
 	s.reindex()
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -143,7 +146,11 @@ func (s *Server) ChangeUser(id string, f func(*User)) {
 		panic("graphtest: no user " + id)
 	}
 	before := userMap(&s.sc.Users[i])
+	was := s.sc.Users[i].Manager
 	f(&s.sc.Users[i])
+	if s.sc.Users[i].Manager != was {
+		s.formerManager[id] = was
+	}
 	after := userMap(&s.sc.Users[i])
 	s.seq++
 	for k, v := range after {
