@@ -366,7 +366,7 @@ func TestReadCommandsNeedAStore(t *testing.T) {
 			if _, err := db.Exec(`DELETE FROM goose_db_version WHERE version_id = (SELECT MAX(version_id) FROM goose_db_version)`); err != nil {
 				t.Fatal(err)
 			}
-		}, "`idgraph run`) upgrades it"},
+		}, "a command that writes upgrades it, then read it again (`idgraph run` writes)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
