@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,6 +40,7 @@ const (
 	PackDecisions    = "decisions.csv"
 	PackRemediation  = "remediation.csv"
 	PackCampaign     = "campaign.json"
+	PackSummary      = "summary.html"
 	PackManifestFile = "manifest.json"
 )
 
@@ -290,11 +292,15 @@ func BuildPack(ctx context.Context, st *store.Store, id int64, opt PackOptions) 
 		cj.Signoff = &signoffJSON{By: so.By, At: so.At.UTC().Format(time.RFC3339Nano), Progress: so.Progress, Revokes: so.Revokes}
 	}
 	files[PackCampaign] = indentJSON(cj)
-	rows[PackCampaign] = 0
+	var sb bytes.Buffer
+	if err := packSummary.Execute(&sb, map[string]any{"C": cj, "Head": shown.Head, "Generator": "idgraph " + opt.Version}); err != nil {
+		return nil, nil, fmt.Errorf("report: writing %s: %w", PackSummary, err)
+	}
+	files[PackSummary] = sb.Bytes()
 
 	m := &PackManifest{Campaign: c.ID, Apps: c.Apps, Generator: "idgraph " + opt.Version, DecisionsAsOf: asOf.Format(time.RFC3339Nano),
 		SignedOff: rv.SignedOff, Snapshot: ms, ChainHead: shown.Head}
-	for _, name := range []string{PackPopulation, PackItems, PackFindings, PackAccounts, PackDecisions, PackRemediation, PackCampaign} {
+	for _, name := range []string{PackPopulation, PackItems, PackFindings, PackAccounts, PackDecisions, PackRemediation, PackCampaign, PackSummary} {
 		sum := sha256.Sum256(files[name])
 		m.Files = append(m.Files, PackFile{Name: name, SHA256: hex.EncodeToString(sum[:]), Bytes: len(files[name]), Rows: rows[name]})
 	}
@@ -400,6 +406,39 @@ func WritePack(ctx context.Context, st *store.Store, id int64, dir string, opt P
 	}
 	return m, nil
 }
+
+// packSummary is summary.html: the pack on one page, for the auditor to
+// read; every value comes from campaign.json.
+var packSummary = template.Must(template.New("summary").Funcs(template.FuncMap{"clean": func(s string) string { return Terminal(s, 300) }}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Access review campaign {{.C.ID}}</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1b1f24}table{border-collapse:collapse}th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}
+th{font-size:12px;text-transform:uppercase;color:#57606a}.bad{color:#b42318;font-weight:600}code{font-size:12px}</style></head><body>
+<h1>Access review campaign {{.C.ID}}: {{range $i, $a := .C.Apps}}{{if $i}}, {{end}}{{clean $a}}{{end}}</h1>
+<p>Population frozen from snapshot {{.C.Snapshot.ID}} ({{.C.Snapshot.FinishedAt}}, hash <code>{{.C.Snapshot.Hash}}</code>) when the campaign started,
+{{.C.StartedAt}}{{with .C.StartedBy}} by {{clean .}}{{end}}: {{.C.Accounts}} accounts, {{.C.Items}} items to review, due {{.C.Due}}.
+Routing: {{.C.Routing.Route}}{{with .C.Routing.Reviewer}} ({{clean .}}){{end}}{{with .C.Routing.Fallback}}; fallback reviewer {{clean .}}{{end}}.</p>
+<p>This page shows the review as of <strong>{{.C.AsOf}}</strong>; the evidence chain's head then was <code>{{.Head}}</code>
+(check it with <code>idgraph verify --head</code>).</p>
+<h2>Sign-off</h2>
+{{with .C.Signoff}}<p>Signed off by <strong>{{clean .By}}</strong> on {{.At}}: {{.Progress.Decided}} of {{.Progress.Total}} items decided,
+{{.Progress.Undecided}} undecided, {{.Progress.Pending}} waiting for a second reviewer, <span {{if .Progress.Overdue}}class="bad"{{end}}>{{.Progress.Overdue}} overdue</span>.</p>
+{{if .Revokes}}<table><tr><th>Decision</th><th>Item</th><th>Remediation</th></tr>{{range .Revokes}}<tr><td>{{.Decision}}{{with .Role}} to {{clean .}}{{end}} ({{.DecisionID}})</td><td><code>{{clean .Key}}</code></td><td>{{clean .Remediation}}</td></tr>{{end}}</table>
+{{else}}<p>No access was revoked or changed.</p>{{end}}{{else}}<p class="bad">Not signed off by this moment: the campaign was open.</p>{{end}}
+<h2>Progress by reviewer</h2>
+<table><tr><th>Reviewer</th><th>Items</th><th>Decided</th><th>Waiting for a second reviewer</th><th>Undecided</th><th>Overdue</th></tr>
+{{range $who, $p := .C.ByReviewer}}<tr><td>{{clean $who}}</td><td>{{$p.Total}}</td><td>{{$p.Decided}}</td><td>{{$p.Pending}}</td><td>{{$p.Undecided}}</td><td>{{$p.Overdue}}</td></tr>{{end}}
+<tr><th>All</th><th>{{.C.Progress.Total}}</th><th>{{.C.Progress.Decided}}</th><th>{{.C.Progress.Pending}}</th><th>{{.C.Progress.Undecided}}</th><th>{{.C.Progress.Overdue}}</th></tr></table>
+<h2>Sources</h2>
+<table><tr><th>Source</th><th>Kind</th><th>Complete</th><th>Records read</th><th>Accounts frozen</th></tr>
+{{range .C.Sources}}<tr><td>{{clean .Name}}</td><td>{{.Kind}}</td><td>{{if .Complete}}yes{{else}}<span class="bad">no</span>{{end}}</td><td>{{.Records}}</td><td>{{with index $.C.Reconciled .Name}}{{.Frozen}}{{end}}</td></tr>{{end}}</table>
+<h2>Time from revoke decision to confirmed removal</h2>
+{{if .C.Remediation.Confirmed}}<p>{{.C.Remediation.Confirmed}} removals confirmed by a later read: median {{.C.Remediation.Median}}, 95th percentile {{.C.Remediation.P95}}.</p>
+{{else}}<p>No removal has been confirmed by a later read yet.</p>{{end}}
+<p>The files beside this page hold every row: population.csv, items.csv, findings.csv, accounts.csv, decisions.csv, remediation.csv, campaign.json;
+manifest.json has the SHA-256 of each. Written by {{.Generator}}.</p>
+</body></html>
+`))
 
 // ErrNotEmpty: the pack's folder holds files already.
 var ErrNotEmpty = errors.New("folder not empty")

@@ -171,7 +171,7 @@ func TestEvidencePackIsReproducible(t *testing.T) {
 	if err := json.Unmarshal(signed1[report.PackManifestFile], &m); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Files) != 7 || m.DecisionsAsOf == "" || m.Snapshot.Hash == "" {
+	if len(m.Files) != 8 || m.DecisionsAsOf == "" || m.Snapshot.Hash == "" {
 		t.Fatalf("manifest = %+v", m)
 	}
 	for _, f := range m.Files {
