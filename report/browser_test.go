@@ -97,7 +97,8 @@ func TestReportInChromium(t *testing.T) {
 	sum.ID = 41
 	d.Snapshot, d.History = &sum, append(past, report.Point{ID: 41, At: sum.FinishedAt, Complete: true, BySeverity: d.History[0].BySeverity})
 	out := t.ArtifactDir()
-	for name, data := range map[string]*report.Data{"complete": d, "failed": failedSnapshot(d)} {
+	// Two applications: findings and teams grouped under each title.
+	for name, data := range map[string]*report.Data{"complete": d, "failed": failedSnapshot(d), "two-apps": twoApps(t)} {
 		var b bytes.Buffer
 		if err := report.WriteHTML(&b, data); err != nil {
 			t.Fatal(err)

@@ -189,6 +189,7 @@ var Severities = []string{diff.SevCritical, diff.SevHigh, diff.SevMedium, diff.S
 // TeamRoles counts, per app team, active members by role and pending
 // invitations.
 type TeamRoles struct {
+	App        string // the application whose team it is
 	Team, Name string
 	Roles      map[string]int
 	Invited    int
@@ -197,6 +198,10 @@ type TeamRoles struct {
 
 // Teams returns the per-team role breakdown.
 func (d *Data) Teams() []TeamRoles {
+	appOf := map[string]string{}
+	for _, s := range d.Snapshot.Sources {
+		appOf[s.Info.Name] = s.Info.App
+	}
 	byTeam := map[string]*TeamRoles{}
 	for _, a := range d.Accounts {
 		if a.Team == "" {
@@ -204,7 +209,7 @@ func (d *Data) Teams() []TeamRoles {
 		}
 		t := byTeam[a.Source+"/"+a.Team]
 		if t == nil {
-			t = &TeamRoles{Team: a.Team, Name: a.TeamName, Roles: map[string]int{}}
+			t = &TeamRoles{App: appOf[a.Source], Team: a.Team, Name: a.TeamName, Roles: map[string]int{}}
 			byTeam[a.Source+"/"+a.Team] = t
 		}
 		switch a.Status {

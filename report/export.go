@@ -233,6 +233,7 @@ func AccountsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, err
 		return a.Source+"\x00"+a.Team+"\x00"+strings.ToLower(a.Email) < b.Source+"\x00"+b.Team+"\x00"+strings.ToLower(b.Email)
 	})
 	sort.SliceStable(missing, func(i, j int) bool { return missing[i].Email+missing[i].Key < missing[j].Email+missing[j].Key })
+	single := len(d.Apps()) <= 1
 	var buf bytes.Buffer
 	cw, err := NewCSVWriter(&buf, opt)
 	if err != nil {
@@ -264,7 +265,8 @@ func AccountsCSV(d *Data, opt CSVOptions) ([]byte, map[string]int, []string, err
 		p := d.People[a.Person]
 		rec := []string{snapID, snapAt, a.Source, a.Team, a.TeamName, a.Email, a.DisplayName, a.Role, string(a.Status), a.Person, p.Email, a.LinkReason}
 		rec = append(rec, idpCols(a.Person)...)
-		rec = append(rec, p.ExpectedRole, p.ExpectedWhy, strings.Join(kinds, ";"), strings.Join(ids, ";"))
+		role, why := ExpectedIn(p, d.AppOf(&a.Account), single)
+		rec = append(rec, role, why, strings.Join(kinds, ";"), strings.Join(ids, ";"))
 		rec = append(rec, d.review(fs)...)
 		if err := cw.Write(rec); err != nil {
 			return nil, nil, nil, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,18 +67,60 @@ var funcs = template.FuncMap{
 	},
 	"unchecked": func(f diff.Finding, src []store.Source) string { return List(UncheckedBy(f, src)) },
 	"firstSeen": FirstSeenText,
-	"otherRoles": func(m map[string]int) string {
+	// otherRoles counts the roles that are not columns of the table (text
+	// that is not one of the application's roles), in a stable order.
+	"otherRoles": func(m map[string]int, columns []string) string {
 		var out []string
-		for k, v := range m {
-			if k != "Owner" && k != "Admin" && k != "Member" {
-				out = append(out, fmt.Sprintf("%s: %d", Terminal(k, 40), v))
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !slices.Contains(columns, k) {
+				out = append(out, fmt.Sprintf("%s: %d", Terminal(k, 40), m[k]))
 			}
 		}
 		return strings.Join(out, ", ")
 	},
+	// appTitle and sourceTitle name a finding's or a source's application
+	// when the report shows several; WriteHTML binds them to the snapshot.
+	"appTitle":    func(diff.Finding) string { return "" },
+	"sourceTitle": func(string) string { return "" },
 }
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(funcs).ParseFS(tmplFS, "report.html.tmpl"))
+
+// TeamGroup is one application's part of the roles-per-team table: its
+// ladder, highest role first, as the columns.
+type TeamGroup struct {
+	Application
+	Columns []string
+	Teams   []TeamRoles
+}
+
+// teamGroups splits the per-team role counts by application, in the order
+// of apps; with one application (or none) everything is one group.
+func teamGroups(apps []Application, teams []TeamRoles) []TeamGroup {
+	columns := func(a Application) []string {
+		c := slices.Clone(a.Roles)
+		slices.Reverse(c)
+		return c
+	}
+	if len(apps) <= 1 {
+		g := TeamGroup{Teams: teams}
+		if len(apps) == 1 {
+			g.Application, g.Columns = apps[0], columns(apps[0])
+		}
+		return []TeamGroup{g}
+	}
+	out := make([]TeamGroup, 0, len(apps))
+	for _, a := range apps {
+		g := TeamGroup{Application: a, Columns: columns(a)}
+		for _, t := range teams {
+			if t.App == a.Name {
+				g.Teams = append(g.Teams, t)
+			}
+		}
+		out = append(out, g)
+	}
+	return out
+}
 
 // Chart is the inline SVG chart of findings over the snapshot history. It
 // is drawn in its own coordinates (a viewBox) and scales with its card.
@@ -195,10 +239,42 @@ func WriteHTML(w io.Writer, d *Data) error {
 	for _, u := range inc {
 		incNames = append(incNames, u.Source)
 	}
-	return page.Execute(w, map[string]any{
-		"D": d, "Facts": facts, "Kinds": Kinds, "Severities": Severities, "Teams": d.Teams(),
+	// With several applications, the findings and the roles per team are
+	// grouped under each application's title, and every list names the
+	// application; with one, the report reads as it always has.
+	apps := d.Apps()
+	multi := len(apps) > 1
+	groups := []AppFindings{{Findings: facts}}
+	if multi {
+		groups = ByApp(apps, facts)
+	}
+	t, err := page.Clone()
+	if err != nil {
+		return err
+	}
+	t.Funcs(template.FuncMap{
+		"appTitle": func(f diff.Finding) string {
+			if !multi {
+				return ""
+			}
+			return TitleIn(apps, f.App)
+		},
+		"sourceTitle": func(source string) string {
+			if !multi {
+				return ""
+			}
+			for _, s := range d.Snapshot.Sources {
+				if s.Info.Name == source && s.Info.App != "" {
+					return TitleIn(apps, s.Info.App)
+				}
+			}
+			return ""
+		},
+	})
+	return t.Execute(w, map[string]any{
+		"D": d, "Facts": facts, "Kinds": Kinds, "Severities": Severities, "TeamGroups": teamGroups(apps, d.Teams()),
 		"Chart": chart(d.History), "Unknowns": unknowns, "Sources": d.Snapshot.Sources,
 		"Incomplete": inc, "IncompleteList": List(incNames), "App": d.App(), "Counts": d.AccountCounts(),
-		"Top": Top(facts, 5), "TopUnknown": Top(unknowns, 5),
+		"Top": Top(facts, 5), "TopUnknown": Top(unknowns, 5), "Multi": multi, "FactGroups": groups,
 	})
 }

@@ -89,6 +89,33 @@ func WriteMarkdown(w io.Writer, d *Data) error {
 			fmt.Fprintf(w, "- %s: %d\n", sev, n)
 		}
 	}
+	if apps := d.Apps(); len(apps) > 1 {
+		// Several applications: how many findings each has, under its title.
+		fmt.Fprintln(w, "\n## By application")
+		unk := ByApp(apps, unknowns)
+		for i, g := range ByApp(apps, facts) {
+			line := fmt.Sprintf("- %s: %s", mdText(g.Title), Plural(len(g.Findings), "finding", "findings"))
+			var parts []string
+			for _, sev := range Severities {
+				n := 0
+				for _, f := range g.Findings {
+					if f.Severity == sev {
+						n++
+					}
+				}
+				if n > 0 {
+					parts = append(parts, fmt.Sprintf("%d %s", n, sev))
+				}
+			}
+			if len(parts) > 0 {
+				line += " (" + strings.Join(parts, ", ") + ")"
+			}
+			if i < len(unk) && len(unk[i].Findings) > 0 {
+				line += fmt.Sprintf("; %d not re-checked", len(unk[i].Findings))
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
 	if len(facts) > 0 {
 		fmt.Fprintln(w, "\n## Most severe")
 		mdFindings(w, d, facts, "in the full report", func(diff.Finding) string { return "" })
@@ -138,11 +165,16 @@ func WriteMarkdown(w io.Writer, d *Data) error {
 // (notion:t1:dana@acme.com), disabled in entra, still Notion Admin in
 // Onboarding".
 func mdFindings(w io.Writer, d *Data, fs []diff.Finding, rest string, tail func(diff.Finding) string) {
+	apps := d.Apps()
 	for i, f := range fs {
 		if i == mdLines {
 			fmt.Fprintf(w, "- … and %d more %s\n", len(fs)-i, rest)
 			return
 		}
-		fmt.Fprintf(w, "- %s %s: %s, %s%s\n", strings.ToUpper(f.Severity), mdText(f.Kind), mdText(d.WhoOf(f).String()), mdText(f.Explanation), mdText(tail(f)))
+		kind := mdText(f.Kind)
+		if len(apps) > 1 {
+			kind += " in " + mdText(TitleIn(apps, f.App))
+		}
+		fmt.Fprintf(w, "- %s %s: %s, %s%s\n", strings.ToUpper(f.Severity), kind, mdText(d.WhoOf(f).String()), mdText(f.Explanation), mdText(tail(f)))
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/diff"
@@ -204,35 +202,6 @@ func (d *Data) ChangeWho(c diff.Change) Who {
 	return w
 }
 
-// Title capitalises an application's short name, as the findings do
-// ("notion" -> "Notion").
-func Title(app string) string {
-	r, n := utf8.DecodeRuneInString(app)
-	if n == 0 {
-		return ""
-	}
-	return string(unicode.ToUpper(r)) + app[n:]
-}
-
-// AppTitle names the applications that the app sources read ("Notion",
-// "Miro and Notion"); "the application" when none says.
-func AppTitle(sources []store.Source) string {
-	var apps []string
-	for _, s := range sources {
-		if s.Info.Kind == collectors.KindApp && s.Info.App != "" && !slices.Contains(apps, Title(s.Info.App)) {
-			apps = append(apps, Title(s.Info.App))
-		}
-	}
-	if len(apps) == 0 {
-		return "the application"
-	}
-	slices.Sort(apps)
-	return List(apps)
-}
-
-// App names the snapshot's applications.
-func (d *Data) App() string { return AppTitle(d.Snapshot.Sources) }
-
 // SourceCount is how many accounts one source holds in the snapshot.
 type SourceCount struct {
 	Source   string
@@ -246,11 +215,12 @@ type SourceCount struct {
 // AccountCounts counts the accounts of each source, in source order, so
 // that IdP and app accounts are never added together.
 func (d *Data) AccountCounts() []SourceCount {
+	apps := d.Apps()
 	idx := map[string]int{}
 	var out []SourceCount
 	for _, s := range d.Snapshot.Sources {
 		idx[s.Info.Name] = len(out)
-		out = append(out, SourceCount{Source: s.Info.Name, Kind: s.Info.Kind, App: Title(s.Info.App)})
+		out = append(out, SourceCount{Source: s.Info.Name, Kind: s.Info.Kind, App: TitleIn(apps, s.Info.App)})
 	}
 	teams := map[string]bool{}
 	for _, a := range d.Accounts {
