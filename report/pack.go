@@ -431,7 +431,7 @@ Routing: {{.C.Routing.Route}}{{with .C.Routing.Reviewer}} ({{clean .}}){{end}}{{
 <tr><th>All</th><th>{{.C.Progress.Total}}</th><th>{{.C.Progress.Decided}}</th><th>{{.C.Progress.Pending}}</th><th>{{.C.Progress.Undecided}}</th><th>{{.C.Progress.Overdue}}</th></tr></table>
 <h2>Sources</h2>
 <table><tr><th>Source</th><th>Kind</th><th>Complete</th><th>Records read</th><th>Accounts frozen</th></tr>
-{{range .C.Sources}}<tr><td>{{clean .Name}}</td><td>{{.Kind}}</td><td>{{if .Complete}}yes{{else}}<span class="bad">no</span>{{end}}</td><td>{{.Records}}</td><td>{{with index $.C.Reconciled .Name}}{{.Frozen}}{{end}}</td></tr>{{end}}</table>
+{{range .C.Sources}}<tr><td>{{clean .Name}}</td><td>{{.Kind}}</td><td>{{if .Complete}}yes{{else}}<span class="bad">no</span>{{end}}</td><td>{{.Records}}</td><td>{{if eq .Kind "app"}}{{(index $.C.Reconciled .Name).Frozen}}{{end}}</td></tr>{{end}}</table>
 <h2>Time from revoke decision to confirmed removal</h2>
 {{if .C.Remediation.Confirmed}}<p>{{.C.Remediation.Confirmed}} removals confirmed by a later read: median {{.C.Remediation.Median}}, 95th percentile {{.C.Remediation.P95}}.</p>
 {{else}}<p>No removal has been confirmed by a later read yet.</p>{{end}}

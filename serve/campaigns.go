@@ -58,7 +58,7 @@ func (s *Server) campaignRoutes(mux *http.ServeMux) {
 
 // packFiles are the files of an evidence pack the UI serves, in the
 // order the overview links them.
-var packFiles = []string{report.PackManifestFile, report.PackCampaign, report.PackPopulation, report.PackItems, report.PackFindings,
+var packFiles = []string{report.PackSummary, report.PackManifestFile, report.PackCampaign, report.PackPopulation, report.PackItems, report.PackFindings,
 	report.PackAccounts, report.PackDecisions, report.PackRemediation}
 
 // downloadPack serves one file of a campaign's evidence pack, the same
