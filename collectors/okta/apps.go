@@ -122,8 +122,8 @@ func (r *read) assign() {
 			name := r.names[g.id]
 			for _, uid := range r.members[g.id] {
 				byUser[uid] = append(byUser[uid], via{name, g.priority, g.roles})
-				if u := r.accs.find(uid); u != nil && !slices.Contains(u.a.Groups, name) {
-					u.a.Groups = append(u.a.Groups, name)
+				if u := r.accs.find(uid); u != nil && !slices.Contains(u.groups, name) {
+					u.groups = append(u.groups, name)
 				}
 			}
 		}
@@ -135,14 +135,13 @@ func (r *read) assign() {
 				missing++
 				continue
 			}
-			a := &u.a
 			if notInForce[au.status] {
 				idle[au.status]++
-				as := a.Assign(app.name)
+				as := u.assign(app.name)
 				as.Via = append(as.Via, fmt.Sprintf("app user %s (scope %s): grants nothing", au.status, au.scope))
 				continue
 			}
-			as := a.Assign(app.name)
+			as := u.assign(app.name)
 			as.InForce = true
 			as.Roles = append(as.Roles, au.roles...)
 			if au.scope == "USER" {

@@ -240,7 +240,7 @@ func (r *read) checkAccess(ctx context.Context, cl *sdk.Client) error {
 func (r *read) parts() {
 	users, deprov, members := 0, 0, 0
 	for i := range r.accs.len() {
-		if r.accs.at(i).a.RawStatus == "DEPROVISIONED" {
+		if r.accs.at(i).status == "DEPROVISIONED" {
 			deprov++
 		} else {
 			users++
@@ -274,4 +274,4 @@ func (r *read) page(stage string) {
 }
 
 // accounts hands back the accounts sorted by id.
-func (r *read) accounts() []collectors.Account { return r.accs.sorted() }
+func (r *read) accounts() []collectors.Account { return r.accs.sorted(r.c.name) }

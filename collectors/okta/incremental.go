@@ -49,21 +49,20 @@ func (r *read) loadPrevious() {
 	// found again if their login changed since.
 	ids := make(map[string]string, len(p.Accounts))
 	for i := range p.Accounts {
-		if l := loginOf(&p.Accounts[i]); l != "" {
+		if l := accountLogin(&p.Accounts[i]); l != "" {
 			ids[strings.ToLower(l)] = p.Accounts[i].ID
 		}
 	}
-	for _, a := range p.Accounts {
+	for i := range p.Accounts {
+		a := &p.Accounts[i]
 		for _, g := range a.Groups {
 			r.prevMem[g] = append(r.prevMem[g], a.ID)
 		}
-		a.Assignments, a.Groups = nil, nil
-		a.Source = r.c.name
-		mgr := a.Manager
-		if id, ok := ids[strings.ToLower(mgr)]; ok {
-			mgr = id
+		u := fromAccount(a)
+		if id, ok := ids[strings.ToLower(u.mgr)]; ok {
+			u.mgr = id
 		}
-		r.accs.put(rec{a, mgr})
+		r.accs.put(u)
 	}
 	r.comp.Mode = "incremental"
 }

@@ -81,50 +81,31 @@ func (r *read) addUsers(users []oktaUser) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := range users {
-		u := &users[i]
-		if u.ID == "" {
+		if users[i].ID == "" {
 			continue
-		}
-		a := r.toAccount(u)
-		mgr := string(u.Profile.ManagerID)
-		if mgr == "" {
-			mgr = string(u.Profile.Manager)
 		}
 		// A user read again (an incremental read over the previous
 		// snapshot, or a user whose status changed between two lists): the
 		// later read wins.
-		r.accs.put(rec{a, mgr})
+		r.accs.put(toRec(&users[i]))
 	}
 }
 
-func (r *read) toAccount(u *oktaUser) collectors.Account {
+func toRec(u *oktaUser) rec {
 	p := &u.Profile
-	login, email, second := string(p.Login), string(p.Email), string(p.SecondEmail)
-	if email == login {
-		email = login // one string, not two copies of it
+	r := rec{id: u.ID, status: rawStatus(u.Status), login: string(p.Login), email: string(p.Email), second: string(p.SecondEmail),
+		display: string(p.DisplayName), employee: string(p.EmployeeNumber),
+		statusChanged: nanos(u.StatusChanged), lastLogin: nanos(u.LastLogin), mgr: string(p.ManagerID)}
+	if r.email == r.login {
+		r.email = r.login // one string, not two copies of it
 	}
-	a := collectors.Account{Source: r.c.name, ID: u.ID, Email: email, RawStatus: rawStatus(u.Status),
-		EmployeeID: string(p.EmployeeNumber), Status: Status(u.Status), StatusChanged: u.StatusChanged, LastActivity: u.LastLogin}
-	n := 0
-	for _, v := range []string{login, email, second} {
-		if v != "" {
-			n++
-		}
+	if r.display == "" {
+		r.display = strings.TrimSpace(string(p.FirstName) + " " + string(p.LastName))
 	}
-	a.Addresses = make([]collectors.Address, 0, n)
-	for _, f := range []struct{ field, v string }{{"login", login}, {"email", email}, {"secondEmail", second}} {
-		if f.v != "" {
-			a.Addresses = append(a.Addresses, collectors.Address{Field: f.field, Value: f.v})
-		}
+	if r.mgr == "" {
+		r.mgr = string(p.Manager)
 	}
-	if a.Email == "" {
-		a.Email = login
-	}
-	a.DisplayName = string(p.DisplayName)
-	if a.DisplayName == "" {
-		a.DisplayName = strings.TrimSpace(string(p.FirstName) + " " + string(p.LastName))
-	}
-	return a
+	return r
 }
 
 // rawStatus returns Okta's status word as a constant when it is one of
@@ -160,8 +141,8 @@ func (r *read) resolveManagers() {
 	var byLogin map[string]int // made on the first reference that is no id
 	for i := range r.accs.len() {
 		u := r.accs.at(i)
+		u.manager = ""
 		if u.mgr == "" {
-			u.a.Manager = ""
 			continue
 		}
 		k, ok := r.accs.idx[u.mgr]
@@ -169,25 +150,24 @@ func (r *read) resolveManagers() {
 			if byLogin == nil {
 				byLogin = make(map[string]int, r.accs.len())
 				for j := range r.accs.len() {
-					if l := loginOf(&r.accs.at(j).a); l != "" {
+					if l := r.accs.at(j).loginOf(); l != "" {
 						byLogin[strings.ToLower(l)] = j
 					}
 				}
 			}
 			k, ok = byLogin[strings.ToLower(u.mgr)]
 		}
+		u.manager = u.mgr
 		if ok && k != i {
-			if l := loginOf(&r.accs.at(k).a); l != "" {
-				u.a.Manager = l
-				continue
+			if l := r.accs.at(k).loginOf(); l != "" {
+				u.manager = l
 			}
 		}
-		u.a.Manager = u.mgr
 	}
 }
 
-// loginOf is the account's Okta login, or its e-mail when it has none.
-func loginOf(a *collectors.Account) string {
+// accountLogin is an account's Okta login, or its e-mail when it has none.
+func accountLogin(a *collectors.Account) string {
 	for _, ad := range a.Addresses {
 		if ad.Field == "login" {
 			return ad.Value
