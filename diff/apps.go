@@ -18,7 +18,7 @@ type App struct {
 	Title string // as people write it; "" : the name, capitalised
 	// Ladder lists the application's roles from the lowest privilege to the
 	// highest. Its two highest rungs, never the lowest, are privileged
-	// (Stonly: Admin and Owner; a ladder with a Guest rung below Member
+	// (Member < Admin < Owner: Admin and Owner; a ladder with a Guest rung below Member
 	// still makes Member ordinary): a leaver who holds one is critical.
 	Ladder []string
 	Rules  []RoleRule
@@ -35,7 +35,7 @@ type RoleRule struct {
 	AppRole string // the assignment carries this role value
 	Default bool   // the role of an assigned person no other rule matches
 	Role    string
-	Why     string // how the evidence names the rule: "okta group Stonly Admins"
+	Why     string // how the evidence names the rule: "okta group App Admins"
 }
 
 // TitleOf returns how people write an application's name.

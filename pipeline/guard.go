@@ -13,7 +13,7 @@ import (
 )
 
 // guard applies the mass-change guard, to each source's total and to each
-// of its parts (a Stonly team, an IdP list) against the same part in the
+// of its parts (an application team, an IdP list) against the same part in the
 // source's last complete snapshot: one team of ten showing a tenth of its
 // members, or vanishing, moves the total by a tenth only, yet its leavers
 // would all look resolved. A drop the operator accepts (--accept-drop NAME
