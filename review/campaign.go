@@ -49,6 +49,10 @@ type Person struct {
 	// alias: a reviewer whose address is one of them reviews their own
 	// access.
 	Addresses []string
+	// IdPAddresses are the addresses of the person's IdP accounts, by which
+	// a manager address an IdP records finds them; nil: Email and
+	// Addresses (an empty, non-nil list: nobody's manager by address).
+	IdPAddresses []string
 	// Managers are the manager addresses the person's IdP accounts record,
 	// in source order.
 	Managers []string
@@ -65,7 +69,7 @@ type Directory struct {
 // and case-folded.
 func Fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// NewDirectory indexes people; norm normalises an address as correlation
+// NewDirectory indexes people by their IdP addresses; norm normalises an address as correlation
 // did (domain aliases; nil: Fold). An address two people claim finds
 // neither: correlation reported that conflict, and routing must not guess.
 func NewDirectory(people []Person, norm func(string) string) *Directory {
@@ -77,7 +81,11 @@ func NewDirectory(people []Person, norm func(string) string) *Directory {
 	for i := range people {
 		p := &people[i]
 		d.byID[p.ID] = p
-		for _, a := range append([]string{p.Email}, p.Addresses...) {
+		lookup := p.IdPAddresses
+		if lookup == nil {
+			lookup = append([]string{p.Email}, p.Addresses...)
+		}
+		for _, a := range lookup {
 			n := norm(a)
 			if n == "" {
 				continue
@@ -104,7 +112,7 @@ func (d *Directory) Own(id, who string) bool {
 	if p == nil || n == "" {
 		return false
 	}
-	for _, a := range append([]string{p.Email}, p.Addresses...) {
+	for _, a := range slices.Concat([]string{p.Email}, p.Addresses, p.IdPAddresses) {
 		if d.norm(a) == n {
 			return true
 		}

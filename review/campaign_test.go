@@ -121,3 +121,22 @@ func TestProgressAndDue(t *testing.T) {
 		t.Fatalf("ParseRoute(\"\") = %s, want owner", r)
 	}
 }
+
+func TestManagerIsFoundByIdPAddress(t *testing.T) {
+	dir := NewDirectory([]Person{
+		{ID: "ann", Email: "ann@acme.com", IdPAddresses: []string{"ann@acme.com"}, Managers: []string{"boss@acme.com"}},
+		// boss@acme.com is only an app account's address: no IdP knows it.
+		{ID: "app-only", Email: "boss@acme.com", Addresses: []string{"boss@acme.com"}, IdPAddresses: []string{}},
+		{ID: "cy", Email: "cy@acme.com", IdPAddresses: []string{"cy@acme.com", "cy@acquired.net"}, Managers: []string{"ann@acme.com"}},
+	}, nil)
+	rt := Routing{Route: RouteManager, Fallback: "fb@acme.com"}
+	if as, _ := rt.Assign(dir, Subject{Person: "ann"}); as.Reviewer != "fb@acme.com" {
+		t.Fatalf("a manager known only by an app account's address: %+v, want the fallback", as)
+	}
+	if as, _ := rt.Assign(dir, Subject{Person: "cy"}); as.Reviewer != "ann@acme.com" {
+		t.Fatalf("cy's manager: %+v", as)
+	}
+	if !dir.Own("cy", "CY@acquired.net") {
+		t.Fatal("an IdP alias is the person's own address")
+	}
+}

@@ -215,12 +215,19 @@ func (s *Store) StartCampaign(ctx context.Context, spec CampaignSpec) (c *Campai
 			byPerson[a.Person] = p
 			order = append(order, a.Person)
 		}
-		p.Addresses = append(p.Addresses, a.Email)
+		addrs := []string{a.Email}
 		for _, ad := range a.Addresses {
-			p.Addresses = append(p.Addresses, ad.Value)
+			addrs = append(addrs, ad.Value)
 		}
-		if srcs[a.Source].Kind == collectors.KindIdP && a.Manager != "" {
-			p.Managers = append(p.Managers, a.Manager)
+		p.Addresses = append(p.Addresses, addrs...)
+		if p.IdPAddresses == nil {
+			p.IdPAddresses = []string{} // found as a manager only by an IdP address
+		}
+		if srcs[a.Source].Kind == collectors.KindIdP {
+			p.IdPAddresses = append(p.IdPAddresses, addrs...)
+			if a.Manager != "" {
+				p.Managers = append(p.Managers, a.Manager)
+			}
 		}
 	}
 	dir := make([]review.Person, 0, len(order))
