@@ -37,15 +37,20 @@ import (
 // Alert is what one run has to say. It is the generic webhook's body.
 // Fields are only ever added.
 type Alert struct {
-	Version    int             `json:"version"`
-	Snapshot   int64           `json:"snapshot"`
-	Baseline   int64           `json:"baseline,omitempty"`
-	FinishedAt time.Time       `json:"finished_at"`
-	Apps       []string        `json:"apps,omitempty"` // the applications read, short names
-	Findings   []Item          `json:"findings"`       // facts that appeared or escalated
-	Resolved   int             `json:"resolved"`
-	RoleChange []diff.Change   `json:"role_changes"`
-	Incomplete []SourceProblem `json:"incomplete_sources"`
+	Version    int       `json:"version"`
+	Snapshot   int64     `json:"snapshot"`
+	Baseline   int64     `json:"baseline,omitempty"`
+	FinishedAt time.Time `json:"finished_at"`
+	Apps       []string  `json:"apps,omitempty"` // the applications read, short names
+	// AppTitles gives each application's title, by short name, and
+	// SourceApps the application each app source reads, so that a
+	// receiver can name the application of a role change (its source).
+	AppTitles  map[string]string `json:"app_titles,omitempty"`
+	SourceApps map[string]string `json:"source_apps,omitempty"`
+	Findings   []Item            `json:"findings"` // facts that appeared or escalated
+	Resolved   int               `json:"resolved"`
+	RoleChange []diff.Change     `json:"role_changes"`
+	Incomplete []SourceProblem   `json:"incomplete_sources"`
 	// UnknownCount is how many findings of the snapshot could not be
 	// re-checked because a source they depend on was incomplete; Unknown
 	// lists those at or above the alert's minimum severity, each with its
@@ -62,6 +67,8 @@ type Item struct {
 	// re-checked) or "unconfirmed" (found while a source was incomplete).
 	Change string `json:"change"`
 	diff.Finding
+	// AppTitle is the title of the finding's application ("Notion").
+	AppTitle string `json:"app_title,omitempty"`
 }
 
 // SourceProblem is an incomplete source.
@@ -89,12 +96,26 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 	a := &Alert{Version: 1, Snapshot: sum.ID, FinishedAt: sum.FinishedAt, Findings: []Item{}, RoleChange: []diff.Change{},
 		Incomplete: []SourceProblem{}, Unknown: []Item{}}
 	allComplete := true
-	for _, s := range sum.Sources {
-		if s.Info.Kind == collectors.KindApp && s.Info.App != "" && !slices.Contains(a.Apps, s.Info.App) {
-			a.Apps = append(a.Apps, s.Info.App)
+	apps := report.Apps(sum.Sources)
+	for _, app := range apps {
+		a.Apps = append(a.Apps, app.Name)
+		if a.AppTitles == nil {
+			a.AppTitles = map[string]string{}
 		}
+		a.AppTitles[app.Name] = app.Title
 	}
 	slices.Sort(a.Apps)
+	for _, s := range sum.Sources {
+		if s.Info.Kind == collectors.KindApp && s.Info.App != "" {
+			if a.SourceApps == nil {
+				a.SourceApps = map[string]string{}
+			}
+			a.SourceApps[s.Info.Name] = s.Info.App
+		}
+	}
+	item := func(change string, f diff.Finding) Item {
+		return Item{Change: change, Finding: f, AppTitle: report.TitleIn(apps, f.App)}
+	}
 	for _, u := range report.IncompleteSources(sum.Sources, fs) {
 		allComplete = false
 		var errs []string
@@ -131,7 +152,7 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 				if f.Carried {
 					change = "carried"
 				}
-				a.Unknown = append(a.Unknown, Item{Change: change, Finding: f})
+				a.Unknown = append(a.Unknown, item(change, f))
 			}
 			continue
 		}
@@ -141,10 +162,10 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 		prev, seen := ledger[f.Key]
 		switch {
 		case !seen:
-			a.Findings = append(a.Findings, Item{Change: "appeared", Finding: f})
+			a.Findings = append(a.Findings, item("appeared", f))
 			alerted[f.Key] = f.Severity
 		case diff.SeverityRank(f.Severity) > diff.SeverityRank(prev):
-			a.Findings = append(a.Findings, Item{Change: "escalated", Finding: f})
+			a.Findings = append(a.Findings, item("escalated", f))
 			alerted[f.Key] = f.Severity
 		}
 	}
@@ -162,6 +183,8 @@ func Compose(sum *store.Summary, fs []diff.Finding, drift *diff.Drift, ledger ma
 	resolved = append(resolved, forget...)
 	if drift != nil {
 		a.Baseline = drift.From
+		// A role change alerts when it raises privilege in its application's
+		// ladder (diff.Change.Raise); a downgrade is drift, not a risk.
 		for _, c := range drift.RoleChanges {
 			if c.Raise {
 				a.RoleChange = append(a.RoleChange, c)

@@ -425,3 +425,80 @@ func TestSlackHeaderOfAFailedFirstRun(t *testing.T) {
 		t.Errorf("message:\n%s", text)
 	}
 }
+
+// TestAlertsNameTheApplication: with two applications every line names
+// its application by the title the sources declared, the webhook body
+// carries app_title beside the existing fields, and only a role change
+// that raises privilege in its application's ladder is alerted.
+func TestAlertsNameTheApplication(t *testing.T) {
+	app := func(name, app, title string) store.Source {
+		return store.Source{Info: collectors.Info{Name: name, Kind: collectors.KindApp, App: app, Title: title}, Completeness: collectors.Completeness{Complete: true}}
+	}
+	idp := store.Source{Info: collectors.Info{Name: "okta", Kind: collectors.KindIdP}, Completeness: collectors.Completeness{Complete: true}}
+	fs := []diff.Finding{
+		{Key: "orphaned/wiki/p1", Kind: diff.KindOrphaned, Severity: diff.SevCritical, State: diff.StateOpen, App: "wiki", Email: "bob@acme.com", Explanation: "inactive in okta"},
+		{Key: "orphaned/notes/p1", Kind: diff.KindOrphaned, Severity: diff.SevHigh, State: diff.StateOpen, App: "notes", Email: "bob@acme.com", Explanation: "inactive in okta"},
+	}
+	drift := &diff.Drift{From: 1, To: 2, RoleChanges: []diff.Change{
+		{Account: "notes-scim:dan@acme.com", Source: "notes-scim", Email: "dan@acme.com", From: "Reader", To: "Workspace Owner", Raise: true},
+		{Account: "wiki:t1:ann@acme.com", Source: "wiki", Team: "t1", TeamName: "Handbook", Email: "ann@acme.com", From: "Owner", To: "Member"},
+	}}
+	tests := []struct {
+		name    string
+		sources []store.Source
+		fs      []diff.Finding
+		want    []string // in the Slack message
+		not     []string
+		titles  map[string]string // app -> app_title of its item
+	}{
+		{"two applications", []store.Source{idp, app("notes-scim", "notes", "Notes Cloud"), app("wiki", "wiki", "Team Wiki")}, fs,
+			[]string{"Notes Cloud and Team Wiki access findings", "*CRITICAL* orphaned in Team Wiki (appeared)", "*HIGH* orphaned in Notes Cloud (appeared)",
+				"(notes-scim:dan@acme.com) in Notes Cloud: Reader → Workspace Owner"},
+			[]string{"ann@acme.com"}, map[string]string{"wiki": "Team Wiki", "notes": "Notes Cloud"}},
+		{"one application: lines as before", []store.Source{idp, app("wiki", "wiki", "Team Wiki")}, fs[:1],
+			[]string{"1 new and 0 escalated Team Wiki access findings", "*CRITICAL* orphaned (appeared)"},
+			[]string{"orphaned in Team Wiki"}, map[string]string{"wiki": "Team Wiki"}},
+		{"no title recorded: the name capitalised", []store.Source{idp, app("wiki", "wiki", "")}, fs[:1],
+			[]string{"Wiki access findings"}, nil, map[string]string{"wiki": "Wiki"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum := &store.Summary{ID: 2, Complete: true, Sources: tt.sources}
+			a, _, _ := alert.Compose(sum, tt.fs, drift, map[string]string{}, "", nil)
+			body, err := json.Marshal(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wire struct {
+				Apps      []string          `json:"apps"`
+				AppTitles map[string]string `json:"app_titles"`
+				Findings  []map[string]any  `json:"findings"`
+				Roles     []map[string]any  `json:"role_changes"`
+			}
+			if err := json.Unmarshal(body, &wire); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range wire.Findings {
+				app, _ := f["app"].(string)
+				if f["app_title"] != tt.titles[app] || f["kind"] == nil || f["change"] == nil {
+					t.Errorf("webhook finding %v: app_title %v, want %q beside the existing fields", f["key"], f["app_title"], tt.titles[app])
+				}
+			}
+			if len(wire.Roles) != 1 || wire.Roles[0]["to"] != "Workspace Owner" {
+				t.Errorf("role_changes %v, want the raise only", wire.Roles)
+			}
+			msg, _ := json.Marshal(alert.Message(a))
+			text := strings.ReplaceAll(string(msg), `\u003e`, ">")
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("the message should contain %q:\n%s", w, text)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(text, n) {
+					t.Errorf("the message should not contain %q", n)
+				}
+			}
+		})
+	}
+}

@@ -67,9 +67,27 @@ func apps(a *Alert) string {
 	}
 	var titles []string
 	for _, n := range names {
-		titles = append(titles, report.Title(n))
+		titles = append(titles, titleOf(a, n))
 	}
 	return report.List(titles)
+}
+
+// titleOf is an application's title as the alert's data gives it (the
+// capitalised name for an alert queued before alerts carried titles).
+func titleOf(a *Alert, app string) string {
+	if t := a.AppTitles[app]; t != "" {
+		return t
+	}
+	return report.Title(app)
+}
+
+// inApp is " in Notion" for a line of an alert about several
+// applications, "" for an alert about one (whose headline names it).
+func inApp(a *Alert, app string) string {
+	if len(a.Apps) < 2 || app == "" {
+		return ""
+	}
+	return " in " + escape(titleOf(a, app))
 }
 
 // who names a finding's person and account, escaped.
@@ -138,7 +156,7 @@ func Message(a *Alert) map[string]any {
 		shown = shown[:maxItems]
 	}
 	for _, f := range shown {
-		t := fmt.Sprintf("*%s* %s (%s) %s: %s", strings.ToUpper(f.Severity), f.Kind, f.Change, who(f.Finding), escape(f.Explanation))
+		t := fmt.Sprintf("*%s* %s%s (%s) %s: %s", strings.ToUpper(f.Severity), f.Kind, inApp(a, f.App), f.Change, who(f.Finding), escape(f.Explanation))
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(t, maxSection)}})
 	}
 	if n := len(a.Findings) - len(shown); n > 0 {
@@ -164,7 +182,7 @@ func Message(a *Alert) map[string]any {
 			if len(f.Unchecked) > 0 {
 				when += "; not re-checked: " + escape(report.List(f.Unchecked)) + " incomplete"
 			}
-			t := fmt.Sprintf("*%s* %s %s: %s — %s", strings.ToUpper(f.Severity), f.Kind, who(f.Finding), escape(f.Explanation), when)
+			t := fmt.Sprintf("*%s* %s%s %s: %s — %s", strings.ToUpper(f.Severity), f.Kind, inApp(a, f.App), who(f.Finding), escape(f.Explanation), when)
 			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(t, maxSection)}})
 		}
 		if n := a.UnknownCount - len(unk); n > 0 {
@@ -183,7 +201,13 @@ func Message(a *Alert) map[string]any {
 			if team == "" {
 				team = c.Team
 			}
-			lines = append(lines, fmt.Sprintf("• %s in %s: %s → %s", escape(report.Who{Email: c.Email, Account: c.Account}.String()), escape(team), escape(c.From), escape(c.To)))
+			// Where: the team, after the application's title when the
+			// alert is about several or the application has no teams.
+			where := escape(team)
+			if app := a.SourceApps[c.Source]; app != "" && (len(a.Apps) > 1 || team == "") {
+				where = strings.TrimSpace(escape(titleOf(a, app)) + " " + where)
+			}
+			lines = append(lines, fmt.Sprintf("• %s in %s: %s → %s", escape(report.Who{Email: c.Email, Account: c.Account}.String()), where, escape(c.From), escape(c.To)))
 		}
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut("*New privilege*\n"+strings.Join(lines, "\n"), maxSection)}})
 	}
