@@ -33,7 +33,13 @@ func campaignSnap(t *testing.T, at time.Time, oktaComplete bool, extra ...string
 	carol.Addresses = []collectors.Address{{Field: "secondEmail", Value: "carol@acquired.net"}}
 	accs := []collectors.Account{okta("00u1", "alice@acme.com", "Carol@acme.com"), okta("00u2", "bob@acme.com", "alice@acme.com"), carol,
 		stonly("alice@acme.com", "Member"), stonly("bob@acme.com", "Admin"), stonly("carol@acme.com", "Owner"), stonly("erin@acme.com", "Member")}
+	notion := false
 	for _, e := range extra {
+		if addr, ok := strings.CutPrefix(e, "notion:"); ok {
+			notion = true
+			accs = append(accs, collectors.Account{Source: "notion", ID: addr, Email: addr, Status: collectors.StatusActive, Role: "Editor"})
+			continue
+		}
 		accs = append(accs, stonly(e, "Member"))
 	}
 	graph.SortAccounts(accs)
@@ -57,7 +63,7 @@ func campaignSnap(t *testing.T, at time.Time, oktaComplete bool, extra ...string
 			Email: email, Person: p, Account: account, ActualRole: role,
 			Evidence: []diff.Evidence{{Source: "stonly", Account: account, Email: email}}}
 	}
-	return &Snapshot{StartedAt: at, FinishedAt: at.Add(time.Minute), ConfigHash: "cfg", Version: "test",
+	snap := &Snapshot{StartedAt: at, FinishedAt: at.Add(time.Minute), ConfigHash: "cfg", Version: "test",
 		Sources: []Source{
 			{Info: collectors.Info{Name: "stonly", Kind: collectors.KindApp, App: "stonly", Version: "1"}, Completeness: collectors.Completeness{Complete: true, Records: 4}},
 			{Info: collectors.Info{Name: "okta", Kind: collectors.KindIdP, Version: "1"}, Completeness: collectors.Completeness{Complete: oktaComplete, Records: 3}},
@@ -68,6 +74,11 @@ func campaignSnap(t *testing.T, at time.Time, oktaComplete bool, extra ...string
 			finding(diff.KindRoleMismatch, diff.SevHigh, "stonly:t1:bob@acme.com", "Admin"),
 		},
 	}
+	if notion {
+		snap.Sources = append(snap.Sources, Source{Info: collectors.Info{Name: "notion", Kind: collectors.KindApp, App: "notion", Version: "1"},
+			Completeness: collectors.Completeness{Complete: true}})
+	}
+	return snap
 }
 
 func write(t *testing.T, s *Store, snap *Snapshot) {
@@ -405,5 +416,38 @@ func TestCampaignRowsOutsideTheChainDoNotCount(t *testing.T) {
 	}
 	if len(cs) != 1 || cs[0].ID != c.ID || cs[0].Signoff != nil {
 		t.Fatalf("campaigns = %+v, want campaign %d only, not signed off", cs, c.ID)
+	}
+}
+
+func TestCampaignOfTwoApplications(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	write(t, s, campaignSnap(t, campaignDay, true, "notion:alice@acme.com", "notion:zoe@acme.com"))
+	rt := routing(review.RouteOwner)
+	rt.Owners["notion"] = "bob@acme.com"
+	c, _, err := s.StartCampaign(ctx, CampaignSpec{Apps: []string{"notion", "stonly", "notion"}, Due: campaignDay.Add(48 * time.Hour), Routing: rt, Now: campaignDay.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Apps) != 2 || c.Accounts != 6 || c.Items != 6 {
+		t.Fatalf("campaign of two apps: %+v", c)
+	}
+	items, _ := s.CampaignItems(ctx, c.ID)
+	for _, it := range items {
+		want := "carol@acme.com"
+		switch {
+		case it.App == "notion":
+			want = "bob@acme.com"
+		case it.Email == "carol@acme.com":
+			want = "frank@acme.com"
+		}
+		if it.Reviewer != want {
+			t.Errorf("%s item %s: reviewer %s, want %s", it.App, it.Email, it.Reviewer, want)
+		}
+	}
+	// One app alone leaves the other out.
+	c2, _, err := s.StartCampaign(ctx, CampaignSpec{Apps: []string{"notion"}, Due: campaignDay.Add(48 * time.Hour), Routing: rt, Now: campaignDay.Add(2 * time.Hour)})
+	if err != nil || c2.Accounts != 2 || c2.Items != 2 {
+		t.Fatalf("campaign of notion: %+v, %v", c2, err)
 	}
 }
