@@ -1,5 +1,6 @@
-// accounts.go holds the accounts of one read while it runs: in chunks
-// with an index by user id, sorted by index and copied once at the end.
+// accounts.go holds the users of one read while it runs, one lean record
+// each, in chunks with an index by user id; at the end they are sorted by
+// index and each becomes a collectors.Account once.
 
 package okta
 
@@ -11,7 +12,7 @@ import (
 	"github.com/idgraph/idgraph/collectors"
 )
 
-// chunkBits sizes a chunk: 4,096 accounts, about 1.5 MB.
+// chunkBits sizes a chunk: 4,096 records, under 1 MB.
 const chunkBits = 12
 
 // rec is one account while the read runs: what Okta said of the user,

@@ -27,8 +27,8 @@ type read struct {
 
 	mu   sync.Mutex
 	comp *collectors.Completeness
-	// accs are the accounts read, by user id, each with its manager as
-	// the profile names it.
+	// accs are the users read, one lean record each, by user id; they
+	// become collectors.Accounts only when the read ends.
 	accs    *store
 	apps    []*appRead
 	names   map[string]string   // group id -> name
