@@ -34,6 +34,7 @@ empty:
   campaign.json    scope, routing, due date, counts (per reviewer), the sources'
                    completeness and the population reconciled to each, the sign-off
                    with each revoke's remediation state, time to confirmed removal
+  summary.html     all of campaign.json on one page, for the auditor to read
   manifest.json    the SHA-256 of every file, the snapshot and its hash, the chain head
                    and decisions_as_of
 
