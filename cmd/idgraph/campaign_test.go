@@ -145,7 +145,7 @@ func TestCampaignCommands(t *testing.T) {
 	must(exitUsage, "campaign 9", "evidence", "--campaign", "9", "--out", filepath.Join(dir, "pack9"))
 	pack2 := filepath.Join(dir, "pack2")
 	must(exitOK, "manifest.json", "evidence", "--campaign", "1", "--out", pack2)
-	for _, f := range []string{"population.csv", "items.csv", "findings.csv", "accounts.csv", "decisions.csv", "remediation.csv", "campaign.json", "manifest.json"} {
+	for _, f := range []string{"population.csv", "items.csv", "findings.csv", "accounts.csv", "decisions.csv", "remediation.csv", "campaign.json", "summary.html", "manifest.json"} {
 		a, err := os.ReadFile(filepath.Join(pack, f))
 		if err != nil {
 			t.Fatal(err)
