@@ -257,7 +257,7 @@ func (r *read) assignApp(ap *app) {
 	}
 	sort.Strings(uids)
 	for _, uid := range uids {
-		a := r.users[uid]
+		a := r.users.get(uid)
 		if a == nil {
 			r.comp.Warnings = append(r.comp.Warnings, "an assignment"+ap.of()+" names user "+uid+", who is not in the user list")
 			continue
@@ -285,7 +285,7 @@ func (r *read) assignApp(ap *app) {
 		direct := map[string]bool{}
 		for _, uid := range g.direct {
 			direct[uid] = true
-			a := r.users[uid]
+			a := r.users.get(uid)
 			if a == nil {
 				continue
 			}
@@ -307,7 +307,7 @@ func (r *read) assignApp(ap *app) {
 			if direct[uid] {
 				continue
 			}
-			if a := r.users[uid]; a != nil {
+			if a := r.users.get(uid); a != nil {
 				note := g.name + " (nested: through " + strings.Join(g.nestedGroups, ", ") + "; Entra does not extend app assignments to nested groups)"
 				if !slices.Contains(a.NestedGroups, note) {
 					a.NestedGroups = append(a.NestedGroups, note)

@@ -62,7 +62,7 @@ func (r *read) readUsers(ctx context.Context) error {
 			r.mu.Lock()
 			r.comp.Warnings = append(r.comp.Warnings, "users read in full: "+rs.why)
 			r.comp.Mode = "full"
-			r.users = map[string]*collectors.Account{}
+			r.users = newUserSet(len(prev.Accounts))
 			r.mgr = newManagerOf()
 			r.mu.Unlock()
 		}
@@ -143,10 +143,10 @@ func (r *read) deltaConfig(minimal bool) *users.DeltaRequestBuilderGetRequestCon
 func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string) error {
 	r.comp.Mode = "delta"
 	r.mu.Lock()
+	r.users = newUserSet(len(prev.Accounts) + len(prev.Accounts)/50)
 	for _, a := range prev.Accounts {
-		a := a
 		a.Assignments, a.Groups, a.NestedGroups = nil, nil, nil
-		r.users[a.ID] = &a
+		r.users.put(a)
 	}
 	r.mu.Unlock()
 	if r.c.managers() {
@@ -177,25 +177,24 @@ func (r *read) delta(ctx context.Context, prev *collectors.Previous, link string
 					removedHard++
 				}
 				r.mu.Lock()
-				delete(r.users, id)
+				r.users.remove(id)
 				r.mu.Unlock()
 				r.mgr.drop(id)
 				return
 			}
 			r.mu.Lock()
-			prevAcc := r.users[id]
+			base, known := userState{id: id}, false
+			if p := r.users.get(id); p != nil {
+				base, known = fromAccount(p), true
+			}
 			r.mu.Unlock()
-			if prevAcc == nil && !u.whole() {
+			if !known && !u.whole() {
 				// A user this snapshot does not know, named without the
 				// properties that say who and whether active: read it.
 				if !slices.Contains(lookups, id) {
 					lookups = append(lookups, id)
 				}
 				return
-			}
-			base := userState{id: id}
-			if prevAcc != nil {
-				base = fromAccount(prevAcc)
 			}
 			r.setUser(u.merge(base))
 			if u.ManagerDelta.set && r.c.managers() {

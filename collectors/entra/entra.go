@@ -86,7 +86,7 @@ type read struct {
 	mu     sync.Mutex
 	comp   *collectors.Completeness
 
-	users     map[string]*collectors.Account
+	users     *userSet
 	mgr       managerOf // touched only by the users' read, then resolved
 	deltaLink string
 	apps      []*app            // in the order of their names
@@ -96,7 +96,7 @@ type read struct {
 // Collect reads the tenant.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	start := time.Now()
-	r := &read{c: c, req: req, cnt: &counter{}, users: map[string]*collectors.Account{}, groups: map[string]*group{}, mgr: newManagerOf(),
+	r := &read{c: c, req: req, cnt: &counter{}, users: newUserSet(sizeHint(req)), groups: map[string]*group{}, mgr: newManagerOf(),
 		comp: &collectors.Completeness{Source: c.name, Kind: collectors.KindIdP, Started: start, Complete: true, Mode: "full"}}
 	for _, ref := range c.apps {
 		r.apps = append(r.apps, newApp(ref))
@@ -155,7 +155,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 func (r *read) progress(stage string) {
 	r.mu.Lock()
 	r.comp.Pages++
-	p := collectors.Progress{Source: r.c.name, Stage: stage, Pages: r.comp.Pages, Records: len(r.users), Retries: int(r.cnt.retries.Load()),
+	p := collectors.Progress{Source: r.c.name, Stage: stage, Pages: r.comp.Pages, Records: r.users.len(), Retries: int(r.cnt.retries.Load()),
 		Waited: time.Duration(r.cnt.waited.Load())}
 	r.mu.Unlock()
 	r.req.Report(p)
@@ -174,13 +174,18 @@ func (r *read) warn(msg string) {
 	r.mu.Unlock()
 }
 
+// accounts returns the users read, by id; the read holds them no longer.
 func (r *read) accounts() []collectors.Account {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]collectors.Account, 0, len(r.users))
-	for _, a := range r.users {
-		out = append(out, *a)
+	return r.users.sorted()
+}
+
+// sizeHint guesses how many users a read will hold: the previous
+// snapshot's, when there is one.
+func sizeHint(req collectors.Request) int {
+	if req.Previous != nil {
+		return len(req.Previous.Accounts) + len(req.Previous.Accounts)/50
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return 0
 }

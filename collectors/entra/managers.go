@@ -155,18 +155,18 @@ func (m managerOf) fromPrevious(prev []collectors.Account) {
 // one, the primary address) of the manager user the read holds, else the
 // address last seen. It returns how many managers named by id it could not
 // resolve.
-func (m managerOf) resolve(users map[string]*collectors.Account) int {
+func (m managerOf) resolve(users *userSet) int {
 	missing := 0
-	for id, a := range users {
-		a.Manager = m.addr[id]
-		if mid, ok := m.id[id]; ok {
-			if mg := users[mid]; mg != nil {
+	users.each(func(a *collectors.Account) {
+		a.Manager = m.addr[a.ID]
+		if mid, ok := m.id[a.ID]; ok {
+			if mg := users.get(mid); mg != nil {
 				a.Manager = firstOf(upnOf(mg), mg.Email)
 			} else if a.Manager == "" {
 				missing++
 			}
 		}
-	}
+	})
 	return missing
 }
 

@@ -57,13 +57,14 @@ func fromAccount(a *collectors.Account) userState {
 
 func ptr[T any](v T) *T { return &v }
 
-func (s userState) account(source string) *collectors.Account {
-	a := &collectors.Account{Source: source, ID: s.id, DisplayName: strings.TrimSpace(s.displayName), EmployeeID: strings.TrimSpace(s.employeeID)}
+func (s userState) account(source string) collectors.Account {
+	a := collectors.Account{Source: source, ID: s.id, DisplayName: strings.TrimSpace(s.displayName), EmployeeID: strings.TrimSpace(s.employeeID)}
 	upn, mail := strings.TrimSpace(s.upn), strings.TrimSpace(s.mail)
 	a.Email = mail
 	if a.Email == "" {
 		a.Email = upn
 	}
+	a.Addresses = make([]collectors.Address, 0, 2+len(s.otherMails)+len(s.proxyAddresses))
 	if upn != "" {
 		a.Addresses = append(a.Addresses, collectors.Address{Field: "userPrincipalName", Value: upn})
 	}
@@ -102,7 +103,7 @@ func (r *read) setUser(s userState) {
 	}
 	a := s.account(r.c.name)
 	r.mu.Lock()
-	r.users[s.id] = a
+	r.users.put(a)
 	r.mu.Unlock()
 }
 
@@ -159,5 +160,5 @@ func (r *read) full(ctx context.Context) error {
 func (r *read) userCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.users)
+	return r.users.len()
 }
