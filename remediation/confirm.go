@@ -129,9 +129,17 @@ func prove(a store.Action, accs []collectors.Account, snap int64) (string, strin
 	}
 	switch collectors.Op(a.Op) {
 	case collectors.OpRemove:
+		// Gone, or still listed but inactive: a SCIM application deactivates
+		// (active=false) rather than deletes, and an inactive account
+		// grants nothing.
 		for _, acc := range same {
-			if acc.Status != collectors.StatusInvited {
+			if acc.Status == collectors.StatusActive || acc.Status == collectors.StatusStaged {
 				return store.ProofUnconfirmed, fmt.Sprintf("snapshot %d still shows %s%s (role %s, %s)", snap, acc.Email, where, orDash(acc.Role), acc.Status)
+			}
+		}
+		for _, acc := range same {
+			if acc.Status == collectors.StatusInactive {
+				return store.ProofConfirmed, fmt.Sprintf("snapshot %d shows %s%s deactivated (%s)", snap, a.Email, where, orDash(acc.RawStatus))
 			}
 		}
 		return store.ProofConfirmed, fmt.Sprintf("snapshot %d shows no member %s%s", snap, a.Email, where)

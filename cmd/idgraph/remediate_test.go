@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/collectors/scim/scimtest"
 	"github.com/idgraph/idgraph/collectors/stonly/stonlytest"
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/demo"
@@ -124,14 +125,20 @@ func runRemediateEnv(t *testing.T, getenv func(string) string, actors actorsFunc
 
 func findingID(t *testing.T, cfg, kind, email string) string {
 	t.Helper()
+	return findingOf(t, cfg, "stonly", kind, email)
+}
+
+// findingOf returns the ID of app's finding of kind about email.
+func findingOf(t *testing.T, cfg, app, kind, email string) string {
+	t.Helper()
 	r := run(t, nil, "findings", "--config", cfg, "--format", "json")
 	var fs []struct{ ID, Kind, Email, App string }
 	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
 		t.Fatal(err, r.stdout)
 	}
 	for _, f := range fs {
-		// Stonly's: the demo also reads another application.
-		if f.Kind == kind && f.Email == email && f.App == "stonly" {
+		// The demo reads two applications.
+		if f.Kind == kind && f.Email == email && f.App == app {
 			return f.ID
 		}
 	}
@@ -517,6 +524,102 @@ func TestRemediateStonlyInChromium(t *testing.T) {
 	}
 	if s := got["ken.staged@acme.com"]; s != "confirmed" && s != "skipped" {
 		t.Errorf("ken's action is %s: want confirmed (before peggy's) or skipped (after it)", s)
+	}
+	mustRun(t, run(t, nil, "verify", "--config", cfg), "verify")
+}
+
+
+// TestRemediateSCIM drives the SCIM Actor against scimtest (the demo's
+// second application, read and changed through SCIM 2.0): the leaver's
+// account deactivated and a Workspace Owner downgraded, each confirmed by
+// the next run; a changed user refused; the provisioning bot (the token's
+// own account, /Me) protected; the cap; and a write the service provider
+// answers 500 stopping the batch, the rest skipped.
+func TestRemediateSCIM(t *testing.T) {
+	browsertest.Path(t) // the demo's run reads Stonly in Chromium too
+	dir := t.TempDir()
+	env, err := demo.Start(demo.New(60), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	cfg := env.Config
+	runIt := func(what string) {
+		t.Helper()
+		var out, errb strings.Builder
+		if code := Main(context.Background(), []string{"run", "-c", cfg}, strings.NewReader(""), &out, &errb, env.Getenv); code != exitOK {
+			t.Fatalf("%s: exit %d\n%s%s", what, code, out.String(), errb.String())
+		}
+	}
+	remediate := func(args ...string) result {
+		t.Helper()
+		return runRemediateEnv(t, env.Getenv, nil, append([]string{"remediate"}, append(args, "--config", cfg)...)...)
+	}
+	runIt("first run")
+	decide := func(kind, email, decision, role string) {
+		t.Helper()
+		id := findingOf(t, cfg, "notion", kind, email)
+		args := []string{"decide", id, "--config", cfg, "--decision", decision, "--justification", "access review", "--reviewer", "rita@acme.com"}
+		if role != "" {
+			args = append(args, "--role", role)
+		}
+		r := mustRun(t, run(t, nil, args...), "decide "+email)
+		if strings.Contains(r.stdout, "needs a second reviewer") {
+			mustRun(t, run(t, nil, "decide", id, "--config", cfg, "--confirm", "--reviewer", "sam@acme.com"), "confirm "+email)
+		}
+	}
+	decide("orphaned", "bob.leaver@acme.com", "revoke", "")
+	decide("role_mismatch", "grace.shortfall@acme.com", "modify", "Member")
+	decide("unassigned", "carol.bypass@acme.com", "revoke", "")
+	decide("orphaned", "scim-bot@acme.com", "revoke", "")
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(b, []byte("remediation:\n  enabled: true\n  max_share: 0.5\n")...), 0o600)
+	writes := func() int { return len(env.Notion.Writes()) }
+	if r := remediate("apply", "--app", "notion", "--yes", "--reviewer", "ops@acme.com", "--max", "3"); r.code != exitUsage || !strings.Contains(r.stderr, "cap of 3") || writes() != 0 {
+		t.Fatalf("apply over the cap: %d (%d writes)\n%s%s", r.code, writes(), r.stdout, r.stderr)
+	}
+	// Carol's role changes after the decision: refused.
+	carol := ""
+	for _, u := range env.Notion.Users() {
+		if u.UserName == "carol.bypass@acme.com" {
+			carol = u.ID
+		}
+	}
+	env.Notion.Update(carol, func(u *scimtest.User) { u.Roles[0].Value = "Workspace Admin" })
+	r := mustRun(t, remediate("apply", "--app", "notion", "--yes", "--reviewer", "ops@acme.com"), "apply")
+	status := func() map[string]string {
+		t.Helper()
+		r := mustRun(t, remediate("status", "--app", "notion", "--format", "csv"), "status")
+		recs, _ := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+		out := map[string]string{}
+		for _, rec := range recs[1:] {
+			out[rec[3]] = rec[14]
+		}
+		return out
+	}
+	want := map[string]string{"bob.leaver@acme.com": "pending", "grace.shortfall@acme.com": "pending", "carol.bypass@acme.com": "refused", "scim-bot@acme.com": "refused"}
+	if got := status(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after apply: %v, want %v\n%s", got, want, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "GET /Me") {
+		t.Errorf("the bot's refusal does not say it is the token's own account:\n%s", r.stdout)
+	}
+	runIt("second run")
+	remediate("confirm")
+	want["bob.leaver@acme.com"], want["grace.shortfall@acme.com"] = "confirmed", "confirmed"
+	if got := status(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the next run: %v, want %v", got, want)
+	}
+	// The service provider answers 500 to the write of Carol: the batch
+	// stops there.
+	env.Notion.SetFaults(scimtest.Faults{RefuseWrite: map[string]int{carol: 500}})
+	r = remediate("apply", "--app", "notion", "--yes", "--reviewer", "ops@acme.com")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "stopped") {
+		t.Fatalf("apply with a refused write: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want["carol.bypass@acme.com"], want["scim-bot@acme.com"] = "failed", "skipped"
+	if got := status(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the failed batch: %v, want %v\n%s", got, want, r.stdout)
 	}
 	mustRun(t, run(t, nil, "verify", "--config", cfg), "verify")
 }
