@@ -528,7 +528,6 @@ func TestRemediateStonlyInChromium(t *testing.T) {
 	mustRun(t, run(t, nil, "verify", "--config", cfg), "verify")
 }
 
-
 // TestRemediateSCIM drives the SCIM Actor against scimtest (the demo's
 // second application, read and changed through SCIM 2.0): the leaver's
 // account deactivated and a Workspace Owner downgraded, each confirmed by
