@@ -413,8 +413,24 @@ func TestRemediateStonlyInChromium(t *testing.T) {
 			}
 		})
 	}
-	// Frank is an Admin whom the IdPs expect as Member: a downgrade.
+	// Frank is an Admin whom the IdPs expect as Member: a downgrade. The
+	// Owner of Support Center signs in with an address no IdP knows, and
+	// the account idgraph signs in with is a member: both are orphaned,
+	// and both are protected from any action.
 	setRole("frank.excess@acme.com", "Admin")
+	env.Stonly.Update(func(sc *stonlytest.Scenario) {
+		for i := range sc.Teams {
+			if sc.Teams[i].ID != demo.Teams[0].ID {
+				continue
+			}
+			for j := range sc.Teams[i].Members {
+				if sc.Teams[i].Members[j].Role == "Owner" {
+					sc.Teams[i].Members[j].Email = "olivia.private@gmail.com"
+				}
+			}
+			sc.Teams[i].Members = append(sc.Teams[i].Members, stonlytest.Member{Name: "IT Bot", Email: "it-bot@acme.com", Role: "Admin"})
+		}
+	})
 	runIt := func(what string) {
 		t.Helper()
 		var out, errb strings.Builder
@@ -447,11 +463,13 @@ func TestRemediateStonlyInChromium(t *testing.T) {
 	decide("missing", "erin.invited@acme.com", "revoke", "", false)
 	decide("unassigned", "carol.bypass@acme.com", "revoke", "", false)
 	decide("orphaned", "mallory.ext@gmail.com", "revoke", "", true)
+	decide("orphaned", "olivia.private@gmail.com", "revoke", "", true)
+	decide("orphaned", "it-bot@acme.com", "revoke", "", true)
 	b, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, append(b, []byte("remediation:\n  enabled: true\n  max_share: 0.2\n")...), 0o600)
 
 	// A dry run by default, then the cap: nothing reaches the application.
-	if r := mustRun(t, remediate("apply", "--app", "stonly"), "dry run"); strings.Count(r.stdout, "-> would run") != 5 {
+	if r := mustRun(t, remediate("apply", "--app", "stonly"), "dry run"); strings.Count(r.stdout, "-> would run") != 7 {
 		t.Fatalf("dry run:\n%s", r.stdout)
 	}
 	if r := remediate("apply", "--app", "stonly", "--yes", "--reviewer", "ops@acme.com", "--max", "3"); r.code != exitUsage || !strings.Contains(r.stderr, "cap of 3") {
@@ -480,14 +498,19 @@ func TestRemediateStonlyInChromium(t *testing.T) {
 		return out
 	}
 	want := map[string]string{"bob.leaver@acme.com": "pending", "frank.excess@acme.com": "pending", "erin.invited@acme.com": "pending",
-		"carol.bypass@acme.com": "pending", "mallory.ext@gmail.com": "refused"}
+		"carol.bypass@acme.com": "pending", "mallory.ext@gmail.com": "refused", "olivia.private@gmail.com": "refused", "it-bot@acme.com": "refused"}
 	if got := outcome("pending"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after apply: %v, want %v\n%s", got, want, r.stdout)
 	}
+	for _, why := range []string{"is the Owner of team Support Center", "the account idgraph signs in with"} {
+		if !strings.Contains(r.stdout, why) {
+			t.Errorf("apply does not say %q:\n%s", why, r.stdout)
+		}
+	}
 	runIt("second run")
 	remediate("confirm") // the run may have confirmed them already
-	for k := range want {
-		if k != "mallory.ext@gmail.com" {
+	for k, v := range want {
+		if v == "pending" {
 			want[k] = "confirmed"
 		}
 	}
