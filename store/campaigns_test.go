@@ -451,3 +451,41 @@ func TestCampaignOfTwoApplications(t *testing.T) {
 		t.Fatalf("campaign of notion: %+v, %v", c2, err)
 	}
 }
+
+func TestRemediationStateFollowsTheRecords(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	var n int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('remediation')`).Scan(&n); err != nil || n == 0 {
+		t.Skip("the store has no remediation records yet (migration 9)")
+	}
+	state := func(id int64) string {
+		t.Helper()
+		got, err := RemediationState(ctx, s.DB(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := s.DB().ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := state(7); got != "not planned" {
+		t.Fatalf("no action: %q", got)
+	}
+	exec(`INSERT INTO remediation (id, record, decision_id, outcome, recorded_at) VALUES (1, 'action', 7, 'failed', '2026-12-01T03:00:00Z')`)
+	if got := state(7); got != "failed" {
+		t.Fatalf("a failed action: %q", got)
+	}
+	exec(`INSERT INTO remediation (id, record, decision_id, outcome, recorded_at) VALUES (2, 'action', 7, 'done', '2026-12-01T04:00:00Z')`)
+	if got := state(7); !strings.HasPrefix(got, "done, waiting") {
+		t.Fatalf("a done action before the next read: %q", got)
+	}
+	exec(`INSERT INTO remediation (id, record, action_id, state, snapshot_id, recorded_at) VALUES (3, 'proof', 2, 'confirmed', 5, '2026-12-02T02:00:00Z')`)
+	if got := state(7); got != "confirmed in snapshot 5" {
+		t.Fatalf("a confirmed action: %q", got)
+	}
+}
