@@ -67,6 +67,7 @@ type findingsPage struct {
 	Unknown  int // findings of the snapshot that could not be re-checked, whatever the filter
 	// Incomplete names the snapshot's incomplete sources.
 	Incomplete []string
+	App        string // the application filtered on, by short name
 }
 
 // findings returns a snapshot's findings filtered as the request's query
@@ -98,16 +99,16 @@ func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, i
 		status, err := s.lookup(err, id)
 		return nil, status, err
 	}
-	if app := q.Get("app"); app != "" {
-		var apps []string
-		for _, src := range sum.Sources {
-			if src.Info.App != "" && !slices.Contains(apps, src.Info.App) {
-				apps = append(apps, src.Info.App)
-			}
+	// app names an application of the snapshot by its short name or its
+	// title; like the other filters, a value that cannot match is refused.
+	var app string
+	if v := q.Get("app"); v != "" {
+		apps := report.Apps(sum.Sources)
+		a, ok := report.FindApp(apps, v)
+		if !ok {
+			return nil, http.StatusBadRequest, fmt.Errorf("app must be one of %s (the applications of snapshot %d), not %q", strings.Join(report.AppNames(apps), ", "), sum.ID, v)
 		}
-		if !slices.Contains(apps, app) {
-			return nil, http.StatusBadRequest, fmt.Errorf("app must be one of %s (the applications of snapshot %d), not %q", strings.Join(apps, ", "), sum.ID, app)
-		}
+		app = a.Name
 	}
 	fs, err := s.o.Store.Findings(ctx, sum.ID)
 	if err != nil {
@@ -152,7 +153,7 @@ func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, i
 		if (state != "all" && f.State != state) ||
 			(q.Get("kind") != "" && f.Kind != q.Get("kind")) ||
 			(q.Get("severity") != "" && f.Severity != q.Get("severity")) ||
-			(q.Get("app") != "" && f.App != q.Get("app")) ||
+			(app != "" && f.App != app) ||
 			(q.Get("team") != "" && f.Team != q.Get("team") && !strings.EqualFold(f.TeamName, q.Get("team"))) {
 			continue
 		}
@@ -161,7 +162,7 @@ func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, i
 		}
 		out = append(out, it)
 	}
-	pg := &findingsPage{Snapshot: sum, Items: out, Unknown: unknown}
+	pg := &findingsPage{Snapshot: sum, Items: out, Unknown: unknown, App: app}
 	for _, src := range sum.Sources {
 		if !src.Completeness.Complete {
 			pg.Incomplete = append(pg.Incomplete, src.Info.Name)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/review"
 	"github.com/idgraph/idgraph/store"
@@ -138,7 +139,7 @@ func (s *Server) renderFindings(w http.ResponseWriter, r *http.Request, status i
 	}
 	// Every decision form returns to the page as it is filtered now.
 	back := url.Values{}
-	for _, k := range []string{"snapshot", "kind", "severity", "team", "decision", "state"} {
+	for _, k := range []string{"snapshot", "kind", "severity", "team", "app", "decision", "state"} {
 		if v := q.Get(k); v != "" {
 			back.Set(k, v)
 		}
@@ -146,9 +147,17 @@ func (s *Server) renderFindings(w http.ResponseWriter, r *http.Request, status i
 	if back.Get("snapshot") == "" {
 		back.Set("snapshot", strconv.FormatInt(pg.Snapshot.ID, 10))
 	}
+	// With several applications the page offers a filter by application
+	// and names each finding's application by its title.
+	apps := report.Apps(pg.Snapshot.Sources)
+	titles := map[string]string{}
+	for _, a := range apps {
+		titles[a.Name] = a.Title
+	}
 	data := map[string]any{"Snapshot": pg.Snapshot, "Items": pg.Items, "Unknown": pg.Unknown, "Incomplete": pg.Incomplete, "Q": map[string]string{
-		"kind": q.Get("kind"), "severity": q.Get("severity"), "team": q.Get("team"), "decision": q.Get("decision"), "state": q.Get("state")},
-		"Back": "/findings?" + back.Encode(), "Kinds": review.Kinds, "RowErr": re}
+		"kind": q.Get("kind"), "severity": q.Get("severity"), "team": q.Get("team"), "app": pg.App, "decision": q.Get("decision"), "state": q.Get("state")},
+		"Back": "/findings?" + back.Encode(), "Kinds": review.Kinds, "RowErr": re,
+		"Apps": apps, "Multi": len(apps) > 1, "Titles": titles}
 	if re == nil {
 		data["Msg"], data["Err"] = q.Get("msg"), q.Get("err")
 	}
@@ -178,7 +187,58 @@ func (s *Server) pagePerson(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, status, err)
 		return
 	}
-	s.render(w, r, "person", map[string]any{"P": p})
+	sum, err := s.o.Store.Get(r.Context(), p.Snapshot)
+	if err != nil {
+		status, err := s.lookup(err, p.Snapshot)
+		s.pageError(w, r, status, err)
+		return
+	}
+	s.render(w, r, "person", personPage(p, sum.Sources))
+}
+
+// expectedRow is one application's line of a person page: the role the
+// IdPs imply there, and why ("" when they imply none).
+type expectedRow struct {
+	Title, Role, Why string
+}
+
+// accountRow is an account of a person page, with what its IdP assigns
+// in each application, under the application's title.
+type accountRow struct {
+	store.LinkedAccount
+	Assigns []assignRow
+	IdP     bool // an IdP account: no assignment reads "not assigned"
+}
+
+type assignRow struct {
+	collectors.Assignment
+	Title string // "" for an assignment that names no application (a single-app key)
+}
+
+// personPage is what the person page shows: the expected role in each
+// application of the snapshot, under its title, and every account with
+// the applications its IdP assigns.
+func personPage(p *Person, sources []store.Source) map[string]any {
+	apps := report.Apps(sources)
+	multi := len(apps) > 1
+	var exp []expectedRow
+	for _, a := range apps {
+		role, why := report.ExpectedIn(p.Person, a.Name, !multi)
+		exp = append(exp, expectedRow{Title: a.Title, Role: role, Why: why})
+	}
+	idp := map[string]bool{}
+	for _, src := range sources {
+		idp[src.Info.Name] = src.Info.Kind == collectors.KindIdP
+	}
+	rows := make([]accountRow, 0, len(p.Accounts))
+	for _, a := range p.Accounts {
+		row := accountRow{LinkedAccount: a, IdP: idp[a.Source]}
+		for _, as := range a.Assignments {
+			row.Assigns = append(row.Assigns, assignRow{Assignment: as, Title: report.TitleIn(apps, as.App)})
+		}
+		rows = append(rows, row)
+	}
+	return map[string]any{"P": p, "Expected": exp, "Multi": multi, "Accounts": rows}
 }
 
 // pageDrift shows what changed from snapshot ?from= (default: the
