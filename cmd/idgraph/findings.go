@@ -38,7 +38,7 @@ func (f *findingFilter) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.kind, "kind", "", "only this kind: "+strings.Join(findingKinds, ", "))
 	fl.StringVar(&f.severity, "severity", "", "only this severity or higher: "+strings.Join(severities, ", "))
 	fl.StringVar(&f.team, "team", "", "only this team (its id or name)")
-	fl.StringVar(&f.app, "app", "", "only this application (its short name)")
+	fl.StringVar(&f.app, "app", "", "only this application (its short name or title)")
 	fl.StringVar(&f.decision, "decision", "", "only findings whose review is: "+strings.Join(reviewStates, ", "))
 }
 
@@ -129,6 +129,16 @@ keeps them whole.`,
 				if err != nil {
 					return err
 				}
+				if filter.app != "" {
+					// Like the other filters, an application the snapshot
+					// does not hold is a mistake to say, not an empty list.
+					apps := report.Apps(sum.Sources)
+					found, ok := report.FindApp(apps, filter.app)
+					if !ok {
+						return usageErr("--app must be %s (the applications of snapshot %d), not %q", orList(report.AppNames(apps)), sum.ID, filter.app)
+					}
+					filter.app = found.Name
+				}
 				all, err := st.Findings(ctx, sum.ID)
 				if err != nil {
 					return err
@@ -191,11 +201,11 @@ keeps them whole.`,
 // findingsTable prints findings as an aligned table, sanitised for a
 // terminal (source values can hold escape sequences and bidirectional
 // overrides); long values are cut only when tty.
+//
+// The APP column, each finding's application by its title, is shown only
+// when the snapshot holds more than one application.
 func findingsTable(w io.Writer, items []reviewItem, sum *store.Summary, showState, tty bool) error {
-	apps := map[string]bool{}
-	for _, it := range items {
-		apps[it.App] = true
-	}
+	apps := report.Apps(sum.Sources)
 	showApp := len(apps) > 1
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"ID", "SEVERITY", "KIND", "REASON"}
@@ -222,7 +232,7 @@ func findingsTable(w io.Writer, items []reviewItem, sum *store.Summary, showStat
 			row = append(row, f.State)
 		}
 		if showApp {
-			row = append(row, cell(f.App, 20, tty))
+			row = append(row, cell(report.TitleIn(apps, f.App), 30, tty))
 		}
 		row = append(row, cell(team, 30, tty), cell(f.Email, 60, tty), cell(f.ActualRole, 20, tty), cell(f.ExpectedRole, 20, tty),
 			first, it.Status, cell(f.Explanation, 160, tty))

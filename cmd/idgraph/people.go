@@ -54,6 +54,7 @@ per account. With --email, no matching person is exit 2.`,
 				if email != "" && len(people) == 0 {
 					return usageErr("no person in snapshot %d has the address %q (see `idgraph people` for everyone)", sum.ID, email)
 				}
+				apps := report.Apps(sum.Sources)
 				err = a.write(o, func(w io.Writer, tty bool) error {
 					switch o.format {
 					case "json":
@@ -61,12 +62,12 @@ per account. With --email, no matching person is exit 2.`,
 						enc.SetIndent("", "  ")
 						return enc.Encode(people)
 					case "csv":
-						return peopleCSV(w, people)
+						return peopleCSV(w, people, apps)
 					}
 					if email != "" {
-						return personDetail(w, people, tty)
+						return personDetail(w, people, apps, tty)
 					}
-					return peopleTable(w, people, tty)
+					return peopleTable(w, people, apps, tty)
 				})
 				if err == nil && !o.toStdout() {
 					fmt.Fprintf(a.stdout, "wrote %s (%s of snapshot %d)\n", o.out, report.Plural(len(people), "person", "people"), sum.ID)
@@ -168,12 +169,33 @@ func addrValues(as []collectors.Address) []string {
 	return out
 }
 
-func peopleTable(w io.Writer, people []serve.Person, tty bool) error {
+// expectedRoles is the expected-role text of a person: the role, with
+// one application (as it always was); with several, each application's
+// expected role under its title ("Notion: Member; Stonly: Admin"), the
+// applications that expect none left out.
+func expectedRoles(p store.Person, apps []report.Application) string {
+	if len(apps) <= 1 {
+		return p.ExpectedRole
+	}
+	var parts []string
+	for _, a := range apps {
+		if role, _ := p.ExpectedIn(a.Name); role != "" {
+			parts = append(parts, a.Title+": "+role)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func peopleTable(w io.Writer, people []serve.Person, apps []report.Application, tty bool) error {
+	width := 20
+	if len(apps) > 1 {
+		width = 80
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PERSON\tEMAIL\tNAME\tEXPECTED ROLE\tACCOUNTS\tFINDINGS")
 	for _, p := range people {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", cell(p.Person.ID, 40, tty), cell(p.Person.Email, 60, tty), cell(p.Person.DisplayName, 40, tty),
-			cell(p.Person.ExpectedRole, 20, tty), len(p.Accounts), len(p.Findings))
+			cell(expectedRoles(p.Person, apps), width, tty), len(p.Accounts), len(p.Findings))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -185,7 +207,7 @@ func peopleTable(w io.Writer, people []serve.Person, tty bool) error {
 }
 
 // personDetail prints each person with every account and finding.
-func personDetail(w io.Writer, people []serve.Person, tty bool) error {
+func personDetail(w io.Writer, people []serve.Person, apps []report.Application, tty bool) error {
 	for i, p := range people {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -195,7 +217,17 @@ func personDetail(w io.Writer, people []serve.Person, tty bool) error {
 			name = "(no name)"
 		}
 		fmt.Fprintf(w, "%s <%s>  person %s  snapshot %d\n", cell(name, 60, tty), cell(p.Person.Email, 80, tty), cell(p.Person.ID, 60, tty), p.Snapshot)
-		if p.Person.ExpectedRole != "" {
+		switch {
+		case len(apps) > 1:
+			// One line per application of the snapshot, under its title.
+			for _, a := range apps {
+				if role, why := p.Person.ExpectedIn(a.Name); role != "" {
+					fmt.Fprintf(w, "expected role in %s: %s (%s)\n", cell(a.Title, 40, tty), cell(role, 30, tty), cell(why, 200, tty))
+				} else {
+					fmt.Fprintf(w, "expected role in %s: none (no active assignment)\n", cell(a.Title, 40, tty))
+				}
+			}
+		case p.Person.ExpectedRole != "":
 			fmt.Fprintf(w, "expected role: %s (%s)\n", cell(p.Person.ExpectedRole, 30, tty), cell(p.Person.ExpectedWhy, 200, tty))
 		}
 		fmt.Fprintf(w, "\n%s\n", report.Plural(len(p.Accounts), "account", "accounts"))
@@ -206,7 +238,7 @@ func personDetail(w io.Writer, people []serve.Person, tty bool) error {
 			if team == "" {
 				team = acc.Team
 			}
-			role, assigned := acc.Role, assignedText(&acc.Account)
+			role, assigned := acc.Role, assignedText(&acc.Account, apps)
 			if role == "" {
 				role = assignedRoles(&acc.Account)
 			}
@@ -226,7 +258,11 @@ func personDetail(w io.Writer, people []serve.Person, tty bool) error {
 
 // peopleCSV writes one row per account of each person (a person without
 // accounts gets one row).
-func peopleCSV(w io.Writer, people []serve.Person) error {
+//
+// Its expected_role column is the person's expected role with one
+// application, and each application's under its title with several
+// (expectedRoles).
+func peopleCSV(w io.Writer, people []serve.Person, apps []report.Application) error {
 	cw, err := report.NewCSVWriter(w, report.CSVOptions{})
 	if err != nil {
 		return err
@@ -234,7 +270,7 @@ func peopleCSV(w io.Writer, people []serve.Person) error {
 	cw.Write([]string{"snapshot_id", "person_id", "person_email", "display_name", "expected_role", "findings",
 		"source", "team", "account_id", "account_email", "status", "role", "assigned", "link_reason"})
 	for _, p := range people {
-		head := []string{strconv.FormatInt(p.Snapshot, 10), p.Person.ID, p.Person.Email, p.Person.DisplayName, p.Person.ExpectedRole,
+		head := []string{strconv.FormatInt(p.Snapshot, 10), p.Person.ID, p.Person.Email, p.Person.DisplayName, expectedRoles(p.Person, apps),
 			strconv.Itoa(len(p.Findings))}
 		if len(p.Accounts) == 0 {
 			cw.Write(append(head, "", "", "", "", "", "", "", ""))
@@ -248,12 +284,17 @@ func peopleCSV(w io.Writer, people []serve.Person) error {
 }
 
 // assignedText says which applications an IdP account is assigned, and
-// through what: "yes: stonly (group Stonly Admins)".
-func assignedText(a *collectors.Account) string {
+// through what: "yes: wiki (group Wiki Admins)"; with several
+// applications, each by its title: "yes: Team Wiki (direct); Notes (direct)".
+func assignedText(a *collectors.Account, apps []report.Application) string {
 	var parts []string
 	for _, as := range a.Assignments {
 		if as.InForce {
-			parts = append(parts, strings.TrimSpace(as.App+" ("+strings.Join(as.Via, ", ")+")"))
+			name := as.App
+			if len(apps) > 1 {
+				name = report.TitleIn(apps, as.App)
+			}
+			parts = append(parts, strings.TrimSpace(name+" ("+strings.Join(as.Via, ", ")+")"))
 		}
 	}
 	if len(parts) == 0 {
