@@ -38,13 +38,24 @@ func main() {
 	urlFile := fs.String("url", "", "serve: file to write the simulator's URL to; collect: the URL")
 	encode := fs.Bool("encode", false, "collect: encode the accounts as JSON (to a sink), as idgraph collect does")
 	heap := fs.String("heapprofile", "", "collect: write a heap profile after the read")
+	cpu := fs.String("cpuprofile", "", "collect: write a CPU profile of the read")
 	fs.Parse(os.Args[2:])
 	switch os.Args[1] {
 	case "serve":
 		serve(*users, *urlFile)
 	case "collect":
+		if *cpu != "" {
+			f, err := os.Create(*cpu)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		if err := collect(*urlFile, *encode, *heap); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			pprof.StopCPUProfile()
 			os.Exit(1)
 		}
 	default:
