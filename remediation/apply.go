@@ -85,6 +85,10 @@ func (r *Result) Counts() map[string]int {
 // stopped, or an action that failed, is ErrStopped; every action handed
 // to a source is recorded, whatever its outcome.
 func (e *Engine) Apply(ctx context.Context, req Request) (*Result, error) {
+	if req.Yes {
+		e.applying.Lock()
+		defer e.applying.Unlock()
+	}
 	p, err := e.Plan(ctx, req.App)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/collectors"
+	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -34,6 +35,11 @@ type ConfirmResult struct {
 type ConfirmOptions struct {
 	LogFile string // the evidence log file; "" for none
 	Now     func() time.Time
+	// Sinks, when set, receive an alert about the unconfirmed actions:
+	// it is queued in the store's outbox under the snapshot, so that the
+	// run's alert delivery (alert.Process, called after Confirm) sends it
+	// and retries it like every alert.
+	Sinks []alert.Sink
 }
 
 // Confirm checks every pending action (carried out, not yet proven)
@@ -97,6 +103,11 @@ func ConfirmWith(ctx context.Context, st *store.Store, snapshotID int64, o Confi
 			res.Confirmed = append(res.Confirmed, Proved{a, p})
 		} else {
 			res.Unconfirmed = append(res.Unconfirmed, Proved{a, p})
+		}
+	}
+	if len(res.Unconfirmed) > 0 {
+		if err := QueueAlert(ctx, st, sum.ID, o.Sinks, AlertOf(res, nil)); err != nil {
+			return res, err
 		}
 	}
 	return res, nil

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idgraph/idgraph/collectors"
@@ -210,6 +211,11 @@ type Engine struct {
 	// "" for none.
 	LogFile string
 	Now     func() time.Time
+
+	// applying serialises the batches of one engine: two reviewers who
+	// approve at once (the service) run one after the other, and the
+	// second finds the first's actions pending instead of repeating them.
+	applying sync.Mutex
 }
 
 func (e *Engine) now() time.Time {

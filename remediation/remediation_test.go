@@ -17,6 +17,7 @@ import (
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/remediation"
+	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/review"
 	"github.com/idgraph/idgraph/store"
 )
@@ -519,8 +520,14 @@ func TestUnconfirmedAndWaiting(t *testing.T) {
 	}
 	h.app.fail = ""
 	snap = h.run()
-	if cr, err = remediation.Confirm(h.ctx, h.st, snap); err != nil {
+	if cr, err = remediation.ConfirmWith(h.ctx, h.st, snap, remediation.ConfirmOptions{Sinks: []alert.Sink{namedSink("webhook")}}); err != nil {
 		t.Fatal(err)
+	}
+	// The alert waits in the outbox for the run's delivery.
+	pending, err := h.st.Pending(h.ctx)
+	if err != nil || len(pending) != 1 || pending[0].Sink != "webhook" || pending[0].SnapshotID != snap ||
+		!strings.Contains(pending[0].Payload, remediation.ChangeUnconfirmed) {
+		t.Fatalf("outbox after unconfirmed actions: %+v %v", pending, err)
 	}
 	if len(cr.Unconfirmed) != 4 {
 		t.Fatalf("confirm after a lie: %+v", cr)
@@ -627,4 +634,12 @@ func TestChainEntriesAndATamperedRecord(t *testing.T) {
 		}
 		break // the first problem is what verify reports
 	}
+}
+
+// namedSink is a sink that is only ever queued for, never sent to.
+type namedSink string
+
+func (s namedSink) Name() string { return string(s) }
+func (s namedSink) Send(context.Context, *alert.Alert, int64) error {
+	return errors.New("not delivered in this test")
 }

@@ -176,7 +176,7 @@ func TestChangesWaiting(t *testing.T) {
 	}
 	// The kill switch, as the page says it.
 	off := f.server(func(o *serve.Options) {
-		e := *eng
+		e := &remediation.Engine{Store: f.st, Actors: eng.Actors, Limits: eng.Limits, CaptureDir: eng.CaptureDir}
 		e.Limits.Enabled = false
 		o.Remediation = serve.RemediationOptions{Plan: e.Plan, Apply: e.Apply}
 	})
