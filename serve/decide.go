@@ -55,7 +55,7 @@ var decideFields = []string{"finding", "decision", "justification", "role", "exp
 // filters it was sent from, never another page or host.
 func backURL(v string) *url.URL {
 	back, err := url.Parse(v)
-	if !localPath(v) || err != nil || back.Path != "/findings" {
+	if !localPath(v) || err != nil || (back.Path != "/findings" && back.Path != "/reviews") {
 		return &url.URL{Path: "/findings"}
 	}
 	return back

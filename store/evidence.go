@@ -40,7 +40,7 @@ type querier interface {
 // Entry is one entry of the evidence chain.
 type Entry struct {
 	Seq          int64  `json:"seq"`
-	Kind         string `json:"kind"` // decision, confirmation; snapshot in the log only
+	Kind         string `json:"kind"` // decision, confirmation, campaign, signoff, action; snapshot in the log only
 	Ref          int64  `json:"ref"`  // the row of that kind
 	At           string `json:"at"`
 	SnapshotID   int64  `json:"snapshot_id"`
@@ -446,6 +446,13 @@ func (s *Store) verifyEvidence(ctx context.Context, res *VerifyResult, snaps map
 			WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'decision' AND e.ref = d.id) ORDER BY d.id LIMIT 1`},
 		{"confirmation", `SELECT c.id, 'of decision ' || c.decision_id || ' by ' || c.reviewer || ', dated ' || c.confirmed_at FROM confirmations c
 			WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'confirmation' AND e.ref = c.id) ORDER BY c.id LIMIT 1`},
+		{"campaign", `SELECT c.id, 'started ' || c.started_at FROM campaigns c
+			WHERE NOT EXISTS (SELECT 1 FROM campaign_events v JOIN evidence e ON e.kind = 'campaign' AND e.ref = v.id
+				WHERE v.campaign_id = c.id AND v.event = 'start') ORDER BY c.id LIMIT 1`},
+		{"campaign event", `SELECT v.id, v.event || ' of campaign ' || v.campaign_id FROM campaign_events v
+			WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'campaign' AND e.ref = v.id) ORDER BY v.id LIMIT 1`},
+		{"sign-off", `SELECT s.id, 'of campaign ' || s.campaign_id FROM campaign_signoffs s
+			WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'signoff' AND e.ref = s.id) ORDER BY s.id LIMIT 1`},
 	} {
 		var id int64
 		var desc string

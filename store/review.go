@@ -48,6 +48,9 @@ func (s *Store) Submit(ctx context.Context, rv Reviewing, key string, req review
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.CheckCampaignOpen(ctx, f.Key); err != nil {
+		return nil, f, err
+	}
 	d, err := review.Check(rv.Policy, f, req)
 	if err != nil {
 		return nil, f, err
@@ -65,6 +68,9 @@ func (s *Store) ConfirmFinding(ctx context.Context, rv Reviewing, key, reviewer 
 	_, f, err := s.finding(ctx, key)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := s.CheckCampaignOpen(ctx, f.Key); err != nil {
+		return nil, f, err
 	}
 	h, err := s.History(ctx, f.Key)
 	if err != nil {
