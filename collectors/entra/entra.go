@@ -18,8 +18,12 @@
 //	  token_url: https://login.microsoftonline.com/TENANT/oauth2/v2.0/token  # optional
 //	  ca_file: ""              # extra CA certificates (PEM), e.g. a TLS-inspecting proxy
 //	  delta: true              # read users incrementally through users/delta
+//	  managers: true           # each user's manager ($expand=manager: list pages of 100 instead of 999)
 //	  max_retry_wait: 2m       # total waiting for throttled requests (429, 503, 504) allowed in one read
 //	  request_timeout: 2m      # one request's limit
+//
+// entra: may also be a list of such mappings, each with a name, one source
+// per tenant (two tenants after an acquisition); the name is the source's.
 //
 // Entra extends an app assignment to a group's direct members only, never
 // to members of nested groups (Microsoft's documentation on assigning users
@@ -37,6 +41,8 @@
 //   - a delta link Graph no longer accepts (410 Gone, syncStateNotFound,
 //     resyncRequired) or that names another graph_url leads to a full read
 //     in the same run, with a warning saying why (readUsers, isResync);
+//   - each user's manager comes from $expand=manager on the full read and
+//     from manager@delta on delta runs (managers.go);
 //   - throttling is retried by kiota, and its real waits are held to
 //     max_retry_wait (retry.go);
 //   - paging that goes in a circle stops the read, and a cancelled context
@@ -48,8 +54,10 @@
 // configuration and its validation), client.go (the Graph client:
 // credential, middleware, allowed hosts), apps.go (service principals,
 // their assignments, open access), groups.go (members of assigned groups),
-// users.go (users and the full read), delta.go (the state kept between runs
-// and users/delta()), pages.go (paging), retry.go (throttling), errors.go
+// users.go (users and the full read), lean.go (user pages decoded without
+// the SDK's models), userset.go (the users of a read), managers.go (the
+// manager relationship), delta.go (the state kept between runs and
+// users/delta()), pages.go (paging), retry.go (throttling), errors.go
 // (failures explained), check.go (doctor).
 package entra
 
