@@ -126,7 +126,14 @@ type simulators struct {
 func startSimulators(b *testing.B, sp simSpec) *simulators {
 	spec, _ := json.Marshal(sp)
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestScaleSimulators$", "-test.timeout", "0")
-	cmd.Env = append(os.Environ(), simulatorsEnv+"="+string(spec))
+	// A memory limit given to the benchmark (GOMEMLIMIT) is idgraph's, not
+	// the simulators'.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, simulatorsEnv+"="+string(spec))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

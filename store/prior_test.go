@@ -316,40 +316,58 @@ func TestCheckPriors(t *testing.T) {
 // BenchmarkPriorLoad: what an incremental run reads of the previous
 // snapshot before its sources start, from the account rows (every run
 // before migration 10) and from the priors, at 10,000 to 1,000,000
-// accounts (40% Okta, 40% Entra, 20% Stonly).
+// accounts (40% Okta, 40% Entra, 20% Stonly); and what writing the
+// priors costs, with their size per account.
 //
 //	go test ./store -run '^$' -bench PriorLoad -benchmem -count 5
 func BenchmarkPriorLoad(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{10_000, 100_000, 1_000_000} {
-		s, _ := open(b)
-		snap := priorSnapshot(b, s, scaleAccounts(n))
-		for _, from := range []string{"rows", "priors"} {
-			b.Run(fmt.Sprintf("accounts=%d/from=%s", n, from), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					var accs []collectors.Account
-					var read PriorRead
-					var err error
-					if from == "rows" {
-						las, err2 := s.Accounts(ctx, snap.ID)
-						accs, err = make([]collectors.Account, len(las)), err2
-						for i := range las {
-							accs[i] = las[i].Account
-						}
-					} else {
-						accs, read, err = s.PriorAccounts(ctx, snap.ID)
-						if !read.Encoded {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			s, _ := open(b)
+			snap := priorSnapshot(b, s, scaleAccounts(n))
+			for _, from := range []string{"rows", "priors"} {
+				b.Run("from="+from, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						var accs []collectors.Account
+						var read PriorRead
+						var err error
+						if from == "rows" {
+							las, err2 := s.Accounts(ctx, snap.ID)
+							accs, err = make([]collectors.Account, len(las)), err2
+							for i := range las {
+								accs[i] = las[i].Account
+							}
+						} else if accs, read, err = s.PriorAccounts(ctx, snap.ID); !read.Encoded {
 							b.Fatalf("read %+v", read)
 						}
+						if err != nil || len(accs) != n {
+							b.Fatalf("%d accounts, %v", len(accs), err)
+						}
 					}
-					if err != nil || len(accs) != n {
-						b.Fatalf("%d accounts, %v", len(accs), err)
+				})
+			}
+			// What storing them costs a snapshot write.
+			b.Run("write", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					b.StopTimer()
+					if _, err := s.db.Exec(`DELETE FROM priors WHERE snapshot_id = ?`, snap.ID); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if err := s.WritePriors(ctx, snap); err != nil {
+						b.Fatal(err)
 					}
 				}
+				var size int64
+				s.db.QueryRow(`SELECT SUM(length(data)) FROM priors WHERE snapshot_id = ?`, snap.ID).Scan(&size)
+				b.ReportMetric(float64(size)/float64(n), "bytes/account")
+				s.db.QueryRow(`SELECT SUM(length(data)) FROM accounts WHERE snapshot_id = ?`, snap.ID).Scan(&size)
+				b.ReportMetric(float64(size)/float64(n), "json-bytes/account")
 			})
-		}
-		s.Close()
+		})
 	}
 }
 
