@@ -302,7 +302,8 @@ application confirms it.
 
 Exit codes: 0 carried out (or a dry run); 1 an action failed or the batch stopped
 (the message names it and its capture); 2 refused before anything ran (kill switch,
-caps, stale or incomplete read, missing --reviewer).`,
+caps, stale or incomplete read, missing --reviewer, every action decided by --reviewer,
+another run holding the store).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.resolve(cmd); err != nil {
@@ -320,7 +321,12 @@ caps, stale or incomplete read, missing --reviewer).`,
 				if err != nil {
 					return err
 				}
+				// A run reading the application while actions change it would
+				// prove nothing either way: one at a time.
 				unlock, err := store.Lock(cfg.Path(cfg.Store))
+				if errors.Is(err, store.ErrLocked) {
+					return &exitError{exitUsage, fmt.Errorf("nothing was changed: %w; apply when it has finished", err)}
+				}
 				if err != nil {
 					return err
 				}

@@ -22,6 +22,7 @@ import (
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/demo"
 	"github.com/idgraph/idgraph/internal/browsertest"
+	"github.com/idgraph/idgraph/store"
 )
 
 // csvActor changes the quick start's Stonly export as the application
@@ -271,6 +272,17 @@ func TestRemediateEndToEnd(t *testing.T) {
 		}
 		unchanged(c.name)
 	}
+	// Not while a run holds the store.
+	unlock, err := store.Lock(storeOf(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = runRemediate(t, actors, "remediate", "apply", "--config", cfg, "--yes", "--reviewer", "ops@acme.com")
+	unlock()
+	if r.code != exitUsage || !strings.Contains(r.stderr, "holds the store") {
+		t.Fatalf("apply during a run: %d\n%s", r.code, r.stderr)
+	}
+	unchanged("an apply during a run")
 	setRemediation(t, cfg, "  enabled: true\n  max_share: 0.5\n  max_age: 1ns\n")
 	r = runRemediate(t, actors, "remediate", "apply", "--config", cfg, "--yes", "--reviewer", "ops@acme.com")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "older than remediation.max_age") {
