@@ -34,7 +34,11 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	cfg := filepath.Join(dir, "idgraph.yaml")
 	fr := run(t, nil, "findings", "-c", cfg, "--format", "json")
-	var fs []struct{ Kind, Reason, Email string }
+	var fs []struct {
+		Kind, Reason, Email, App, Severity, Explanation string
+		ActualRole                                      string `json:"actual_role"`
+		ExpectedRole                                    string `json:"expected_role"`
+	}
 	if err := json.Unmarshal([]byte(fr.stdout), &fs); err != nil {
 		t.Fatalf("%v\n%s", err, fr.stdout)
 	}
@@ -49,6 +53,31 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("the demo shows no %s finding", k)
 		}
 	}
+	// The second application, read over SCIM, has findings of its own,
+	// judged on its own ladder; Stonly's are never about it.
+	notion := map[string]string{}
+	for _, f := range fs {
+		if f.App == "notion" && f.Email != "" {
+			notion[f.Kind+" "+f.Email] = f.Severity + " " + f.ActualRole + "/" + f.ExpectedRole
+		}
+		if f.App == "stonly" && strings.Contains(f.Explanation, "Notion") {
+			t.Errorf("a Stonly finding speaks of the other application: %s", f.Explanation)
+		}
+	}
+	for k, want := range map[string]string{
+		"orphaned bob.leaver@acme.com":           "critical Workspace Owner/",
+		"orphaned quentin.quitter@acme.com":      "critical Workspace Admin/",
+		"unassigned carol.bypass@acme.com":       "medium Member/",
+		"missing dave.missing@acme.com":          "low /Member",
+		"role_mismatch grace.shortfall@acme.com": "high Workspace Owner/Member",
+	} {
+		if notion[k] != want {
+			t.Errorf("Notion: %s is %q, want %q", k, notion[k], want)
+		}
+	}
+	if !kinds["open_access/assignment_not_required"] {
+		t.Error("the demo shows no open_access finding (Entra does not require assignment for Notion)")
+	}
 	// The folder is marked as the demo's, so that the next demo may
 	// replace it, and the summary reads as a sentence.
 	if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
@@ -60,7 +89,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	}
 	// Drift between the two runs, and one alert per run, signed.
-	if !strings.Contains(r.stdout, "since snapshot 1: 2 appeared, 1 resolved") {
+	if !strings.Contains(r.stdout, "since snapshot 1: 3 appeared, 1 resolved") {
 		t.Errorf("drift of the second run not as planted:\n%s", r.stdout)
 	}
 	alerts, _ := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
