@@ -643,3 +643,37 @@ func (s namedSink) Name() string { return string(s) }
 func (s namedSink) Send(context.Context, *alert.Alert, int64) error {
 	return errors.New("not delivered in this test")
 }
+
+// TestPlanSkipsWhatCannotOrNeedNotRun: a role change of an invitation is
+// manual (an invitation has no role to change), a decision whose finding
+// is resolved plans nothing and says why.
+func TestPlanSkipsWhatCannotOrNeedNotRun(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	h.decide(diff.KindMissing, "invited@acme.com", "modify", "rita@acme.com", "Admin")
+	h.confirm(diff.KindMissing, "invited@acme.com", "sam@acme.com")
+	h.decide(diff.KindUnassigned, "bypass@acme.com", "revoke", "rita@acme.com", "")
+	p, err := h.engine(true).Plan(h.ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"stonly: remove bypass@acme.com", "stonly: set_role invited@acme.com to Admin (manual)"}
+	if got := changes(p); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("plan = %v, want %v", got, want)
+	}
+	// Bypass leaves by hand; the next read resolves the finding.
+	h.app.mu.Lock()
+	h.app.members = slices.DeleteFunc(h.app.members, func(a collectors.Account) bool { return a.Email == "bypass@acme.com" })
+	h.app.mu.Unlock()
+	h.run()
+	if p, err = h.engine(true).Plan(h.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := changes(p); len(got) != 1 || len(p.Unplanned) != 1 || !strings.Contains(p.Unplanned[0].Why, "resolved") {
+		t.Fatalf("plan after the account left: %v, unplanned %+v", got, p.Unplanned)
+	}
+	res, err := h.engine(true).Apply(h.ctx, remediation.Request{Yes: true, Applier: "ops@acme.com"})
+	if err != nil || res.Counts()["manual"] != 1 || len(h.actor.calls) != 0 {
+		t.Fatalf("apply of a manual item: %v %v, %d calls", res.Counts(), err, len(h.actor.calls))
+	}
+}
