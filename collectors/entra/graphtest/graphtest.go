@@ -6,7 +6,11 @@
 // ($top default 100, maximum 999, absolute @odata.nextLink), $select with
 // the default property set without it, users/delta() with delta tokens
 // that later return only changes, Graph's error bodies, and switchable
-// faults (Faults) and tenant variants (Variant).
+// faults (Faults) and tenant variants (Variant). A tenant may hold several
+// enterprise applications (Scenario.Apps), each with its own app roles,
+// assignments and settings, and users may have a manager, served through
+// $expand=manager on lists (pages of at most 100 then) and manager@delta
+// in delta rounds that select it.
 //
 // users/delta() follows Microsoft's "user: delta" reference and the delta
 // query overview (learn.microsoft.com/graph/api/user-delta,
