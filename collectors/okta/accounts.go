@@ -25,10 +25,11 @@ type rec struct {
 	display, employee    string
 	statusChanged        int64 // Unix nanoseconds; 0: none
 	lastLogin            int64
-	// mgr is the manager as the profile names it (managerId, else
-	// manager); for an account kept from the previous snapshot, its
-	// manager's id when that was resolved. manager is the resolved value.
-	mgr, manager string
+	// mgrID and mgrName are the profile's managerId and manager; for an
+	// account kept from the previous snapshot, mgrID is its manager's id
+	// when that was resolved, else the Manager it had. manager is the
+	// resolved value.
+	mgrID, mgrName, manager string
 	groups       []string
 	assignments  []collectors.Assignment
 }
@@ -82,7 +83,7 @@ func (r *rec) account(source string) collectors.Account {
 // fromAccount is the record of an account of the previous snapshot.
 func fromAccount(a *collectors.Account) rec {
 	r := rec{id: a.ID, status: rawStatus(a.RawStatus), display: a.DisplayName, employee: a.EmployeeID,
-		statusChanged: nanos(a.StatusChanged), lastLogin: nanos(a.LastActivity), mgr: a.Manager}
+		statusChanged: nanos(a.StatusChanged), lastLogin: nanos(a.LastActivity), mgrID: a.Manager}
 	for _, ad := range a.Addresses {
 		switch ad.Field {
 		case "login":

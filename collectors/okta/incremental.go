@@ -59,8 +59,8 @@ func (r *read) loadPrevious() {
 			r.prevMem[g] = append(r.prevMem[g], a.ID)
 		}
 		u := fromAccount(a)
-		if id, ok := ids[strings.ToLower(u.mgr)]; ok {
-			u.mgr = id
+		if id, ok := ids[strings.ToLower(u.mgrID)]; ok {
+			u.mgrID = id
 		}
 		r.accs.put(u)
 	}

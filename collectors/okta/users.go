@@ -95,15 +95,12 @@ func toRec(u *oktaUser) rec {
 	p := &u.Profile
 	r := rec{id: u.ID, status: rawStatus(u.Status), login: string(p.Login), email: string(p.Email), second: string(p.SecondEmail),
 		display: string(p.DisplayName), employee: string(p.EmployeeNumber),
-		statusChanged: nanos(u.StatusChanged), lastLogin: nanos(u.LastLogin), mgr: string(p.ManagerID)}
+		statusChanged: nanos(u.StatusChanged), lastLogin: nanos(u.LastLogin), mgrID: string(p.ManagerID), mgrName: string(p.Manager)}
 	if r.email == r.login {
 		r.email = r.login // one string, not two copies of it
 	}
 	if r.display == "" {
 		r.display = strings.TrimSpace(string(p.FirstName) + " " + string(p.LastName))
-	}
-	if r.mgr == "" {
-		r.mgr = string(p.Manager)
 	}
 	return r
 }
@@ -133,34 +130,51 @@ func Status(s string) collectors.Status {
 }
 
 // resolveManagers sets each account's Manager to its manager's login when
-// the profile's managerId (or manager) names a user read in this run, by
-// id or by login; otherwise to the value as Okta holds it. Accounts kept
-// from the previous snapshot carry their manager's id (loadPrevious), so a
-// manager whose login changed is named by the new login.
+// the profile's managerId, or else its manager, names another user of
+// this read: by id, by login (case aside), or by employee number (an HR
+// import often writes that); otherwise to the value as Okta holds it,
+// managerId first. Accounts kept from the previous snapshot carry their
+// manager's id (loadPrevious), so a manager whose login changed is named
+// by the new login.
 func (r *read) resolveManagers() {
-	var byLogin map[string]int // made on the first reference that is no id
-	for i := range r.accs.len() {
-		u := r.accs.at(i)
-		u.manager = ""
-		if u.mgr == "" {
-			continue
+	var byLogin, byEmployee map[string]int // made on the first reference that is no id
+	find := func(ref string) (int, bool) {
+		if k, ok := r.accs.idx[ref]; ok {
+			return k, true
 		}
-		k, ok := r.accs.idx[u.mgr]
-		if !ok {
-			if byLogin == nil {
-				byLogin = make(map[string]int, r.accs.len())
-				for j := range r.accs.len() {
-					if l := r.accs.at(j).loginOf(); l != "" {
-						byLogin[strings.ToLower(l)] = j
-					}
+		if byLogin == nil {
+			byLogin, byEmployee = make(map[string]int, r.accs.len()), map[string]int{}
+			for j := range r.accs.len() {
+				u := r.accs.at(j)
+				if l := u.loginOf(); l != "" {
+					byLogin[strings.ToLower(l)] = j
+				}
+				if u.employee != "" {
+					byEmployee[u.employee] = j
 				}
 			}
-			k, ok = byLogin[strings.ToLower(u.mgr)]
 		}
-		u.manager = u.mgr
-		if ok && k != i {
-			if l := r.accs.at(k).loginOf(); l != "" {
-				u.manager = l
+		if k, ok := byLogin[strings.ToLower(ref)]; ok {
+			return k, true
+		}
+		k, ok := byEmployee[ref]
+		return k, ok
+	}
+	for i := range r.accs.len() {
+		u := r.accs.at(i)
+		u.manager = u.mgrID
+		if u.manager == "" {
+			u.manager = u.mgrName
+		}
+		for _, ref := range []string{u.mgrID, u.mgrName} {
+			if ref == "" {
+				continue
+			}
+			if k, ok := find(ref); ok && k != i {
+				if l := r.accs.at(k).loginOf(); l != "" {
+					u.manager = l
+					break
+				}
 			}
 		}
 	}

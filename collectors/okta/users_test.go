@@ -21,9 +21,12 @@ func TestManagers(t *testing.T) {
 	set("00u06", "alice@acme.com", "")    // frank: a login, as an HR import may write it
 	set("00u03", "ALICE@acme.com ", "")   // carol: the same, in other case and with a space
 	set("00u08", "", "Grace L")           // heidi: only a display name
-	set("00u04", "00u99", "Someone Gone") // dave: an id of nobody read
+	set("00u04", "00u99", "Someone Gone") // dave: an id of nobody read, and a name: managerId as Okta holds it
 	set("00u07", "00u07", "")             // grace: herself, which names nobody
 	set("00u02", "00u01", "F00u01 L")     // bob, deprovisioned: still has a manager
+	set("00u05", "E1", "")                // erin: alice's employee number
+	sc.Users = append(sc.Users, oktatest.User{ID: "00u09", Status: "ACTIVE", Login: "ivan@acme.com", Email: "ivan@acme.com",
+		ManagerID: "W-17", Manager: "grace@acme.com"}) // ivan: an id Okta does not know, a login in manager
 	srv := oktatest.NewServer(sc)
 	defer srv.Close()
 	res, err := collector(t, srv).Collect(context.Background(), collectors.Request{})
@@ -34,7 +37,7 @@ func TestManagers(t *testing.T) {
 	for email, want := range map[string]string{
 		"alice@acme.com": "grace@acme.com", "frank@acme.com": "alice@acme.com", "carol@acme.com": "alice@acme.com",
 		"heidi@acme.com": "Grace L", "dave@acme.com": "00u99", "grace@acme.com": "00u07", "bob@acme.com": "alice@acme.com",
-		"erin@acme.com": "",
+		"erin@acme.com": "alice@acme.com", "ivan@acme.com": "grace@acme.com",
 	} {
 		if got := m[email].Manager; got != want {
 			t.Errorf("%s: manager %q, want %q", email, got, want)
