@@ -30,8 +30,8 @@ type rec struct {
 	// when that was resolved, else the Manager it had. manager is the
 	// resolved value.
 	mgrID, mgrName, manager string
-	groups       []string
-	assignments  []collectors.Assignment
+	groups                  []string
+	assignments             []collectors.Assignment
 }
 
 // assign returns the record's assignment of app, adding one (not in
