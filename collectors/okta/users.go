@@ -137,25 +137,31 @@ func Status(s string) collectors.Status {
 // manager's id (loadPrevious), so a manager whose login changed is named
 // by the new login.
 func (r *read) resolveManagers() {
-	var byLogin, byEmployee map[string]int // made on the first reference that is no id
+	// The maps are made on the first reference that needs them: most
+	// references are ids.
+	var byLogin, byEmployee map[string]int
 	find := func(ref string) (int, bool) {
 		if k, ok := r.accs.idx[ref]; ok {
 			return k, true
 		}
 		if byLogin == nil {
-			byLogin, byEmployee = make(map[string]int, r.accs.len()), map[string]int{}
+			byLogin = make(map[string]int, r.accs.len())
 			for j := range r.accs.len() {
-				u := r.accs.at(j)
-				if l := u.loginOf(); l != "" {
+				if l := r.accs.at(j).loginOf(); l != "" {
 					byLogin[strings.ToLower(l)] = j
-				}
-				if u.employee != "" {
-					byEmployee[u.employee] = j
 				}
 			}
 		}
 		if k, ok := byLogin[strings.ToLower(ref)]; ok {
 			return k, true
+		}
+		if byEmployee == nil {
+			byEmployee = map[string]int{}
+			for j := range r.accs.len() {
+				if e := r.accs.at(j).employee; e != "" {
+					byEmployee[e] = j
+				}
+			}
 		}
 		k, ok := byEmployee[ref]
 		return k, ok
