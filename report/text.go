@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/idgraph/idgraph/diff"
+	"github.com/idgraph/idgraph/store"
 )
 
 // FindingsTable prints findings as an aligned table, sanitised for a
@@ -36,7 +37,18 @@ func FindingsTable(w io.Writer, fs []diff.Finding) error {
 
 // DriftText prints a drift for people. On a terminal (cut) long values
 // are shortened to fit a line; elsewhere (a file, a pipe) nothing is cut.
-func DriftText(w io.Writer, d *diff.Drift, cut bool) error {
+func DriftText(w io.Writer, d *diff.Drift, cut bool) error { return DriftTextIn(w, d, nil, cut) }
+
+// DriftTextIn is DriftText for a drift between snapshots of sources: when
+// they read several applications, each finding and role change names its
+// application by title; with one, the text is DriftText's.
+func DriftTextIn(w io.Writer, d *diff.Drift, sources []store.Source, cut bool) error {
+	apps := Apps(sources)
+	multi := len(apps) > 1
+	appOf := map[string]string{}
+	for _, s := range sources {
+		appOf[s.Info.Name] = s.Info.App
+	}
 	width := func(n int) int {
 		if cut {
 			return n
@@ -47,6 +59,11 @@ func DriftText(w io.Writer, d *diff.Drift, cut bool) error {
 	section := func(title string, fs []diff.Finding) {
 		fmt.Fprintf(w, "\n%s (%d)\n", title, len(fs))
 		for _, f := range fs {
+			if multi {
+				fmt.Fprintf(w, "  %-8s %-13s %-14s %s  %s\n", f.Severity, f.Kind, Terminal(TitleIn(apps, f.App), width(30)),
+					Terminal(WhoOf(f).String(), width(160)), Terminal(f.Explanation, width(160)))
+				continue
+			}
 			fmt.Fprintf(w, "  %-8s %-13s %s  %s\n", f.Severity, f.Kind, Terminal(WhoOf(f).String(), width(160)), Terminal(f.Explanation, width(160)))
 		}
 	}
@@ -68,7 +85,11 @@ func DriftText(w io.Writer, d *diff.Drift, cut bool) error {
 		fmt.Fprintf(w, "\n%s (%d)\n", c.title, len(c.cs))
 		for _, x := range c.cs {
 			// The account key alone is an opaque id (okta:00u1…): name the address too.
-			fmt.Fprintf(w, "  %s  %s -> %s\n", Terminal(Who{Email: x.Email, Account: x.Account}.String(), width(140)), Terminal(x.From, width(30)), Terminal(x.To, width(30)))
+			who := Terminal(Who{Email: x.Email, Account: x.Account}.String(), width(140))
+			if app := appOf[x.Source]; multi && app != "" {
+				who += " in " + Terminal(TitleIn(apps, app), width(30))
+			}
+			fmt.Fprintf(w, "  %s  %s -> %s\n", who, Terminal(x.From, width(30)), Terminal(x.To, width(30)))
 		}
 	}
 	return nil

@@ -26,7 +26,11 @@ import (
 //   - cat is assigned the wiki only and holds both: unassigned in the SCIM app;
 //   - dan is a SCIM-app owner by group and holds its lowest role: role_mismatch;
 //   - eve is assigned both and holds neither: missing in each.
-func twoApps(t *testing.T) *report.Data {
+func twoApps(t *testing.T) *report.Data { return twoAppsThen(t, nil) }
+
+// twoAppsThen is twoApps with a second snapshot a day later whose accounts
+// next changes, when it is set; it returns the second.
+func twoAppsThen(t *testing.T, next func([]collectors.Account) []collectors.Account) *report.Data {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "two.db"))
@@ -34,8 +38,13 @@ func twoApps(t *testing.T) *report.Data {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.WriteSnapshot(ctx, TwoAppSnapshot(t)); err != nil {
+	if err := st.WriteSnapshot(ctx, TwoAppSnapshot(t, 0, nil)); err != nil {
 		t.Fatal(err)
+	}
+	if next != nil {
+		if err := st.WriteSnapshot(ctx, TwoAppSnapshot(t, 1, next)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d, err := report.Load(ctx, st, 0, "test")
 	if err != nil {
@@ -44,8 +53,9 @@ func twoApps(t *testing.T) *report.Data {
 	return d
 }
 
-// TwoAppSnapshot builds the two-application snapshot of twoApps.
-func TwoAppSnapshot(t *testing.T) *store.Snapshot {
+// TwoAppSnapshot builds the two-application snapshot of twoApps, day
+// days later, with its accounts changed by edit when it is set.
+func TwoAppSnapshot(t *testing.T, day int, edit func([]collectors.Account) []collectors.Account) *store.Snapshot {
 	t.Helper()
 	active, inactive := collectors.StatusActive, collectors.StatusInactive
 	idp := func(id, email string, status collectors.Status, groups []string, apps ...string) collectors.Account {
@@ -70,6 +80,9 @@ func TwoAppSnapshot(t *testing.T) *store.Snapshot {
 		wiki("ann@acme.com", "Member"), wiki("bob@acme.com", "Admin"), wiki("cat@acme.com", "Member"),
 		scim("ann@acme.com", "Writer"), scim("bob@acme.com", "Reader"), scim("cat@acme.com", "Writer"), scim("dan@acme.com", "Reader"),
 	}
+	if edit != nil {
+		accs = edit(accs)
+	}
 	graph.SortAccounts(accs)
 	g, err := graph.Correlate(accs, graph.Options{IdPs: map[string]bool{"okta": true}})
 	if err != nil {
@@ -88,7 +101,7 @@ func TwoAppSnapshot(t *testing.T) *store.Snapshot {
 		"notes-scim": {Kind: collectors.KindApp, App: "notes", Complete: true},
 	}
 	fs, exps := diff.Analyze(diff.Input{Graph: g, Sources: src, Apps: apps})
-	now := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 12, 1+day, 2, 0, 0, 0, time.UTC)
 	done := collectors.Completeness{Complete: true, Records: 5}
 	return &store.Snapshot{
 		StartedAt: now, FinishedAt: now.Add(time.Minute), ConfigHash: "cfg", Version: "test",
@@ -290,5 +303,54 @@ func TestAppsTitles(t *testing.T) {
 	}
 	if _, ok := report.FindApp(apps, "notes"); ok {
 		t.Error("FindApp found an application the snapshot lacks")
+	}
+}
+
+// TestDriftNamesApplications: with two applications the report's and the
+// CLI's drift name each finding's and each role change's application.
+func TestDriftNamesApplications(t *testing.T) {
+	// The next day bob's wiki account is gone (resolved) and ann is a
+	// Notes Cloud owner (a raise, and a role_mismatch that appears).
+	d := twoAppsThen(t, func(accs []collectors.Account) []collectors.Account {
+		out := accs[:0]
+		for _, a := range accs {
+			switch {
+			case a.Source == "wiki" && a.Email == "bob@acme.com":
+				continue
+			case a.Source == "notes-scim" && a.Email == "ann@acme.com":
+				a.Role = "Workspace Owner"
+			}
+			out = append(out, a)
+		}
+		return out
+	})
+	if d.Drift == nil {
+		t.Fatal("no drift between the two snapshots")
+	}
+	var h, txt bytes.Buffer
+	if err := report.WriteHTML(&h, d); err != nil {
+		t.Fatal(err)
+	}
+	drift := h.String()[strings.Index(h.String(), `<section id="drift">`):]
+	drift = drift[:strings.Index(drift, "</section>")]
+	for _, want := range []string{`role_mismatch <span class="app">in Notes Cloud</span>`, "<li>orphaned in Team Wiki: ", "</code></span> in Notes Cloud: Writer → Workspace Owner</li>"} {
+		if !strings.Contains(drift, want) {
+			t.Errorf("the report's drift should contain %q:\n%s", want, drift)
+		}
+	}
+	if err := report.DriftTextIn(&txt, d.Drift, d.Snapshot.Sources, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"role_mismatch Notes Cloud ", "orphaned      Team Wiki ", "(notes-scim:ann@acme.com) in Notes Cloud  Writer -> Workspace Owner"} {
+		if !strings.Contains(txt.String(), want) {
+			t.Errorf("the CLI's drift should contain %q:\n%s", want, txt.String())
+		}
+	}
+	// Of one application, the text is DriftText's.
+	var one, plain bytes.Buffer
+	report.DriftTextIn(&one, d.Drift, d.Snapshot.Sources[:2], false)
+	report.DriftText(&plain, d.Drift, false)
+	if one.String() != plain.String() {
+		t.Errorf("one application's drift differs from DriftText:\n%s\n%s", one.String(), plain.String())
 	}
 }
