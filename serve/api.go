@@ -51,6 +51,9 @@ func snapshotID(v string) (int64, error) {
 // Item is a finding with the decision in force, as the API and UI show it.
 type Item struct {
 	diff.Finding
+	// AppTitle is the title of the finding's application, as its source
+	// declared it ("Notion").
+	AppTitle string          `json:"app_title,omitempty"`
 	Decision *store.Decision `json:"decision,omitempty"` // in force
 	// Pending is the newest decision that waits for its second reviewer.
 	Pending *store.Decision `json:"pending,omitempty"`
@@ -102,8 +105,8 @@ func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, i
 	// app names an application of the snapshot by its short name or its
 	// title; like the other filters, a value that cannot match is refused.
 	var app string
+	apps := report.Apps(sum.Sources)
 	if v := q.Get("app"); v != "" {
-		apps := report.Apps(sum.Sources)
 		a, ok := report.FindApp(apps, v)
 		if !ok {
 			return nil, http.StatusBadRequest, fmt.Errorf("app must be one of %s (the applications of snapshot %d), not %q", strings.Join(report.AppNames(apps), ", "), sum.ID, v)
@@ -133,7 +136,7 @@ func (s *Server) findingsOf(ctx context.Context, q url.Values) (*findingsPage, i
 		if f.State == diff.StateUnknown {
 			unknown++
 		}
-		it := Item{Finding: f, Status: "undecided", History: history[f.Key]}
+		it := Item{Finding: f, AppTitle: report.TitleIn(apps, f.App), Status: "undecided", History: history[f.Key]}
 		cur := "undecided"
 		if d, ok := decisions[f.Key]; ok {
 			it.Decision = &d

@@ -289,7 +289,18 @@ func (s *Server) pageDrift(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, status, msg)
 		return
 	}
-	s.render(w, r, "drift", map[string]any{"D": v})
+	// With several applications each line names its application by title.
+	apps := report.Apps(sum.Sources)
+	titles, bySource := map[string]string{}, map[string]string{}
+	for _, a := range apps {
+		titles[a.Name] = a.Title
+	}
+	for _, src := range sum.Sources {
+		if src.Info.App != "" {
+			bySource[src.Info.Name] = report.TitleIn(apps, src.Info.App)
+		}
+	}
+	s.render(w, r, "drift", map[string]any{"D": v, "Multi": len(apps) > 1, "Titles": titles, "SourceTitles": bySource})
 }
 
 // download serves the report and the evidence of a snapshot, generated

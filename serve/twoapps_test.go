@@ -33,6 +33,20 @@ func newTwoAppFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if err := st.WriteSnapshot(ctx, twoAppSnapshot(t, 0, nil)); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, st: st, now: time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)}
+	f.srv = f.server(nil)
+	f.http = httptest.NewServer(f.srv.Handler())
+	t.Cleanup(f.http.Close)
+	return f
+}
+
+// twoAppSnapshot is the fixture's snapshot, a day later for each of day,
+// its accounts changed by edit when it is set.
+func twoAppSnapshot(t *testing.T, day int, edit func([]collectors.Account) []collectors.Account) *store.Snapshot {
+	t.Helper()
 	active := collectors.StatusActive
 	idp := func(id, email string, status collectors.Status, apps ...string) collectors.Account {
 		a := collectors.Account{Source: "okta", ID: id, Email: email, Status: status}
@@ -53,6 +67,9 @@ func newTwoAppFixture(t *testing.T) *fixture {
 		wiki("ann@acme.com", "Member"), wiki("bob@acme.com", "Admin"), wiki("cat@acme.com", "Member"),
 		scim("ann@acme.com", "Writer"), scim("bob@acme.com", "Reader"), scim("cat@acme.com", "Writer"),
 	}
+	if edit != nil {
+		accs = edit(accs)
+	}
 	graph.SortAccounts(accs)
 	g, err := graph.Correlate(accs, graph.Options{IdPs: map[string]bool{"okta": true}})
 	if err != nil {
@@ -65,22 +82,14 @@ func newTwoAppFixture(t *testing.T) *fixture {
 	src := map[string]diff.Source{"okta": {Kind: collectors.KindIdP, Complete: true},
 		"wiki": {Kind: collectors.KindApp, App: "wiki", Complete: true}, "notes-scim": {Kind: collectors.KindApp, App: "notes", Complete: true}}
 	fs, exps := diff.Analyze(diff.Input{Graph: g, Sources: src, Apps: apps})
-	now := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 12, 1+day, 2, 0, 0, 0, time.UTC)
 	done := collectors.Completeness{Complete: true, Records: 4}
-	snap := &store.Snapshot{StartedAt: now, FinishedAt: now.Add(time.Minute), ConfigHash: "cfg", Version: "test", Graph: g, Expected: exps, Findings: fs,
+	return &store.Snapshot{StartedAt: now, FinishedAt: now.Add(time.Minute), ConfigHash: "cfg", Version: "test", Graph: g, Expected: exps, Findings: fs,
 		Sources: []store.Source{
 			{Info: collectors.Info{Name: "okta", Kind: collectors.KindIdP, Version: "1"}, Completeness: done},
 			{Info: collectors.Info{Name: "wiki", Kind: collectors.KindApp, App: "wiki", Title: "Team Wiki", Roles: apps["wiki"].Ladder, Version: "1"}, Completeness: done},
 			{Info: collectors.Info{Name: "notes-scim", Kind: collectors.KindApp, App: "notes", Title: "Notes Cloud", Roles: apps["notes"].Ladder, Version: "1"}, Completeness: done},
 		}}
-	if err := st.WriteSnapshot(ctx, snap); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, st: st, now: now.Add(time.Hour)}
-	f.srv = f.server(nil)
-	f.http = httptest.NewServer(f.srv.Handler())
-	t.Cleanup(f.http.Close)
-	return f
 }
 
 type appItem struct {
@@ -216,5 +225,51 @@ func TestPersonPageExpectedRolePerApplication(t *testing.T) {
 	}
 	if strings.Contains(page, "Stonly") {
 		t.Error("the person page names an application the snapshot does not hold")
+	}
+}
+
+// TestDriftPageNamesApplications: with two applications every line of
+// the drift page names its application by title.
+func TestDriftPageNamesApplications(t *testing.T) {
+	f := newTwoAppFixture(t)
+	// The next day bob's wiki account is gone (resolved) and ann is a
+	// Notes Cloud owner (a raise, and a role_mismatch that appears).
+	next := twoAppSnapshot(t, 1, func(accs []collectors.Account) []collectors.Account {
+		out := accs[:0]
+		for _, a := range accs {
+			switch {
+			case a.Source == "wiki" && a.Email == "bob@acme.com":
+				continue
+			case a.Source == "notes-scim" && a.Email == "ann@acme.com":
+				a.Role = "Workspace Owner"
+			}
+			out = append(out, a)
+		}
+		return out
+	})
+	if err := f.st.WriteSnapshot(context.Background(), next); err != nil {
+		t.Fatal(err)
+	}
+	code, page := f.do("GET", "/drift?from=1&to=2", "alice@acme.com:alice-password", nil)
+	if code != 200 {
+		t.Fatalf("drift page: %d %.300s", code, page)
+	}
+	for _, want := range []string{"role_mismatch in Notes Cloud: ", "<li>orphaned in Team Wiki: ", "</code></span> in Notes Cloud: Writer → Workspace Owner"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the drift page should contain %q:\n%s", want, page)
+		}
+	}
+	var items []struct {
+		App      string `json:"app"`
+		AppTitle string `json:"app_title"`
+	}
+	_, body := f.do("GET", "/api/v1/findings", "token", nil)
+	if err := json.Unmarshal([]byte(body), &items); err != nil || len(items) == 0 {
+		t.Fatalf("findings: %v %s", err, body)
+	}
+	for _, it := range items {
+		if it.AppTitle != map[string]string{"wiki": "Team Wiki", "notes": "Notes Cloud"}[it.App] {
+			t.Errorf("a finding of %s has app_title %q", it.App, it.AppTitle)
+		}
 	}
 }

@@ -57,7 +57,7 @@ CSV has one row per change, its first column naming the change.`,
 					case "csv":
 						return driftCSV(w, d)
 					}
-					return report.DriftText(w, d, tty)
+					return report.DriftTextIn(w, d, toSum.Sources, tty)
 				})
 				if err == nil && !o.toStdout() {
 					fmt.Fprintf(a.stdout, "wrote %s (drift from snapshot %d to %d)\n", o.out, d.From, d.To)

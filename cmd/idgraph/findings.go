@@ -71,11 +71,11 @@ type reviewItem struct {
 }
 
 // reviewItems joins findings with the decisions in force at now, with the
-// review status the API and UI give them.
-func reviewItems(fs []diff.Finding, decisions map[string]store.Decision, now time.Time) []reviewItem {
+// review status the API and UI give them, and each application's title.
+func reviewItems(fs []diff.Finding, apps []report.Application, decisions map[string]store.Decision, now time.Time) []reviewItem {
 	out := make([]reviewItem, 0, len(fs))
 	for _, f := range fs {
-		it := reviewItem{Item: serve.Item{Finding: f, Status: "undecided"}, review: "undecided"}
+		it := reviewItem{Item: serve.Item{Finding: f, AppTitle: report.TitleIn(apps, f.App), Status: "undecided"}, review: "undecided"}
 		if d, ok := decisions[f.Key]; ok {
 			it.Decision = &d
 			it.review = d.Decision
@@ -149,7 +149,7 @@ keeps them whole.`,
 				}
 				var items []reviewItem
 				unknown := 0
-				for _, it := range reviewItems(all, decisions, time.Now()) {
+				for _, it := range reviewItems(all, report.Apps(sum.Sources), decisions, time.Now()) {
 					if it.State == diff.StateUnknown {
 						unknown++
 					}
