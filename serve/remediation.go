@@ -181,7 +181,10 @@ func (s *Server) formApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res == nil {
-		s.pageError(w, r, http.StatusInternalServerError, err)
+		if status == http.StatusOK {
+			status = http.StatusInternalServerError
+		}
+		s.pageError(w, r, status, err)
 		return
 	}
 	ap := res.Plan.App(app)

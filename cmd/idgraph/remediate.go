@@ -20,6 +20,7 @@ import (
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/remediation"
 	"github.com/idgraph/idgraph/report/alert"
+	"github.com/idgraph/idgraph/serve"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -118,6 +119,34 @@ func (a *app) remediationEngine(cfg *config.Config, st *store.Store) (*remediati
 		return nil, err
 	}
 	return a.engine(cfg, st, acts, manual), nil
+}
+
+// remediationOptions is the "changes waiting" page's part of
+// serve.Options: the plan and apply of the CLI's engine, an apply holding
+// the run lock as `remediate apply` does (refused while a run reads).
+// cmd/idgraph/serve.go sets o.Remediation to it.
+func (a *app) remediationOptions(cfg *config.Config, st *store.Store) (serve.RemediationOptions, error) {
+	e, err := a.remediationEngine(cfg, st)
+	if err != nil {
+		return serve.RemediationOptions{}, err
+	}
+	apply := func(ctx context.Context, req remediation.Request) (*remediation.Result, error) {
+		if req.Yes {
+			unlock, err := store.Lock(cfg.Path(cfg.Store))
+			if err != nil {
+				return nil, fmt.Errorf("%w: nothing was changed: %w; apply when the run has finished", remediation.ErrRefused, err)
+			}
+			defer unlock()
+		}
+		res, err := e.Apply(ctx, req)
+		if res != nil {
+			if failed := res.Failed(); len(failed) > 0 {
+				a.alertFailed(ctx, cfg, failed)
+			}
+		}
+		return res, err
+	}
+	return serve.RemediationOptions{Plan: e.Plan, Apply: apply, Enabled: cfg.Remediation.Enabled}, nil
 }
 
 func (a *app) remediatePlanCmd(actors actorsFunc) *cobra.Command {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/demo"
 	"github.com/idgraph/idgraph/internal/browsertest"
+	"github.com/idgraph/idgraph/remediation"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -656,4 +659,40 @@ func TestRemediateSCIM(t *testing.T) {
 		t.Fatalf("after the failed batch: %v, want %v\n%s", got, want, r.stdout)
 	}
 	mustRun(t, run(t, nil, "verify", "--config", cfg), "verify")
+}
+
+// TestRemediationOptionsForServe: the service's plan is the CLI's, and
+// its apply holds the run lock: refused while a run holds the store.
+func TestRemediationOptionsForServe(t *testing.T) {
+	cfg := quickstart(t)
+	mustRun(t, run(t, nil, "run", "--config", cfg), "run")
+	quickstartDecisions(t, cfg)
+	setRemediation(t, cfg, "  enabled: true\n  max_share: 0.5\n")
+	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, log: slog.New(slog.DiscardHandler), configPath: cfg}
+	c, err := a.loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), c.Path(c.Store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	o, err := a.remediationOptions(c, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := o.Plan(context.Background(), "")
+	if err != nil || !o.Enabled || len(p.Apps) != 1 || p.Apps[0].CanAct || len(p.Apps[0].Items) != 4 {
+		t.Fatalf("plan for the service: %+v %v", p, err)
+	}
+	unlock, err := store.Lock(c.Path(c.Store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := o.Apply(context.Background(), remediation.Request{Yes: true, Applier: "ops@acme.com"}); !errors.Is(err, remediation.ErrRefused) ||
+		!strings.Contains(err.Error(), "holds the store") {
+		t.Fatalf("apply while a run holds the store: %v", err)
+	}
 }
