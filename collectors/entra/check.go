@@ -54,14 +54,16 @@ func (c *Collector) Check(ctx context.Context) []collectors.Check {
 	if bad {
 		return out
 	}
-	for _, a := range assigned {
-		if _, err := cl.Groups().ByGroupId(a.GetPrincipalId().String()).Members().Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Top: &one}}); err != nil {
-			return append(out, failed("GroupMember.Read.All", err, "/groups", "reading group members", "grant GroupMember.Read.All"))
-		}
-		return append(out, collectors.Check{Name: "GroupMember.Read.All", OK: true, Detail: "members of assigned group " + str(a.GetPrincipalDisplayName()) + " readable"})
+	if len(assigned) == 0 {
+		return append(out, collectors.Check{Name: "GroupMember.Read.All", OK: true, Detail: "no group is assigned the app: nothing to read"})
 	}
-	return append(out, collectors.Check{Name: "GroupMember.Read.All", OK: true, Detail: "no group is assigned the app: nothing to read"})
+	// One assigned group shows whether members can be read at all.
+	a := assigned[0]
+	if _, err := cl.Groups().ByGroupId(a.GetPrincipalId().String()).Members().Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Top: &one}}); err != nil {
+		return append(out, failed("GroupMember.Read.All", err, "/groups", "reading group members", "grant GroupMember.Read.All"))
+	}
+	return append(out, collectors.Check{Name: "GroupMember.Read.All", OK: true, Detail: "members of assigned group " + str(a.GetPrincipalDisplayName()) + " readable"})
 }
 
 // checkApp checks that one application's service principal and its
