@@ -13,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/idgraph/idgraph/collectors"
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/graph"
+	"github.com/idgraph/idgraph/internal/browsertest"
 	"github.com/idgraph/idgraph/store"
 )
 
@@ -271,5 +274,57 @@ func TestDriftPageNamesApplications(t *testing.T) {
 		if it.AppTitle != map[string]string{"wiki": "Team Wiki", "notes": "Notes Cloud"}[it.App] {
 			t.Errorf("a finding of %s has app_title %q", it.App, it.AppTitle)
 		}
+	}
+}
+
+// TestApplicationFilterInChromium: a reviewer narrows the findings to one
+// application in real Chromium, records a decision by keyboard, and comes
+// back to the page still filtered by that application.
+func TestApplicationFilterInChromium(t *testing.T) {
+	browsertest.Path(t) // skip, or fail in CI, before building the fixture
+	f := newTwoAppFixture(t)
+	tab := browsertest.Tab(t)
+	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(f.http.URL+"/findings"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=user]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), "alice@acme.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "alice-password"),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#findings`)),
+		chromedp.SetValue(chromedp.CSS(`select[name=app]`), "notes"),
+		chromedp.Click(chromedp.CSS(`form[aria-label=filters] button`)),
+		// The old page has #findings too: wait for the wiki's rows to go.
+		chromedp.WaitNotPresent(chromedp.CSS(`#findings tr[data-key*="/wiki/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#findings`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#findings td.app')].map(td => td.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 3 || slices.ContainsFunc(cells, func(c string) bool { return c != "Notes Cloud" }) {
+		t.Fatalf("filtered by Notes Cloud, the page lists %v", cells)
+	}
+	row := `#findings tr[data-key^="unassigned/notes/"]`
+	if err := chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS(row+` select[name=decision]`)),
+		chromedp.KeyEvent("r"),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("not assigned in the IdP\r"),
+		chromedp.WaitVisible(chromedp.CSS(`p.msg`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "app=notes") {
+		t.Errorf("the application filter was lost: %s", loc)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`select[name=app]`))); err != nil || v != "notes" {
+		t.Errorf("after the decision the application filter is %q (%v), want notes", v, err)
+	}
+	if status, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row+` td.review`))); err != nil || !strings.Contains(status, "revoke") || !strings.Contains(status, "not assigned in the IdP") {
+		t.Errorf("the decision is not on the row: %q (%v)", status, err)
 	}
 }
