@@ -155,6 +155,9 @@ func TestHTMLGroupsByApplication(t *testing.T) {
 	if !strings.Contains(h, `<p class="counts" id="per-app">Notes Cloud: 4 findings · Team Wiki: 2 findings</p>`) {
 		t.Error("the header should count findings per application")
 	}
+	if !strings.Contains(h, `<a href="#findings-notes">Notes Cloud</a><a href="#findings-wiki">Team Wiki</a>`) {
+		t.Error("the navigation should link each application's findings")
+	}
 	section := h[strings.Index(h, `<section id="findings">`):]
 	section = section[:strings.Index(section, "</section>")]
 	heads := regexp.MustCompile(`<h3 id="findings-([a-z]+)">([^<]*) \((\d+)\)</h3>`).FindAllStringSubmatchIndex(section, -1)
@@ -352,5 +355,32 @@ func TestDriftNamesApplications(t *testing.T) {
 	report.DriftText(&plain, d.Drift, false)
 	if one.String() != plain.String() {
 		t.Errorf("one application's drift differs from DriftText:\n%s\n%s", one.String(), plain.String())
+	}
+}
+
+// TestOneApplicationReadsAsBefore: a snapshot of one application shows
+// none of what several applications add (per-application headings,
+// counts, links or labels), so its report reads as it always has.
+func TestOneApplicationReadsAsBefore(t *testing.T) {
+	d := snapshot(t, t.TempDir(), "")
+	if n := len(d.Apps()); n != 1 {
+		t.Fatalf("the quick start has %d applications, want 1", n)
+	}
+	var h, md bytes.Buffer
+	if err := report.WriteHTML(&h, d); err != nil {
+		t.Fatal(err)
+	}
+	report.WriteMarkdown(&md, d)
+	for _, bad := range []string{`id="per-app"`, `<h3 id="findings-`, `<h3 id="teams-`, `class="app"`, `href="#findings-`, "has no teams"} {
+		if strings.Contains(h.String(), bad) {
+			t.Errorf("the report of one application contains %q", bad)
+		}
+	}
+	if !strings.Contains(h.String(), `<h2>Roles per team</h2>
+<div class="wide"><table><tr><th>Team</th><th class="n">Owner</th><th class="n">Admin</th><th class="n">Member</th><th>Other roles</th>`) {
+		t.Error("the roles per team should be one table, its columns the ladder from the highest role")
+	}
+	if strings.Contains(md.String(), "## By application") || regexp.MustCompile(`(?m)^- [A-Z]+ [a-z_\\]+ in `).MatchString(md.String()) {
+		t.Errorf("the summary of one application names applications per line:\n%s", md.String())
 	}
 }
