@@ -78,6 +78,9 @@ type Item struct {
 	Manual string `json:"manual,omitempty"`
 	// Last is the outcome of the last attempt, if any.
 	Last *Attempt `json:"last_attempt,omitempty"`
+	// Changed says how a read since the decision differs from the
+	// account as decided ("" when it does not).
+	Changed string `json:"changed_since_decision,omitempty"`
 }
 
 // Attempt is an earlier action for the same decision.
@@ -292,6 +295,29 @@ func (e *Engine) Plan(ctx context.Context, app string) (*Plan, error) {
 	for i := range acts {
 		last[acts[i].DecisionID] = &acts[i]
 	}
+	// decided returns an account as a decision's snapshot read it.
+	bySnap := map[string]map[string]collectors.Account{} // by snapshot and source
+	decided := func(snap int64, key string) (collectors.Account, bool, error) {
+		if snap == sum.ID {
+			acc, ok := accounts[key]
+			return acc, ok, nil
+		}
+		src, _, _ := strings.Cut(key, ":")
+		m, ok := bySnap[fmt.Sprintf("%d/%s", snap, src)]
+		if !ok {
+			m = map[string]collectors.Account{}
+			las, err := st.Accounts(ctx, snap, src)
+			if err != nil {
+				return collectors.Account{}, false, err
+			}
+			for _, la := range las {
+				m[la.Account.Key()] = la.Account
+			}
+			bySnap[fmt.Sprintf("%d/%s", snap, src)] = m
+		}
+		acc, ok := m[key]
+		return acc, ok, nil
+	}
 	plans := map[string]*AppPlan{}
 	for _, key := range sortedKeys(cur) {
 		d := cur[key]
@@ -315,10 +341,24 @@ func (e *Engine) Plan(ctx context.Context, app string) (*Plan, error) {
 		if app != "" && a != app {
 			continue
 		}
+		// The action carries the account as the decision saw it (the
+		// contract of collectors.Action): the source re-reads it and refuses
+		// when it differs. A read since the decision that already shows a
+		// difference is said in the plan.
+		now, changed := acc, ""
+		if was, ok, err := decided(d.SnapshotID, f.Account); err != nil {
+			return nil, err
+		} else if ok {
+			if !strings.EqualFold(was.Role, acc.Role) || was.Status != acc.Status {
+				changed = fmt.Sprintf("changed since the decision: %s was %s (%s) in snapshot %d, and is %s (%s) in snapshot %d; the source will refuse the action: decide again",
+					acc.Email, orDash(was.Role), was.Status, d.SnapshotID, orDash(acc.Role), acc.Status, sum.ID)
+			}
+			acc = was
+		}
 		it := Item{ID: fmt.Sprintf("d%d", d.ID), DecisionID: d.ID, Decision: d.Decision, Justification: d.Justification,
 			DecidedBy: d.Reviewer, DecidedAt: d.DecidedAt, ConfirmedBy: d.ConfirmedBy, ConfirmedAt: d.ConfirmedAt,
 			FindingKey: f.Key, FindingID: f.ID, Kind: f.Kind, Severity: f.Severity, App: a, Source: acc.Source,
-			Team: acc.Team, TeamName: acc.TeamName, Email: acc.Email, Account: acc}
+			Team: acc.Team, TeamName: acc.TeamName, Email: acc.Email, Account: acc, Changed: changed}
 		if la := last[d.ID]; la != nil {
 			at := Attempt{Action: la.ID, Outcome: la.Outcome, Detail: la.Detail, At: la.EndedAt}
 			pr, proved := proofs[la.ID]
@@ -346,8 +386,8 @@ func (e *Engine) Plan(ctx context.Context, app string) (*Plan, error) {
 		case invited:
 			it.Op, it.Role = collectors.OpSetRole, d.Role
 			it.Manual = "an invitation has no role to change: revoke it and invite again, or change it in the application"
-		case strings.EqualFold(acc.Role, d.Role):
-			skip("%s is already %s in snapshot %d", acc.Email, acc.Role, sum.ID)
+		case strings.EqualFold(now.Role, d.Role):
+			skip("%s is already %s in snapshot %d", now.Email, now.Role, sum.ID)
 			continue
 		default:
 			it.Op, it.Role = collectors.OpSetRole, d.Role
@@ -417,8 +457,8 @@ func digest(ap *AppPlan) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n", ap.App)
 	for _, it := range ap.Items {
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\n", it.ID, it.Op, it.Role, it.Account.Key(), it.Account.Email,
-			it.Account.Role, it.Account.Status, it.Manual)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\n", it.ID, it.Op, it.Role, it.Account.Key(), it.Account.Email,
+			it.Account.Role, it.Account.Status, it.Manual, it.Changed)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

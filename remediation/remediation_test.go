@@ -677,3 +677,35 @@ func TestPlanSkipsWhatCannotOrNeedNotRun(t *testing.T) {
 		t.Fatalf("apply of a manual item: %v %v, %d calls", res.Counts(), err, len(h.actor.calls))
 	}
 }
+
+// TestActionCarriesTheAccountAsDecided: a read between the decision and
+// the apply that shows another role is said in the plan, and the action
+// still carries the account as the decision saw it, so that the source
+// refuses it.
+func TestActionCarriesTheAccountAsDecided(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	h.decide(diff.KindUnassigned, "bypass@acme.com", "revoke", "rita@acme.com", "")
+	h.app.mu.Lock()
+	h.app.members[h.app.find("stonly:t1:u-bypass@acme.com")].Role = "Admin"
+	h.app.mu.Unlock()
+	h.run()
+	p, err := h.engine(true).Plan(h.ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Items(true) != 1 {
+		t.Fatalf("plan: %v", changes(p))
+	}
+	it := p.Apps[0].Items[0]
+	if it.Account.Role != "Member" || !strings.Contains(it.Changed, "changed since the decision") {
+		t.Fatalf("item: role %s, changed %q", it.Account.Role, it.Changed)
+	}
+	res, err := h.engine(true).Apply(h.ctx, remediation.Request{Yes: true, Applier: "ops@acme.com"})
+	if err != nil || res.Counts()["refused"] != 1 {
+		t.Fatalf("apply: %v %v", res.Counts(), err)
+	}
+	if acts := records(t, h.st); len(acts) != 1 || acts[0].Outcome != "refused" || !strings.Contains(acts[0].Detail, "row changed") {
+		t.Fatalf("records: %+v", acts)
+	}
+}

@@ -284,6 +284,8 @@ func printPlan(w io.Writer, p *remediation.Plan, tty bool) {
 				note = "manual: " + it.Manual
 			case it.Manual != "":
 				note = "manual"
+			case it.Changed != "":
+				note = it.Changed
 			case it.Last != nil:
 				note = "last attempt " + it.Last.Outcome + ": " + it.Last.Detail
 			}

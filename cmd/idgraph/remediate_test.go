@@ -647,8 +647,9 @@ func TestRemediateSCIM(t *testing.T) {
 	if got := status(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after the next run: %v, want %v", got, want)
 	}
-	// The service provider answers 500 to the write of Carol: the batch
-	// stops there.
+	// Carol is back at the role the decision saw, and the service
+	// provider answers 500 to her write: the batch stops there.
+	env.Notion.Update(carol, func(u *scimtest.User) { u.Roles[0].Value = "Member" })
 	env.Notion.SetFaults(scimtest.Faults{RefuseWrite: map[string]int{carol: 500}})
 	r = remediate("apply", "--app", "notion", "--yes", "--reviewer", "ops@acme.com")
 	if r.code != exitFailed || !strings.Contains(r.stderr, "stopped") {
