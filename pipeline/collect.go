@@ -34,46 +34,76 @@ func Collect(ctx context.Context, srcs []collectors.Collector, st *store.Store, 
 // the snapshot's priors (store/prior.go: a compact encoding stored beside
 // its rows, no JSON to decode), or from its account rows for a snapshot
 // that has none (written before migration 10).
+//
+// Accounts read from priors are let go once the sources have read (release)
+// and read again, in a fraction of a second, if drift asks for them after
+// the new snapshot is written: the run does not hold two snapshots'
+// accounts while it correlates and writes. Accounts read from the rows,
+// which are slow to read again, are kept for the drift.
 type priorRuns struct {
-	st   *store.Store
-	log  *slog.Logger // nil: say nothing
-	mu   sync.Mutex
-	runs map[int64]func() ([]collectors.Account, error)
+	st      *store.Store
+	log     *slog.Logger // nil: say nothing
+	mu      sync.Mutex
+	runs    map[int64]func() ([]collectors.Account, error)
+	encoded map[int64]bool // read from priors
+}
+
+// reader reads snapshot id's accounts once.
+func (p *priorRuns) reader(ctx context.Context, id int64) func() ([]collectors.Account, error) {
+	return sync.OnceValues(func() ([]collectors.Account, error) {
+		start := time.Now()
+		accs, how, err := p.st.PriorAccounts(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		p.mu.Lock()
+		p.encoded[id] = how.Encoded
+		p.mu.Unlock()
+		if p.log != nil {
+			from := "account rows"
+			if how.Encoded {
+				from = "priors"
+			}
+			p.log.Info("read the previous snapshot", "snapshot", id, "accounts", len(accs), "from", from,
+				"duration", time.Since(start).Round(time.Millisecond))
+			if how.Problem != "" {
+				p.log.Warn("the previous snapshot's priors cannot be used; read its account rows instead (run idgraph verify)",
+					"snapshot", id, "problem", how.Problem)
+			}
+		}
+		return accs, nil
+	})
 }
 
 // accounts returns every account of snapshot id, reading it on first use.
 func (p *priorRuns) accounts(ctx context.Context, id int64) ([]collectors.Account, error) {
 	p.mu.Lock()
 	if p.runs == nil {
-		p.runs = map[int64]func() ([]collectors.Account, error){}
+		p.runs, p.encoded = map[int64]func() ([]collectors.Account, error){}, map[int64]bool{}
 	}
 	read, ok := p.runs[id]
 	if !ok {
-		read = sync.OnceValues(func() ([]collectors.Account, error) {
-			start := time.Now()
-			accs, how, err := p.st.PriorAccounts(ctx, id)
-			if err == nil && p.log != nil {
-				from := "account rows"
-				if how.Encoded {
-					from = "priors"
-				}
-				p.log.Info("read the previous snapshot", "snapshot", id, "accounts", len(accs), "from", from,
-					"duration", time.Since(start).Round(time.Millisecond))
-				if how.Problem != "" {
-					p.log.Warn("the previous snapshot's priors cannot be used; read its account rows instead (run idgraph verify)",
-						"snapshot", id, "problem", how.Problem)
-				}
-			}
-			return accs, err
-		})
+		read = p.reader(ctx, id)
 		p.runs[id] = read
 	}
 	p.mu.Unlock()
 	return read()
 }
 
-// loaded returns snapshot id's accounts if this run has read them already,
-// else nil.
+// release lets go of the accounts read from priors once every source has
+// returned; a later loaded reads them again.
+func (p *priorRuns) release(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id := range p.runs {
+		if p.encoded[id] {
+			p.runs[id] = p.reader(context.WithoutCancel(ctx), id)
+		}
+	}
+}
+
+// loaded returns snapshot id's accounts if this run has read them (again
+// from its priors, if they were let go), else nil.
 func (p *priorRuns) loaded(id int64) []collectors.Account {
 	p.mu.Lock()
 	read, ok := p.runs[id]
@@ -116,6 +146,7 @@ func collect(ctx context.Context, srcs []collectors.Collector, prior *priorRuns,
 		}()
 	}
 	wg.Wait()
+	prior.release(ctx)
 	slices.SortFunc(out, func(a, b Collected) int { return strings.Compare(a.Info.Name, b.Info.Name) })
 	return out
 }
