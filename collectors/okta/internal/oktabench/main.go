@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -37,6 +38,7 @@ func main() {
 	users := fs.Int("users", 100_000, "serve: users in the org (a fifth assigned)")
 	urlFile := fs.String("url", "", "serve: file to write the simulator's URL to; collect: the URL")
 	encode := fs.Bool("encode", false, "collect: encode the accounts as JSON (to a sink), as idgraph collect does")
+	stream := fs.Bool("stream", false, "collect: encode the accounts one by one instead (to a sink), as a streaming idgraph collect would")
 	heap := fs.String("heapprofile", "", "collect: write a heap profile after the read")
 	cpu := fs.String("cpuprofile", "", "collect: write a CPU profile of the read")
 	fs.Parse(os.Args[2:])
@@ -53,7 +55,7 @@ func main() {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
 		}
-		if err := collect(*urlFile, *encode, *heap); err != nil {
+		if err := collect(*urlFile, *encode, *stream, *heap); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			pprof.StopCPUProfile()
 			os.Exit(1)
@@ -81,7 +83,7 @@ func serve(n int, urlFile string) {
 	<-stop
 }
 
-func collect(url string, encode bool, heap string) error {
+func collect(url string, encode, stream bool, heap string) error {
 	env := collectors.Env{File: "oktabench", Getenv: func(string) string { return token }}
 	c, err := okta.NewCollector(okta.Config{OrgURL: url, TokenEnv: "T", AppID: "0oa1stonly00000000"}, env)
 	if err != nil {
@@ -104,10 +106,29 @@ func collect(url string, encode bool, heap string) error {
 		runtime.ReadMemStats(&ms)
 		fmt.Printf("live heap after the read: %d MiB\n", ms.HeapAlloc>>20)
 	}
+	if stream {
+		w := bufio.NewWriter(io.Discard)
+		w.WriteString("[\n")
+		for i := range res.Accounts {
+			b, err := json.MarshalIndent(&res.Accounts[i], "  ", "  ")
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				w.WriteString(",\n")
+			}
+			w.WriteString("  ")
+			w.Write(b)
+		}
+		w.WriteString("\n]\n")
+		w.Flush()
+	}
 	if encode {
-		// As `idgraph collect` does (encoding/json builds the whole text
-		// before writing it), to a sink.
-		json.NewEncoder(io.Discard).Encode(res.Accounts)
+		// As `idgraph collect` does (encoding/json builds the whole text,
+		// then its indented copy, before writing it), to a sink.
+		enc := json.NewEncoder(io.Discard)
+		enc.SetIndent("", "  ")
+		enc.Encode(res.Accounts)
 	}
 	fmt.Printf("full: %d accounts, %d requests, %s\n", len(res.Accounts), res.Completeness.Requests, time.Since(start).Round(time.Millisecond))
 	return nil
