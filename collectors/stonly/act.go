@@ -88,7 +88,7 @@ func (c *Collector) Act(ctx context.Context, actions []collectors.Action) ([]col
 		if err := ctx.Err(); err != nil {
 			return results, fmt.Errorf("stonly: the batch stopped before action %s (%d of %d): %w", a.ID, i+1, len(actions), context.Cause(ctx))
 		}
-		r, stop := s.act(ctx, a)
+		r, stop := s.act(a)
 		results[i] = r
 		if stop != nil {
 			return results, fmt.Errorf("stonly: the batch stopped at action %s (%d of %d), %d not attempted: %s",
@@ -98,8 +98,9 @@ func (c *Collector) Act(ctx context.Context, actions []collectors.Action) ([]col
 	return results, nil
 }
 
-// act carries out one action. A non-nil error stops the batch.
-func (s *scrape) act(ctx context.Context, a collectors.Action) (r collectors.ActionResult, stop error) {
+// act carries out one action. A non-nil error stops the batch. Its steps
+// run in the tab, which ends with Act's context.
+func (s *scrape) act(a collectors.Action) (r collectors.ActionResult, stop error) {
 	r = collectors.ActionResult{ID: a.ID, Started: time.Now(), CaptureType: "image/png"}
 	defer func() {
 		r.Ended = time.Now()
@@ -328,6 +329,7 @@ type point struct {
 	Y      float64 `json:"y"`
 	Label  string  `json:"label"`
 	InView bool    `json:"inView"`
+	Moved  bool    `json:"moved"` // scrolled into view: look again once the page settles
 }
 
 type toast struct {
@@ -369,6 +371,12 @@ func run[T any](ctx context.Context, name string, args ...any) (T, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[T](actJS+";\nwindow.__idact."+name+"("+strings.Join(enc, ",")+")"))
 }
 
+// settle waits, at most 250ms, for the page to change and come to rest.
+func settle(ctx context.Context) error {
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](actionsJS+";\nwindow.__idgraph.settle(250)", chromedp.EvalAwaitPromise))
+	return err
+}
+
 // click is a real mouse click at p: pointer and mouse events, as a person
 // makes them.
 func click(ctx context.Context, p *point) error {
@@ -388,6 +396,12 @@ func (s *scrape) choose(ctx context.Context, email, kind, item, want string) err
 		Menu   *point `json:"menu"`
 	}
 	f, err := run[found](ctx, "find", email, kind, item)
+	if err == nil && (f.Inline != nil && f.Inline.Moved || f.Menu != nil && f.Menu.Moved) {
+		// The row was scrolled into view: the list may re-render it.
+		if err = settle(ctx); err == nil {
+			f, err = run[found](ctx, "find", email, kind, item)
+		}
+	}
 	switch {
 	case err != nil:
 		return err
@@ -410,6 +424,9 @@ func (s *scrape) choose(ctx context.Context, email, kind, item, want string) err
 	_, err = s.poll(ctx, func(*pageState) (bool, error) {
 		var err error
 		m, err = run[menu](ctx, "item", item)
+		if err == nil && m.At != nil && m.At.Moved {
+			return false, nil // scrolled into view: look again
+		}
 		return err == nil && m.Open, nil
 	})
 	switch {

@@ -14,11 +14,15 @@ window.__idact = (() => {
   const enabled = (b) => !b.disabled && b.getAttribute('aria-disabled') !== 'true';
   // where scrolls el into view (only if needed: a virtualised list
   // re-renders on scroll) and gives the point to click.
+  // moved says that the scroll moved it: a list may re-render on scroll
+  // (a virtualised one does), so the caller looks again once it settles.
   const where = (el) => {
+    const r0 = el.getBoundingClientRect();
     el.scrollIntoView({block: 'nearest', inline: 'nearest'});
     const r = el.getBoundingClientRect();
     const x = r.left + r.width / 2, y = r.top + r.height / 2;
-    return {x: x, y: y, label: label(el), inView: x >= 0 && y >= 0 && x < window.innerWidth && y < window.innerHeight};
+    return {x: x, y: y, label: label(el), moved: r.top !== r0.top || r.left !== r0.left,
+      inView: x >= 0 && y >= 0 && x < window.innerWidth && y < window.innerHeight};
   };
   // invitish: the row belongs to a list of invitations (a section whose
   // label names invitations) or says so in a cell of its own.

@@ -25,6 +25,15 @@
 // operator's session_cookie_env), and the browser's processes and folders
 // are gone when Collect returns.
 //
+// The collector can also act (collectors.Actor, act.go): remove a member
+// from a team, change a member's role, revoke an invitation, through the
+// same page's row menus and confirmation dialogs, clicked with real mouse
+// events. Each action re-reads the row and refuses when it differs from
+// the decision; a team's Owner and the account of stonly.email are never
+// touched; the app's toast and the changed row confirm it; screenshots
+// before and after (secrets masked in the page first) are its evidence;
+// any unexpected page stops the batch with a capture in debug_dir.
+//
 // Configuration:
 //
 //	stonly:

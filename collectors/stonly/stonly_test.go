@@ -151,7 +151,7 @@ func TestFaults(t *testing.T) {
 		{"session expires mid-scrape", stonlytest.Variant{Paging: "loadmore", PageSize: 5, ExpireAfter: 3}, nil, 40, "session expired while reading team", false},
 		{"renamed headers", stonlytest.Variant{Renamed: true}, nil, 10, "layout changed: no table with Email and Role columns", true},
 		{"member count mismatch", stonlytest.Variant{CountOffset: 2}, nil, 15, "the page says 17 members but 15 rows were read", true},
-		{"silently empty list", stonlytest.Variant{SilentEmpty: true}, func(c *Config) { c.StepTimeout = 2 * time.Second }, 10, "layout changed", true},
+		{"silently empty list", stonlytest.Variant{SilentEmpty: true}, func(c *Config) { c.StepTimeout = 5 * time.Second }, 10, "layout changed", true},
 		{"unknown team", stonlytest.Variant{}, func(c *Config) { c.Teams = []string{"Marketing"} }, 10, "cannot see the configured teams Marketing", false},
 	}
 	for _, tt := range tests {

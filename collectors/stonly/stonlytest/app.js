@@ -92,6 +92,9 @@
   // menus and dialogs render at the end of body and a menu opens on
   // pointerdown, as Radix UI's DropdownMenu (a React portal) does.
   const leaving = new Set();
+  // A virtualised list recycles its rows as it scrolls, so its menus and
+  // dialogs live in a portal (react-window with Radix).
+  const portal = CFG.portal || CFG.virtual;
   function kebab(m) {
     const key = esc(m.email);
     return '<button type="button" class="' + C('kb') + '" aria-haspopup="menu" aria-expanded="false" aria-label="More actions for ' + key +
@@ -136,7 +139,7 @@
       menu.appendChild(it);
     }
     btn.setAttribute('aria-expanded', 'true');
-    if (CFG.portal) {
+    if (portal) {
       const r = btn.getBoundingClientRect();
       // Placed below the button, or above it when the window has no room
       // below (as floating-ui's flip does).
@@ -166,13 +169,13 @@
       if (open && !open.menu.contains(ev.target)) closeMenu();
       return;
     }
-    if (CFG.portal && ev.type === 'pointerdown' && ev.button !== 0) return;
+    if (portal && ev.type === 'pointerdown' && ev.button !== 0) return;
     ev.preventDefault();
     if (open && open.button === btn) closeMenu(); else openMenu(btn);
   };
   // A portal menu opens on pointerdown (a script's element.click() does
   // not open it, a real click does); an inline one on click.
-  document.addEventListener(CFG.portal ? 'pointerdown' : 'click', onTrigger);
+  document.addEventListener(portal ? 'pointerdown' : 'click', onTrigger);
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape') { closeMenu(); closeDialog(); } });
   let dlg = null;
   function closeDialog() { if (dlg) { dlg.remove(); dlg = null; } }
@@ -198,7 +201,7 @@
       bar.appendChild(b);
     }
     back.appendChild(d);
-    (CFG.portal ? document.body : document.getElementById(C('layer')) || document.body).appendChild(back);
+    (portal ? document.body : document.getElementById(C('layer')) || document.body).appendChild(back);
     dlg = back;
     return d;
   }

@@ -16,6 +16,14 @@
 // Like a single-page app, every app page embeds its state in a script
 // (window.__APP_STATE__, with a session token and a CSRF token), and the
 // header has a "Log out" control that ends the session on the server.
+//
+// Team Management has the admin controls of such consoles (admin.go,
+// app.js): each row's "⋯" menu (Change role, Remove from team; Resend and
+// Revoke invitation; the Owner's row offers neither), confirmation
+// dialogs that name the person, toasts with the server's answer, and a
+// removed row that fades and disappears after a delay. Changes are made
+// to the scenario, so the next read shows them; Members, Invitations and
+// Changes let tests look.
 package stonlytest
 
 import (
