@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/idgraph/idgraph/remediation"
 	"github.com/idgraph/idgraph/report"
 	"github.com/idgraph/idgraph/report/alert"
 	"github.com/idgraph/idgraph/store"
@@ -42,6 +43,11 @@ type Result struct {
 	// LogErr: the evidence log could not be written; verify --log names
 	// the gap.
 	LogErr error
+	// Remediation is what this snapshot proved of the actions carried out
+	// before it; RemediationErr why it could not be checked (the next run
+	// checks again).
+	Remediation    *remediation.ConfirmResult
+	RemediationErr error
 	// Files are the reports written; ReportsErr says why they are not.
 	Files      []string
 	ReportsErr error
@@ -74,6 +80,14 @@ func Execute(ctx context.Context, job Job) (*Result, error) {
 		if res.LogErr = st.AnchorSnapshot(ctx, job.EvidenceLog); res.LogErr != nil && log != nil {
 			log.Error("the evidence log could not be written; verify --log will name the gap", "file", job.EvidenceLog, "error", res.LogErr)
 		}
+	}
+	// Actions carried out in the applications are proven by this read, or
+	// reported unconfirmed; an alert about them is queued for the delivery
+	// below.
+	res.Remediation, res.RemediationErr = remediation.ConfirmWith(ctx, st, out.Snapshot.ID,
+		remediation.ConfirmOptions{LogFile: job.EvidenceLog, Sinks: job.Sinks})
+	if res.RemediationErr != nil && log != nil {
+		log.Error("remediation actions could not be checked against the snapshot; the next run will check again", "error", res.RemediationErr)
 	}
 	if len(job.Sinks) > 0 {
 		// A delivery problem is retried next run; it does not fail a run

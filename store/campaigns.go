@@ -950,7 +950,8 @@ func (s *Store) CampaignRemediations(ctx context.Context, keys []string, asOf ti
 		want[k] = true
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, record, action_id, decision_id, finding_key, app, account_key, op, role, decided_by, confirmed_by, applied_by,
-		started_at, ended_at, outcome, detail, state, snapshot_id, recorded_at FROM remediation ORDER BY id`)
+		started_at, ended_at, outcome, detail, state, snapshot_id, recorded_at FROM remediation r
+		WHERE EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'action' AND e.ref = r.id) ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading remediation records: %w", err)
 	}

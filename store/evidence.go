@@ -453,6 +453,8 @@ func (s *Store) verifyEvidence(ctx context.Context, res *VerifyResult, snaps map
 			WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'campaign' AND e.ref = v.id) ORDER BY v.id LIMIT 1`},
 		{"sign-off", `SELECT s.id, 'of campaign ' || s.campaign_id FROM campaign_signoffs s
 			WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'signoff' AND e.ref = s.id) ORDER BY s.id LIMIT 1`},
+		{"remediation record", `SELECT r.id, r.record || ' ' || r.op || ' of ' || r.email || ', dated ' || r.recorded_at FROM remediation r
+			WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.kind = 'action' AND e.ref = r.id) ORDER BY r.id LIMIT 1`},
 	} {
 		var id int64
 		var desc string

@@ -47,6 +47,9 @@ func (a *app) execute(ctx context.Context, job pipeline.Job) (*pipeline.Result, 
 		return nil, err
 	}
 	a.printRunSummary(res.Outcome)
+	if rm := res.Remediation; rm != nil && len(rm.Confirmed)+len(rm.Unconfirmed)+rm.Waiting > 0 {
+		fmt.Fprintf(a.stdout, "remediation: %d confirmed, %d unconfirmed, %d pending\n", len(rm.Confirmed), len(rm.Unconfirmed), rm.Waiting)
+	}
 	if len(job.Sinks) > 0 && res.AlertsErr == nil {
 		fmt.Fprintf(a.stdout, "alerts: %d queued, %d delivered, %d pending\n", res.Alerts.Queued, res.Alerts.Delivered, res.Alerts.Pending)
 	}

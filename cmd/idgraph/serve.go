@@ -208,6 +208,9 @@ the store stays consistent, then closes the listener.`,
 			if cfg.Serve.TLSCertFile != "" {
 				o.TLSCertFile, o.TLSKeyFile = cfg.Path(cfg.Serve.TLSCertFile), cfg.Path(cfg.Serve.TLSKeyFile)
 			}
+			if o.Remediation, err = a.remediationOptions(cfg, st); err != nil {
+				return err
+			}
 			o.Run = func(ctx context.Context) (*serve.RunResult, error) {
 				// A scheduled run presents itself in the log: no progress
 				// bars, no summary on standard output.
