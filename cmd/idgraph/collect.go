@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,13 +46,7 @@ check credentials and selectors. Exits 3 when the source was incomplete.`,
 						res.Result.Accounts = []collectors.Account{}
 					}
 					err := a.write(o, func(w io.Writer, _ bool) error {
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(struct {
-							Source       collectors.Info         `json:"source"`
-							Completeness collectors.Completeness `json:"completeness"`
-							Accounts     []collectors.Account    `json:"accounts"`
-						}{res.Info, res.Result.Completeness, res.Result.Accounts})
+						return writeCollected(w, res.Info, res.Result.Completeness, res.Result.Accounts)
 					})
 					if err != nil {
 						return err
@@ -73,4 +68,49 @@ check credentials and selectors. Exits 3 when the source was incomplete.`,
 	o.addFlags(cmd, false)
 	cmd.MarkFlagRequired("source")
 	return cmd
+}
+
+// writeCollected writes what one source read as one JSON object, the
+// accounts encoded one at a time: the output of a million accounts is
+// never held whole beside the accounts themselves. The bytes are those of
+// an indented encoding of the whole object.
+func writeCollected(w io.Writer, info collectors.Info, comp collectors.Completeness, accounts []collectors.Account) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	field := func(name string, v any, last bool) error {
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(bw, "  %q: %s", name, b)
+		if !last {
+			bw.WriteString(",\n")
+		}
+		return nil
+	}
+	bw.WriteString("{\n")
+	if err := field("source", info, false); err != nil {
+		return err
+	}
+	if err := field("completeness", comp, false); err != nil {
+		return err
+	}
+	if len(accounts) == 0 {
+		bw.WriteString("  \"accounts\": []\n}\n")
+		return bw.Flush()
+	}
+	bw.WriteString("  \"accounts\": [\n")
+	for i := range accounts {
+		b, err := json.MarshalIndent(&accounts[i], "    ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		bw.Write(b)
+		if i < len(accounts)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("  ]\n}\n")
+	return bw.Flush()
 }
