@@ -49,7 +49,7 @@ func snapshot(t *testing.T, dir string, stonlyCSV string) *report.Data {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("..", "testdata", "golden", name)
+	p := filepath.Join("testdata", "golden", name)
 	if *update {
 		if err := os.WriteFile(p, got, 0o644); err != nil {
 			t.Fatal(err)
