@@ -357,6 +357,9 @@ func TestDryRunByDefaultAndTheKillSwitch(t *testing.T) {
 	if !errors.Is(err, remediation.ErrDisabled) || !strings.Contains(err.Error(), "remediation.enabled") {
 		t.Fatalf("disabled apply: %v", err)
 	}
+	if res != nil && res.Counts()["done"] > 0 {
+		t.Fatalf("a disabled apply reports actions done: %+v", res.Counts())
+	}
 	if len(h.actor.calls) != 0 || len(records(t, h.st)) != 0 {
 		t.Fatal("a disabled apply acted")
 	}

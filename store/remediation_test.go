@@ -22,7 +22,7 @@ func TestRemediationRecords(t *testing.T) {
 		AccountKey: "stonly:t1:b@acme.com", Email: "b@acme.com", Op: "remove", Account: `{"email":"b@acme.com","role":"Admin"}`,
 		DecidedBy: "ann@acme.com", ConfirmedBy: "bob@acme.com", AppliedBy: "ops@acme.com", PlannedSnapshot: 2,
 		StartedAt: at, EndedAt: at.Add(3 * time.Second), Outcome: "done", Detail: "toast: removed from team",
-		Captures: []Capture{{Name: "before", File: "/var/lib/idgraph/captures/b1-before.png", SHA256: strings.Repeat("a", 64), Type: "image/png"}},
+		Captures:   []Capture{{Name: "before", File: "/var/lib/idgraph/captures/b1-before.png", SHA256: strings.Repeat("a", 64), Type: "image/png"}},
 		RecordedAt: at.Add(4 * time.Second)}
 	if err := s.RecordAction(ctx, a, log); err != nil {
 		t.Fatal(err)
