@@ -230,8 +230,9 @@ domains:
   strip_plus: true
 alerts:
   webhook: {url_env: DEMO_WEBHOOK_URL, secret_env: DEMO_WEBHOOK_SECRET}
+remediation:
+  enabled: true                        # the demo carries out two revocations in its simulators
 `
-
 // Getenv hands the demo's secrets to idgraph.
 func (e *Env) Getenv(k string) string { return e.secrets[k] }
 

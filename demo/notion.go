@@ -121,6 +121,7 @@ func (c *Company) plantNotion() {
 		p.Notion = &NotionAccount{Email: p.Email, Role: "Workspace Admin", Active: true}
 	})
 	set("heidi.split@acme.com", func(p *Person) { p.Notion = &NotionAccount{Email: p.Email, Role: "Member", Active: false} })
+	set("peggy.suspended@acme.com", func(p *Person) { p.Notion = &NotionAccount{Email: p.Email, Role: "Member", Active: true} })
 	for _, owner := range []string{"olivia.owner@acme.com", "oscar.owner@acme.com"} {
 		set(owner, func(p *Person) {
 			p.Okta.Groups = append(p.Okta.Groups, OktaNotionAdmins)

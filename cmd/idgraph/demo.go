@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,7 +16,11 @@ import (
 	"github.com/idgraph/idgraph/collectors/stonly"
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/demo"
+	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/pipeline"
+	"github.com/idgraph/idgraph/remediation"
+	"github.com/idgraph/idgraph/review"
+	"github.com/idgraph/idgraph/store"
 )
 
 func (a *app) demoCmd() *cobra.Command {
@@ -81,6 +86,17 @@ reports, so it refuses a folder holding anything else, as init does, unless --fo
 			job.Run.Now, job.ReportDir = nil, reports
 			out, err := a.execute(ctx, job)
 			if err != nil {
+				return err
+			}
+			if len(out.Incomplete) > 0 {
+				return &exitError{exitIncomplete, fmt.Errorf("a source was incomplete: %s", strings.Join(out.Incomplete, "; "))}
+			}
+			fmt.Fprintln(a.stdout, "\n== review and remediation: Mallory's Stonly Admin account and Peggy's Notion account revoked, carried out in the apps")
+			if err := a.demoRemediate(ctx, cfg, env.Getenv, out.Outcome); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, "\n== run 3 (the next read proves the changes)")
+			if out, err = a.execute(ctx, job); err != nil {
 				return err
 			}
 			a.demoSummary(env, out.Outcome)
@@ -165,4 +181,67 @@ func (a *app) demoSummary(env *demo.Env, out *pipeline.Outcome) {
 	fmt.Fprintf(a.stdout, "auditor evidence:    %s (+ .manifest.json), %s\n", rel(filepath.Join(env.Dir, "report", "accounts.csv")), rel(filepath.Join(env.Dir, "report", "findings.csv")))
 	fmt.Fprintf(a.stdout, "alerts received:     %s (HMAC-verified by the demo's webhook)\n", rel(env.AlertsFile))
 	fmt.Fprintf(a.stdout, "explore the store:   go run ./cmd/idgraph findings -c %s   (also: snapshots, drift, verify, export, report)\n", rel(env.Config))
+}
+
+// demoRemediate is the review's end of the demo: two revocations decided
+// (the privileged one confirmed by a second reviewer) and carried out in
+// the applications by a third person, through the same engine as
+// `idgraph remediate apply --yes`. The next run proves them.
+func (a *app) demoRemediate(ctx context.Context, cfg *config.Config, getenv func(string) string, out *pipeline.Outcome) error {
+	unlock, err := store.Lock(cfg.Path(cfg.Store))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rv := reviewingOf(cfg)
+	targets := []struct{ app, email, why string }{
+		{"stonly", "mallory.ext@gmail.com", "unknown to every IdP, Admin in Sales Playbooks: not ours"},
+		{"notion", "peggy.suspended@acme.com", "suspended in November; the account should have gone with her"},
+	}
+	for _, t := range targets {
+		var key string
+		for _, f := range out.Snapshot.Findings {
+			if f.App == t.app && f.Email == t.email && f.Kind == diff.KindOrphaned {
+				key = f.Key
+			}
+		}
+		if key == "" {
+			return fmt.Errorf("demo: no orphaned finding of %s in %s to revoke", t.email, t.app)
+		}
+		d, _, err := st.Submit(ctx, rv, key, review.Request{Decision: string(review.Revoke), Justification: t.why, Reviewer: "security@acme.com", Now: time.Now()})
+		if err != nil {
+			return fmt.Errorf("demo: revoking %s in %s: %w", t.email, t.app, err)
+		}
+		fmt.Fprintf(a.stdout, "decided: revoke %s in %s (security@acme.com)", t.email, t.app)
+		if d.NeedsSecond {
+			if _, _, err := st.ConfirmFinding(ctx, rv, key, "it-apps@acme.com", time.Now()); err != nil {
+				return fmt.Errorf("demo: confirming the revocation of %s: %w", t.email, err)
+			}
+			fmt.Fprint(a.stdout, ", confirmed by it-apps@acme.com (four eyes: privileged access)")
+		}
+		fmt.Fprintln(a.stdout)
+	}
+	srcs, err := pipeline.Build(cfg, getenv, a.log)
+	if err != nil {
+		return err
+	}
+	acts, manual, err := actorsOf(srcs)
+	if err != nil {
+		return err
+	}
+	res, err := a.engine(cfg, st, acts, manual).Apply(ctx, remediation.Request{Yes: true, Applier: "it-admin@acme.com"})
+	if err != nil {
+		return fmt.Errorf("demo: remediation: %w", err)
+	}
+	for _, b := range res.Batches {
+		for _, r := range b.Runs {
+			fmt.Fprintf(a.stdout, "applied by it-admin@acme.com: %s %s in %s: %s\n", r.Item.Op, r.Item.Email, b.App, r.Outcome)
+		}
+	}
+	return nil
 }

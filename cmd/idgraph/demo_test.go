@@ -94,8 +94,21 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	alerts, _ := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
 	lines := strings.Split(strings.TrimSpace(string(alerts)), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[1], "quentin.quitter@acme.com") || strings.Contains(lines[1], "bob.leaver@acme.com") {
-		t.Errorf("want two alerts, the second about Quentin only (Bob's standing finding alerted once): %d lines", len(lines))
+	if len(lines) != 3 || !strings.Contains(lines[1], "quentin.quitter@acme.com") || strings.Contains(lines[1], "bob.leaver@acme.com") ||
+		!strings.Contains(lines[2], `"resolved":2`) || strings.Contains(lines[2], "bob.leaver@acme.com") {
+		t.Errorf("want three alerts: the second about Quentin only (Bob's standing finding alerted once), the third the two revocations resolved: %d lines", len(lines))
+	}
+	// The review's end: two revocations decided, carried out in Stonly (in
+	// the browser) and in the SCIM app, and proven by the third read.
+	if !strings.Contains(r.stdout, "remediation: 2 confirmed, 0 unconfirmed, 0 pending") {
+		t.Errorf("the demo's revocations were not proven by the next read:\n%s", r.stdout)
+	}
+	for _, gone := range []string{"mallory.ext@gmail.com", "peggy.suspended@acme.com"} {
+		for _, f := range fs {
+			if f.Email == gone && f.Kind == "orphaned" && (f.App == "stonly" && gone[0] == 'm' || f.App == "notion" && gone[0] == 'p') {
+				t.Errorf("%s is still orphaned in %s after the revocation was carried out", gone, f.App)
+			}
+		}
 	}
 	if v := run(t, nil, "verify", "-c", cfg); v.code != 0 {
 		t.Errorf("verify: %s %s", v.stdout, v.stderr)
