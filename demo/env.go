@@ -233,6 +233,7 @@ alerts:
 remediation:
   enabled: true                        # the demo carries out two revocations in its simulators
 `
+
 // Getenv hands the demo's secrets to idgraph.
 func (e *Env) Getenv(k string) string { return e.secrets[k] }
 
