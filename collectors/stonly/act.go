@@ -183,7 +183,7 @@ func (s *scrape) act(a collectors.Action) (r collectors.ActionResult, stop error
 	if err != nil {
 		return fail(err.Error())
 	}
-	row, other, st, err := s.findRow(t, st, email, kind)
+	row, other, _, err := s.findRow(t, st, email, kind)
 	if err != nil {
 		return fail(err.Error())
 	}
