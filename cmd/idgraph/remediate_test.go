@@ -480,8 +480,7 @@ func TestRemediateStonlyInChromium(t *testing.T) {
 	decide("orphaned", "mallory.ext@gmail.com", "revoke", "", true)
 	decide("orphaned", "olivia.private@gmail.com", "revoke", "", true)
 	decide("orphaned", "it-bot@acme.com", "revoke", "", true)
-	b, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, append(b, []byte("remediation:\n  enabled: true\n  max_share: 0.2\n")...), 0o600)
+	setRemediation(t, cfg, "  enabled: true\n  max_share: 0.2\n")
 
 	// A dry run by default, then the cap: nothing reaches the application.
 	if r := mustRun(t, remediate("apply", "--app", "stonly"), "dry run"); strings.Count(r.stdout, "-> would run") != 7 {
@@ -609,8 +608,7 @@ func TestRemediateSCIM(t *testing.T) {
 	decide("role_mismatch", "grace.shortfall@acme.com", "modify", "Member")
 	decide("unassigned", "carol.bypass@acme.com", "revoke", "")
 	decide("orphaned", "scim-bot@acme.com", "revoke", "")
-	b, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, append(b, []byte("remediation:\n  enabled: true\n  max_share: 0.5\n")...), 0o600)
+	setRemediation(t, cfg, "  enabled: true\n  max_share: 0.5\n")
 	writes := func() int { return len(env.Notion.Writes()) }
 	if r := remediate("apply", "--app", "notion", "--yes", "--reviewer", "ops@acme.com", "--max", "3"); r.code != exitUsage || !strings.Contains(r.stderr, "cap of 3") || writes() != 0 {
 		t.Fatalf("apply over the cap: %d (%d writes)\n%s%s", r.code, writes(), r.stdout, r.stderr)
