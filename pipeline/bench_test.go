@@ -161,11 +161,21 @@ func BenchmarkReadBack(b *testing.B) {
 				}
 			}
 		})
-		// What an incremental run and drift read of the previous snapshot.
-		b.Run(fmt.Sprintf("accounts/accounts=%d", n), func(b *testing.B) {
+		// What the people and exports read of a snapshot: every account row.
+		b.Run(fmt.Sprintf("account-rows/accounts=%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if accs, err := st.Accounts(context.Background(), snap.ID); err != nil || len(accs) != n {
 					b.Fatalf("%d accounts, %v", len(accs), err)
+				}
+			}
+		})
+		// What an incremental run and drift read of the previous snapshot:
+		// its priors (store/prior.go).
+		b.Run(fmt.Sprintf("priors/accounts=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				accs, how, err := st.PriorAccounts(context.Background(), snap.ID)
+				if err != nil || len(accs) != n || !how.Encoded {
+					b.Fatalf("%d accounts from priors %v, %v", len(accs), how.Encoded, err)
 				}
 			}
 		})

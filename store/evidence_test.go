@@ -108,12 +108,12 @@ func TestEvidenceChainFindsTampering(t *testing.T) {
 			head := verified(t, s).Head
 			tamperSQL(t, s, `DELETE FROM evidence`, `DELETE FROM confirmations`, `DELETE FROM decisions`,
 				`DELETE FROM findings WHERE snapshot_id = 2`, `DELETE FROM people WHERE snapshot_id = 2`, `DELETE FROM accounts WHERE snapshot_id = 2`,
-				`DELETE FROM sources WHERE snapshot_id = 2`, `DELETE FROM snapshots WHERE id = 2`)
+				`DELETE FROM sources WHERE snapshot_id = 2`, `DELETE FROM priors WHERE snapshot_id = 2`, `DELETE FROM expectations WHERE snapshot_id = 2`, `DELETE FROM snapshots WHERE id = 2`)
 			return VerifyOptions{Head: head}
 		}, want: "names snapshot 2, but the newest snapshot in the store is 1: snapshots were deleted"},
 		{name: "newest snapshot deleted, decisions name it", tamper: func(t *testing.T, s *Store) VerifyOptions {
 			tamperSQL(t, s, `DELETE FROM findings WHERE snapshot_id = 2`, `DELETE FROM people WHERE snapshot_id = 2`, `DELETE FROM accounts WHERE snapshot_id = 2`,
-				`DELETE FROM sources WHERE snapshot_id = 2`, `DELETE FROM snapshots WHERE id = 2`)
+				`DELETE FROM sources WHERE snapshot_id = 2`, `DELETE FROM priors WHERE snapshot_id = 2`, `DELETE FROM expectations WHERE snapshot_id = 2`, `DELETE FROM snapshots WHERE id = 2`)
 			return VerifyOptions{}
 		}, want: "snapshot 2 was the latest, and that snapshot is no longer in the store", entry: 1},
 		{name: "head from another store", tamper: func(t *testing.T, s *Store) VerifyOptions {

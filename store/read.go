@@ -336,6 +336,11 @@ func (s *Store) VerifyWith(ctx context.Context, opt VerifyOptions) (VerifyResult
 		if got != sum.Hash {
 			return bad("its content does not match its stored hash (a row was changed, added or removed)")
 		}
+		if p, err := s.checkPriors(ctx, sum.ID); err != nil {
+			return res, err
+		} else if p != "" {
+			return bad(p)
+		}
 		prev = sum.Hash
 		snaps[sum.ID] = &list[i]
 		res.Checked++
@@ -521,7 +526,7 @@ func (s *Store) diffSnapshot(ctx context.Context, id int64, acc []collectors.Acc
 		return diff.Snapshot{}, err
 	}
 	if acc == nil {
-		if acc, err = s.SourceAccounts(ctx, id); err != nil {
+		if acc, _, err = s.PriorAccounts(ctx, id); err != nil {
 			return diff.Snapshot{}, err
 		}
 	}

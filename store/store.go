@@ -342,6 +342,11 @@ func (s *Store) WriteSnapshot(ctx context.Context, snap *Snapshot) (err error) {
 	if err = s.writeAccounts(ctx, tx, snap, h, step); err != nil {
 		return err
 	}
+	// The accounts again, compactly, for the next incremental run and
+	// drift (prior.go): derived from the rows, and checked by verify.
+	if err = s.writePriors(ctx, tx, snap); err != nil {
+		return err
+	}
 	pb := newBatch(tx, "people", 6)
 	order := make([]int, len(g.People))
 	for i := range order {
