@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,6 +142,36 @@ type Review struct {
 	FallbackReviewer string `yaml:"fallback_reviewer"`
 }
 
+// Run configures the process of a run.
+type Run struct {
+	// MemoryLimit is the soft limit of the Go heap for run, demo and serve
+	// (runtime/debug.SetMemoryLimit), e.g. "2GiB": the collector keeps
+	// garbage below it instead of letting the heap double. "" or 0: none.
+	// The GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimit string `yaml:"memory_limit"`
+}
+
+// Bytes returns the memory limit in bytes, 0 for none.
+func (r Run) Bytes() (int64, error) {
+	v := strings.TrimSpace(r.MemoryLimit)
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			x, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+			if err != nil || x <= 0 {
+				break
+			}
+			return x * u.mult, nil
+		}
+	}
+	return 0, fmt.Errorf("run.memory_limit %q is not a size: write it as GOMEMLIMIT does, e.g. 2GiB or 512MiB", r.MemoryLimit)
+}
+
 // Remediation configures the actions idgraph carries out in applications
 // (docs/RULES.md, "Remediation"). Nothing is changed unless Enabled.
 type Remediation struct {
@@ -226,6 +257,7 @@ type Config struct {
 	Alerts   Alerts                `yaml:"alerts"`
 
 	Remediation Remediation `yaml:"remediation"`
+	Run         Run         `yaml:"run"`
 
 	// Sources holds the subtree of every source key, in file order.
 	Sources []SourceNode `yaml:"-"`
@@ -405,6 +437,9 @@ func (c *Config) validate() error {
 		if !strings.Contains(owner, "@") {
 			return errorf("%s: review.owners.%s: %q is not an e-mail address", c.File, app, owner)
 		}
+	}
+	if _, err := c.Run.Bytes(); err != nil {
+		return errorf("%s: %v", c.File, err)
 	}
 	if r := c.Remediation; r.MaxActions < 0 || r.MaxShare < 0 || r.MaxShare > 1 || r.MaxAge < 0 {
 		return errorf("%s: remediation: max_actions must be a positive count, max_share a fraction in (0, 1], max_age a positive duration", c.File)

@@ -157,3 +157,20 @@ serve:
 		})
 	}
 }
+
+func TestRunMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{{"", 0, false}, {"0", 0, false}, {"2GiB", 2 << 30, false}, {"512MiB", 512 << 20, false}, {"100B", 100, false},
+		{"2GB", 0, true}, {"lots", 0, true}, {"-1GiB", 0, true}} {
+		got, err := Run{MemoryLimit: tt.in}.Bytes()
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("%q: %d, %v; want %d (error %v)", tt.in, got, err, tt.want, tt.bad)
+		}
+	}
+	if _, err := Parse([]byte("store: x.db\nrun: {memory_limit: 2 gigs}\n"), "idgraph.yaml", nil); err == nil || !strings.Contains(err.Error(), "run.memory_limit") {
+		t.Errorf("a bad memory limit: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/idgraph/idgraph/config"
 	"github.com/idgraph/idgraph/pipeline"
@@ -13,6 +14,11 @@ import (
 // policy, the alert sinks and the report folder. run, demo and serve all
 // build their runs here, with the same source construction as doctor.
 func (a *app) job(cfg *config.Config, getenv func(string) string, o pipeline.Options) (pipeline.Job, error) {
+	// The heap's soft limit for a batch run (run.memory_limit), unless
+	// GOMEMLIMIT already set one.
+	if n, _ := cfg.Run.Bytes(); n > 0 && getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(n)
+	}
 	srcs, err := pipeline.Build(cfg, getenv, a.log)
 	if err != nil {
 		return pipeline.Job{}, err
