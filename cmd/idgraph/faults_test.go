@@ -46,7 +46,7 @@ func TestFaultInjection(t *testing.T) {
 	// Short deadlines so that slow and silent faults end within the test.
 	b, _ := os.ReadFile(env.Config)
 	y := strings.Replace(string(b), "  token_env: DEMO_OKTA_TOKEN\n", "  token_env: DEMO_OKTA_TOKEN\n  request_timeout: 6s\n  max_retries: 2\n", 1)
-	y = strings.Replace(y, "  password_env: DEMO_STONLY_PASSWORD\n", "  password_env: DEMO_STONLY_PASSWORD\n  step_timeout: 4s\n", 1)
+	y = strings.Replace(y, "  password_env: DEMO_STONLY_PASSWORD\n", "  password_env: DEMO_STONLY_PASSWORD\n  step_timeout: 8s\n", 1)
 	y = strings.Replace(y, "  client_secret_env: DEMO_ENTRA_SECRET\n", "  client_secret_env: DEMO_ENTRA_SECRET\n  max_retry_wait: 4s\n", 1)
 	os.WriteFile(env.Config, []byte(y), 0o600)
 	runIt := func() result {

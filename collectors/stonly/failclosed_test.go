@@ -95,7 +95,7 @@ func TestNoTeamList(t *testing.T) {
 	srv := stonlytest.NewServer(sc)
 	defer srv.Close()
 	srv.SetVariant(fast(stonlytest.Variant{Switcher: "none", ForeignLinks: true}))
-	res, err := collect(t, srv, t.TempDir(), func(c *Config) { c.StepTimeout = 5 * time.Second })
+	res, err := collect(t, srv, t.TempDir(), func(c *Config) { c.StepTimeout = 8 * time.Second })
 	if err == nil || res.Completeness.Complete {
 		t.Fatalf("want an incomplete source, got err %v, %+v", err, res.Completeness)
 	}
@@ -121,7 +121,7 @@ func TestTeamNotReadable(t *testing.T) {
 			srv := stonlytest.NewServer(sc)
 			defer srv.Close()
 			srv.SetVariant(fast(stonlytest.Variant{}))
-			res, err := collect(t, srv, t.TempDir(), func(c *Config) { c.StepTimeout = 3 * time.Second })
+			res, err := collect(t, srv, t.TempDir(), func(c *Config) { c.StepTimeout = 8 * time.Second })
 			if err == nil || res.Completeness.Complete {
 				t.Fatalf("want an incomplete source, got err %v, %+v", err, res.Completeness)
 			}
