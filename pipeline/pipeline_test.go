@@ -13,7 +13,7 @@ import (
 	"github.com/idgraph/idgraph/collectors/entra/graphtest"
 	"github.com/idgraph/idgraph/collectors/okta/oktatest"
 	"github.com/idgraph/idgraph/config"
-	"github.com/idgraph/idgraph/demo"
+	"github.com/idgraph/idgraph/internal/demo"
 	"github.com/idgraph/idgraph/pipeline"
 	"github.com/idgraph/idgraph/store"
 )

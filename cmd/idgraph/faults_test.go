@@ -13,9 +13,9 @@ import (
 	"github.com/idgraph/idgraph/collectors/entra/graphtest"
 	"github.com/idgraph/idgraph/collectors/okta/oktatest"
 	"github.com/idgraph/idgraph/collectors/stonly/stonlytest"
-	"github.com/idgraph/idgraph/demo"
 	"github.com/idgraph/idgraph/diff"
 	"github.com/idgraph/idgraph/internal/browsertest"
+	"github.com/idgraph/idgraph/internal/demo"
 	"github.com/idgraph/idgraph/store"
 )
 

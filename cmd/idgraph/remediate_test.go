@@ -22,8 +22,8 @@ import (
 	"github.com/idgraph/idgraph/collectors/scim/scimtest"
 	"github.com/idgraph/idgraph/collectors/stonly/stonlytest"
 	"github.com/idgraph/idgraph/config"
-	"github.com/idgraph/idgraph/demo"
 	"github.com/idgraph/idgraph/internal/browsertest"
+	"github.com/idgraph/idgraph/internal/demo"
 	"github.com/idgraph/idgraph/remediation"
 	"github.com/idgraph/idgraph/store"
 )
