@@ -67,7 +67,7 @@ func (p *priorRuns) reader(ctx context.Context, id int64) func() ([]collectors.A
 			p.log.Info("read the previous snapshot", "snapshot", id, "accounts", len(accs), "from", from,
 				"duration", time.Since(start).Round(time.Millisecond))
 			if how.Problem != "" {
-				p.log.Warn("the previous snapshot's priors cannot be used; read its account rows instead (run idgraph verify)",
+				p.log.Warn("the previous snapshot's priors cannot be used; read its account rows instead (verify checks them)",
 					"snapshot", id, "problem", how.Problem)
 			}
 		}

@@ -431,10 +431,10 @@ func (e *Engine) appPlan(app string, srcs []store.Source, accounts int, sum *sto
 	switch {
 	case len(bad) > 0:
 		ap.Read.Complete = false
-		ap.Read.Problem = fmt.Sprintf("the latest read of %s (snapshot %d) was incomplete (%s): actions wait for a complete read; fix the source and run `idgraph run`",
+		ap.Read.Problem = fmt.Sprintf("the latest read of %s (snapshot %d) was incomplete (%s): actions wait for a complete read; fix the source and run again",
 			app, sum.ID, strings.Join(bad, "; "))
 	case age > e.Limits.MaxAge:
-		ap.Read.Problem = fmt.Sprintf("the last complete read of %s (snapshot %d, %s) is %s old, older than remediation.max_age (%s): run `idgraph run` first",
+		ap.Read.Problem = fmt.Sprintf("the last complete read of %s (snapshot %d, %s) is %s old, older than remediation.max_age (%s): actions wait for a fresh read",
 			app, sum.ID, stamp(sum.FinishedAt), age.Round(time.Minute), e.Limits.MaxAge)
 	}
 	if _, ok := e.Actors[app]; ok {

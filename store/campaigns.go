@@ -136,7 +136,7 @@ func (s *Store) campaignSnapshot(ctx context.Context, apps []string) (*Summary, 
 		return nil, "", err
 	}
 	if len(list) == 0 {
-		return nil, "", fmt.Errorf("%w: the store has no snapshot yet; run `idgraph run` first", ErrNoSnapshot)
+		return nil, "", fmt.Errorf("%w: the store has no snapshot yet", ErrNoSnapshot)
 	}
 	var skipped []string
 	for i := range list {
@@ -162,7 +162,7 @@ func (s *Store) campaignSnapshot(ctx context.Context, apps []string) (*Summary, 
 		}
 		skipped = append(skipped, fmt.Sprintf("snapshot %d: %s", sum.ID, strings.Join(bad, ", ")))
 	}
-	return nil, "", fmt.Errorf("%w: no snapshot read %s and the IdPs in full (%s); fix the incomplete source and run `idgraph run` again",
+	return nil, "", fmt.Errorf("%w: no snapshot read %s and the IdPs in full (%s); fix the incomplete source, then run again",
 		ErrNoCompleteSnapshot, strings.Join(apps, ", "), cut(skipped, 5))
 }
 
@@ -516,7 +516,7 @@ func (s *Store) Campaign(ctx context.Context, id int64) (*Campaign, error) {
 		return nil, err
 	}
 	if len(cs) == 0 {
-		return nil, fmt.Errorf("%w: campaign %d is not in %s (see `idgraph campaign list`)", ErrNoCampaign, id, s.path)
+		return nil, fmt.Errorf("%w: campaign %d is not in %s", ErrNoCampaign, id, s.path)
 	}
 	return &cs[0], nil
 }
@@ -714,7 +714,7 @@ func checkOpen(ctx context.Context, q querier, key string) error {
 	}
 	if signed > 0 && open == 0 {
 		return &refused{fmt.Sprintf("%s is an item of campaign %d, which is signed off: its population and decisions are read-only; "+
-			"start a new campaign (`idgraph campaign start`) to review it again", key, last.Int64)}
+			"start a new campaign to review it again", key, last.Int64)}
 	}
 	return nil
 }
@@ -816,7 +816,7 @@ func (s *Store) campaignItem(ctx context.Context, id int64, item string) (*Campa
 			return &items[i], nil
 		}
 	}
-	return nil, fmt.Errorf("%w: campaign %d has no item %q; `idgraph campaign show %d` lists them", ErrNoFinding, id, item, id)
+	return nil, fmt.Errorf("%w: campaign %d has no item %q", ErrNoFinding, id, item)
 }
 
 // SignOff ends campaign id: it records, as an entry of the evidence chain,

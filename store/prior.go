@@ -413,7 +413,7 @@ func (s *Store) priorAccounts(ctx context.Context, id int64, sources []string) (
 		// accounts is a part of it, so decoding allocates no string.
 		if out, err = d.chunk(string(data), out); err != nil {
 			return nil, fmt.Errorf("store: snapshot %d: the priors chunk at account %d of %s cannot be decoded (%w); "+
-				"`idgraph verify` checks them against the account rows", id, cid&(1<<32-1), source, err)
+				"verify checks them against the account rows", id, cid&(1<<32-1), source, err)
 		}
 		if got := len(out) - before; got != n {
 			return nil, fmt.Errorf("store: snapshot %d: the priors chunk at account %d of %s holds %d accounts, not %d: %w", id, cid&(1<<32-1), source, got, n, errPriorCorrupt)

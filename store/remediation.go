@@ -243,7 +243,7 @@ func (s *Store) Remediations(ctx context.Context) ([]Action, map[int64]Proof, er
 		}
 		if r.Captures != "" {
 			if err := json.Unmarshal([]byte(r.Captures), &a.Captures); err != nil {
-				return nil, nil, fmt.Errorf("store: remediation record %d: corrupt captures: %w (run `idgraph verify`)", r.ID, err)
+				return nil, nil, fmt.Errorf("store: remediation record %d: corrupt captures: %w (%w)", r.ID, err, ErrChain)
 			}
 		}
 		acts = append(acts, a)

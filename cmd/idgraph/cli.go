@@ -106,6 +106,10 @@ func hint(err error) string {
 		return " (see `idgraph decisions`)"
 	case errors.Is(err, store.ErrNoFinding) && strings.Contains(err.Error(), "the latest snapshot"):
 		return "; `idgraph findings` lists their IDs"
+	case errors.Is(err, store.ErrNoFinding) && strings.Contains(err.Error(), "has no item"):
+		return "; `idgraph campaign show` lists them"
+	case errors.Is(err, store.ErrNoCampaign):
+		return " (see `idgraph campaign list`)"
 	case errors.Is(err, store.ErrChain):
 		return "; run `idgraph verify`"
 	}
