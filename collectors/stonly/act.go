@@ -47,6 +47,8 @@ var (
 	// errorToast tells an error from a confirmation when the app does not
 	// mark it role=alert.
 	errorToast = regexp.MustCompile(`(?i)wrong|error|fail|could ?n[o']t|unable|denied|not allowed|can ?n[o']t|forbidden|try again`)
+	// sessionToast is a toast saying the sign-in ended.
+	sessionToast = regexp.MustCompile(`(?i)session (has )?expired|sign(ed)? ?in again|log(ged)? ?in again|logged out`)
 )
 
 // errStop is a page state the action did not expect: the batch stops.
@@ -275,6 +277,11 @@ func (s *scrape) act(a collectors.Action) (r collectors.ActionResult, stop error
 				return false, nil // the page is changing; look again
 			}
 			for _, tt := range fresh(ts, before) {
+				if sessionToast.MatchString(tt.Text) {
+					// The app may say so in a toast before it shows its login
+					// page: the same stop either way.
+					return false, fmt.Errorf("%w: Stonly answered %q to %q for %s", errSession, truncate(tt.Text), want, email)
+				}
 				if tt.Alert || errorToast.MatchString(tt.Text) {
 					return false, &errStop{fmt.Sprintf("Stonly answered %q to %q for %s", truncate(tt.Text), want, email)}
 				}
