@@ -425,8 +425,7 @@ func campaignItemsCSV(w io.Writer, id int64, items []store.ItemReview) error {
 }
 
 func campaignDecideCmd(a *app) *cobra.Command {
-	var decision, justification, reviewer, role, expires string
-	var confirm bool
+	df := &decisionFlags{of: "the item's"}
 	o := &output{formats: []string{"table", "json"}}
 	cmd := &cobra.Command{
 		Use:   "decide ID ITEM --decision approve|revoke|modify|exception --justification TEXT --reviewer EMAIL [--role ROLE] [--expires DATE]",
@@ -447,25 +446,18 @@ A signed-off campaign refuses (exit 2).`,
 			if err != nil {
 				return err
 			}
-			if reviewer == "" {
-				return usageErr("--reviewer EMAIL is required: every decision names who made it")
-			}
-			if confirm && (decision != "" || justification != "" || role != "" || expires != "") {
-				return usageErr("--confirm takes --reviewer only: it confirms the item's decision that waits for a second reviewer")
-			}
-			exp, err := parseWhen("--expires", expires)
+			now := time.Now()
+			req, err := df.request("the item's decision", now)
 			if err != nil {
 				return err
 			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
-				now := time.Now()
 				var d *store.Decision
 				var it *store.CampaignItem
-				if confirm {
-					d, it, err = st.ConfirmItem(ctx, reviewingOf(cfg), id, args[1], reviewer, now)
+				if df.confirm {
+					d, it, err = st.ConfirmItem(ctx, reviewingOf(cfg), id, args[1], req.Reviewer, now)
 				} else {
-					d, it, err = st.DecideItem(ctx, reviewingOf(cfg), id, args[1], review.Request{Decision: decision, Justification: justification,
-						Reviewer: reviewer, Role: role, Expires: exp, Now: now})
+					d, it, err = st.DecideItem(ctx, reviewingOf(cfg), id, args[1], req)
 				}
 				if err != nil {
 					return campaignErr(err)
@@ -483,12 +475,9 @@ A signed-off campaign refuses (exit 2).`,
 							Head  string `json:"chain_head"`
 						}{d, d.State(now), head})
 					}
-					what := d.Decision
-					if d.Role != "" {
-						what += " to " + d.Role
-					}
+					what := decided(d)
 					switch {
-					case confirm:
+					case df.confirm:
 						fmt.Fprintf(w, "confirmed decision %d about item %s of campaign %d (%s by %s) as second reviewer %s: it is in force\n",
 							d.ID, it.ID, id, what, d.Reviewer, d.ConfirmedBy)
 					case d.Pending():
@@ -503,13 +492,7 @@ A signed-off campaign refuses (exit 2).`,
 			})
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&decision, "decision", "", "approve, revoke, modify or exception")
-	f.StringVar(&justification, "justification", "", "why (required)")
-	f.StringVar(&reviewer, "reviewer", "", "who decides (an email address; required)")
-	f.StringVar(&role, "role", "", "modify: the role to change to")
-	f.StringVar(&expires, "expires", "", "approve: when the approval expires; exception: when it ends (YYYY-MM-DD or RFC 3339)")
-	f.BoolVar(&confirm, "confirm", false, "confirm, as the second reviewer, the item's decision that waits for one")
+	df.add(cmd)
 	o.addFlags(cmd, false)
 	return cmd
 }

@@ -39,8 +39,7 @@ func parseWhen(flag, v string) (time.Time, error) {
 }
 
 func newDecideCmd(a *app) *cobra.Command {
-	var decision, justification, reviewer, role, expires string
-	var confirm bool
+	df := &decisionFlags{of: "the finding's"}
 	o := &output{formats: []string{"table", "json"}}
 	cmd := &cobra.Command{
 		Use:   "decide FINDING_ID --decision approve|revoke|modify|exception --justification TEXT --reviewer EMAIL [--role ROLE] [--expires DATE]",
@@ -67,24 +66,17 @@ snapshot.`,
 			if err := o.resolve(cmd); err != nil {
 				return err
 			}
-			if reviewer == "" {
-				return usageErr("--reviewer EMAIL is required: every decision names who made it")
-			}
-			if confirm && (decision != "" || justification != "" || role != "" || expires != "") {
-				return usageErr("--confirm takes --reviewer only: it confirms the decision that waits for a second reviewer")
-			}
-			exp, err := parseWhen("--expires", expires)
+			req, err := df.request("the decision", time.Now())
 			if err != nil {
 				return err
 			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *store.Store) error {
 				rv := reviewingOf(cfg)
 				var d *store.Decision
-				if confirm {
-					d, _, err = st.ConfirmFinding(ctx, rv, args[0], reviewer, time.Now())
+				if df.confirm {
+					d, _, err = st.ConfirmFinding(ctx, rv, args[0], req.Reviewer, time.Now())
 				} else {
-					d, _, err = st.Submit(ctx, rv, args[0], review.Request{Decision: decision, Justification: justification,
-						Reviewer: reviewer, Role: role, Expires: exp, Now: time.Now()})
+					d, _, err = st.Submit(ctx, rv, args[0], req)
 				}
 				if errors.Is(err, review.ErrRefused) || errors.Is(err, store.ErrNoFinding) {
 					return &exitError{exitUsage, err}
@@ -109,12 +101,9 @@ snapshot.`,
 					})
 				}
 				return a.write(o, func(w io.Writer, _ bool) error {
-					what := d.Decision
-					if d.Role != "" {
-						what += " to " + d.Role
-					}
+					what := decided(d)
 					switch {
-					case confirm:
+					case df.confirm:
 						fmt.Fprintf(w, "confirmed decision %d (%s by %s) as second reviewer %s: it is in force\n", d.ID, what, d.Reviewer, d.ConfirmedBy)
 					case d.Pending():
 						fmt.Fprintf(w, "recorded decision %d: %s by %s; it needs a second reviewer, until then it is not in force:\n  idgraph decide %s --confirm --reviewer OTHER_EMAIL\n",
@@ -128,15 +117,53 @@ snapshot.`,
 			})
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&decision, "decision", "", "approve, revoke, modify or exception")
-	f.StringVar(&justification, "justification", "", "why (required)")
-	f.StringVar(&reviewer, "reviewer", "", "who decides (an email address; required)")
-	f.StringVar(&role, "role", "", "modify: the role to change to")
-	f.StringVar(&expires, "expires", "", "approve: when the approval expires; exception: when it ends (YYYY-MM-DD or RFC 3339)")
-	f.BoolVar(&confirm, "confirm", false, "confirm, as the second reviewer, the finding's decision that waits for one")
+	df.add(cmd)
 	o.addFlags(cmd, false)
 	return cmd
+}
+
+// decisionFlags are the flags of a decision, shared by `idgraph decide`
+// and `idgraph campaign decide`: the same rules, the same words.
+type decisionFlags struct {
+	decision, justification, reviewer, role, expires string
+	confirm                                          bool
+	// of names what --confirm confirms: "the finding's", "the item's".
+	of string
+}
+
+func (df *decisionFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&df.decision, "decision", "", "approve, revoke, modify or exception")
+	f.StringVar(&df.justification, "justification", "", "why (required)")
+	f.StringVar(&df.reviewer, "reviewer", "", "who decides (an email address; required)")
+	f.StringVar(&df.role, "role", "", "modify: the role to change to")
+	f.StringVar(&df.expires, "expires", "", "approve: when the approval expires; exception: when it ends (YYYY-MM-DD or RFC 3339)")
+	f.BoolVar(&df.confirm, "confirm", false, "confirm, as the second reviewer, "+df.of+" decision that waits for one")
+}
+
+// request checks the flags and returns the decision they ask for; what
+// --confirm confirms is named by confirming ("the decision", "the item's
+// decision").
+func (df *decisionFlags) request(confirming string, now time.Time) (review.Request, error) {
+	if df.reviewer == "" {
+		return review.Request{}, usageErr("--reviewer EMAIL is required: every decision names who made it")
+	}
+	if df.confirm && (df.decision != "" || df.justification != "" || df.role != "" || df.expires != "") {
+		return review.Request{}, usageErr("--confirm takes --reviewer only: it confirms %s that waits for a second reviewer", confirming)
+	}
+	exp, err := parseWhen("--expires", df.expires)
+	if err != nil {
+		return review.Request{}, err
+	}
+	return review.Request{Decision: df.decision, Justification: df.justification, Reviewer: df.reviewer, Role: df.role, Expires: exp, Now: now}, nil
+}
+
+// decided is how a decision is said: "modify to Member".
+func decided(d *store.Decision) string {
+	if d.Role != "" {
+		return d.Decision + " to " + d.Role
+	}
+	return d.Decision
 }
 
 // shellArg quotes s for a command line when it needs it.

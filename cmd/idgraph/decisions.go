@@ -76,10 +76,7 @@ printed after a table, so that it can be recorded elsewhere and checked with
 					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "ID\tDECIDED (UTC)\tFINDING\tDECISION\tUNTIL\tREVIEWER\tSECOND REVIEWER\tSTATE\tJUSTIFICATION")
 					for _, d := range out {
-						what := d.Decision
-						if d.Role != "" {
-							what += " to " + d.Role
-						}
+						what := decided(&d)
 						second := ""
 						switch {
 						case d.ConfirmedBy != "":
