@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -103,19 +102,7 @@ func (s *Server) downloadPack(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderCampaign(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
-	data["User"] = reviewer(r)
-	data["CSRF"] = s.csrf(r)
-	s.mu.Lock()
-	data["Running"], data["LastErr"] = s.running, s.lastErr
-	s.mu.Unlock()
-	var b bytes.Buffer
-	if err := campaignPages.ExecuteTemplate(&b, name, data); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	s.renderSet(w, r, campaignPages, status, name, data)
 }
 
 // queue is one campaign's items for one reviewer.

@@ -42,6 +42,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 }
 
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	s.renderSet(w, r, pages, status, name, data)
+}
+
+// renderSet renders page name of a template set (the pages, or a set
+// cloned from them: campaigns, remediation) with what every page shows:
+// the reviewer, the CSRF token and whether a run is under way.
+func (s *Server) renderSet(w http.ResponseWriter, r *http.Request, set *template.Template, status int, name string, data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -51,7 +58,7 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 	data["Running"], data["LastErr"] = s.running, s.lastErr
 	s.mu.Unlock()
 	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+	if err := set.ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -61,20 +60,11 @@ func (s *Server) remediationRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) renderRemediation(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
-	data["User"] = reviewer(r)
-	data["CSRF"] = s.csrf(r)
-	data["Enabled"] = s.o.Remediation.Enabled
-	s.mu.Lock()
-	data["Running"], data["LastErr"] = s.running, s.lastErr
-	s.mu.Unlock()
-	var b bytes.Buffer
-	if err := remediationPages.ExecuteTemplate(&b, name, data); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+	if data == nil {
+		data = map[string]any{}
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	data["Enabled"] = s.o.Remediation.Enabled
+	s.renderSet(w, r, remediationPages, status, name, data)
 }
 
 // appView is one application's plan as the viewer may act on it.
