@@ -725,22 +725,9 @@ func checkOpen(ctx context.Context, q querier, key string) error {
 // frozen even when a later snapshot no longer has its finding. A refusal
 // wraps review.ErrRefused.
 func (s *Store) DecideItem(ctx context.Context, rv Reviewing, id int64, item string, req review.Request) (*Decision, *CampaignItem, error) {
-	c, err := s.Campaign(ctx, id)
+	it, err := s.openItem(ctx, id, item, req.Reviewer)
 	if err != nil {
-		return nil, nil, err
-	}
-	it, err := s.campaignItem(ctx, id, item)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !c.Open() {
-		return nil, it, &refused{fmt.Sprintf("campaign %d was signed off by %s on %s: its population and decisions are read-only",
-			id, c.Signoff.By, c.Signoff.At.UTC().Format(time.RFC3339))}
-	}
-	for _, a := range it.Addresses {
-		if review.Fold(a) == review.Fold(req.Reviewer) && a != "" {
-			return nil, it, review.ErrSelfReview
-		}
+		return nil, it, err
 	}
 	d, err := review.Check(rv.Policy, &it.Finding, req)
 	if err != nil {
@@ -757,26 +744,37 @@ func (s *Store) DecideItem(ctx context.Context, rv Reviewing, id int64, item str
 	return d, it, nil
 }
 
-// ConfirmItem records reviewer as the second reviewer of the newest
-// decision about an item of an open campaign that waits for one, by the
-// rules of ConfirmFinding, judging the item as the campaign froze it.
-func (s *Store) ConfirmItem(ctx context.Context, rv Reviewing, id int64, item, reviewer string, now time.Time) (*Decision, *CampaignItem, error) {
+// openItem returns an item of campaign id that reviewer may decide about:
+// the campaign is open, and the item is not the reviewer's own access.
+// The item comes back with the refusal when it was found.
+func (s *Store) openItem(ctx context.Context, id int64, item, reviewer string) (*CampaignItem, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	it, err := s.campaignItem(ctx, id, item)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !c.Open() {
-		return nil, it, &refused{fmt.Sprintf("campaign %d was signed off by %s on %s: its population and decisions are read-only",
+		return it, &refused{fmt.Sprintf("campaign %d was signed off by %s on %s: its population and decisions are read-only",
 			id, c.Signoff.By, c.Signoff.At.UTC().Format(time.RFC3339))}
 	}
 	for _, a := range it.Addresses {
 		if a != "" && review.Fold(a) == review.Fold(reviewer) {
-			return nil, it, review.ErrSelfReview
+			return it, review.ErrSelfReview
 		}
+	}
+	return it, nil
+}
+
+// ConfirmItem records reviewer as the second reviewer of the newest
+// decision about an item of an open campaign that waits for one, by the
+// rules of ConfirmFinding, judging the item as the campaign froze it.
+func (s *Store) ConfirmItem(ctx context.Context, rv Reviewing, id int64, item, reviewer string, now time.Time) (*Decision, *CampaignItem, error) {
+	it, err := s.openItem(ctx, id, item, reviewer)
+	if err != nil {
+		return nil, it, err
 	}
 	h, err := s.History(ctx, it.Key)
 	if err != nil {
