@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -236,12 +235,6 @@ func campaignSummary(rv *store.CampaignReview, head string) campaignRow {
 		state = "signed off"
 	}
 	return campaignRow{Campaign: rv.Campaign, State: state, Progress: rv.Progress, ByReviewer: rv.ByReviewer, ChainHead: head}
-}
-
-func encodeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func campaignListCmd(a *app) *cobra.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -91,9 +90,7 @@ snapshot.`,
 				a.log.Info("decision recorded", "decision", d.ID, "finding", d.FindingKey, "kind", d.Decision, "reviewer", d.Reviewer, "confirmed_by", d.ConfirmedBy)
 				if o.format == "json" {
 					return a.write(o, func(w io.Writer, _ bool) error {
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(struct {
+						return encodeJSON(w, struct {
 							*store.Decision
 							State string `json:"review_status"`
 							Head  string `json:"chain_head"`

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -67,9 +66,7 @@ printed after a table, so that it can be recorded elsewhere and checked with
 				return a.write(o, func(w io.Writer, tty bool) error {
 					switch o.format {
 					case "json":
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(out)
+						return encodeJSON(w, out)
 					case "csv":
 						return decisionsCSV(w, out, now)
 					}

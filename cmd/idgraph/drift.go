@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -51,9 +50,7 @@ CSV has one row per change, its first column naming the change.`,
 				err = a.write(o, func(w io.Writer, tty bool) error {
 					switch o.format {
 					case "json":
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(d)
+						return encodeJSON(w, d)
 					case "csv":
 						return driftCSV(w, d)
 					}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -172,9 +171,7 @@ keeps them whole.`,
 						for i := range items {
 							api[i] = items[i].Item
 						}
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(api)
+						return encodeJSON(w, api)
 					case "csv":
 						fs := make([]diff.Finding, len(items))
 						for i := range items {

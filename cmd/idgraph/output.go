@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -146,4 +147,12 @@ func cell(s string, max int, tty bool) string {
 		max = -1
 	}
 	return report.Terminal(s, max)
+}
+
+// encodeJSON writes v as indented JSON, as every command's --format json
+// does.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -58,9 +57,7 @@ per account. With --email, no matching person is exit 2.`,
 				err = a.write(o, func(w io.Writer, tty bool) error {
 					switch o.format {
 					case "json":
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(people)
+						return encodeJSON(w, people)
 					case "csv":
 						return peopleCSV(w, people, apps)
 					}

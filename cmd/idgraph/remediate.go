@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -214,9 +213,7 @@ func (a *app) writePlan(o *output, p *remediation.Plan) error {
 	return a.write(o, func(w io.Writer, tty bool) error {
 		switch o.format {
 		case "json":
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(p)
+			return encodeJSON(w, p)
 		case "csv":
 			cw := csv.NewWriter(w)
 			cw.Write(planColumns)
@@ -406,9 +403,7 @@ func (a *app) alertFailed(ctx context.Context, cfg *config.Config, failed []stor
 func (a *app) writeApply(o *output, res *remediation.Result) error {
 	return a.write(o, func(w io.Writer, tty bool) error {
 		if o.format == "json" {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return encodeJSON(w, res)
 		}
 		printPlan(w, res.Plan, tty)
 		fmt.Fprintln(w)
@@ -493,9 +488,7 @@ var statusColumns = []string{"action_id", "app", "team", "email", "op", "role", 
 func writeStatus(w io.Writer, format string, s *remediation.Status, tty bool) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return encodeJSON(w, s)
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write(statusColumns)

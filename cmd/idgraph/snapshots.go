@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -38,9 +37,7 @@ func (a *app) snapshotsCmd() *cobra.Command {
 				err = a.write(o, func(w io.Writer, tty bool) error {
 					switch o.format {
 					case "json":
-						enc := json.NewEncoder(w)
-						enc.SetIndent("", "  ")
-						return enc.Encode(list)
+						return encodeJSON(w, list)
 					case "csv":
 						return snapshotsCSV(w, list)
 					}
