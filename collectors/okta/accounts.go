@@ -1,6 +1,6 @@
 // accounts.go holds the users of one read while it runs, one lean record
 // each, in chunks with an index by user id; at the end they are sorted by
-// index and each becomes a collectors.Account once.
+// index and each becomes a collectors.Account once, a chunk at a time.
 
 package okta
 
@@ -154,18 +154,50 @@ func (s *store) find(id string) *rec {
 }
 
 // sorted returns the accounts, for the source named source, sorted by
-// id: it sorts their indexes and builds each account once, in place. The
-// store is empty afterwards.
+// id. It sorts their indexes, moves each record once to its place, and then
+// builds the accounts chunk by chunk, letting each chunk of records go as
+// soon as its accounts exist: the records and the accounts made of them
+// (20 MB and 34 MB at 100,000 users) are never both whole. The store is
+// empty afterwards.
 func (s *store) sorted(source string) []collectors.Account {
 	order := make([]int32, s.n)
 	for i := range order {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(s.at(int(a)).id, s.at(int(b)).id) })
+	s.idx = nil // the index no longer says where a record is
+	s.permute(order)
 	out := make([]collectors.Account, s.n)
-	for i, k := range order {
-		out[i] = s.at(int(k)).account(source)
+	for c, chunk := range s.chunks {
+		base := c << chunkBits
+		for j := range chunk {
+			out[base+j] = chunk[j].account(source)
+		}
+		s.chunks[c] = nil
 	}
 	s.chunks, s.n, s.idx = nil, 0, map[string]int{}
 	return out
+}
+
+// permute puts at each position i the record that was at order[i],
+// following each cycle of the permutation so that every record moves once
+// and no second set of records is made. It spends order.
+func (s *store) permute(order []int32) {
+	for i := range order {
+		if order[i] < 0 || int(order[i]) == i {
+			continue
+		}
+		held := *s.at(i)
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				*s.at(j) = held
+				break
+			}
+			*s.at(j) = *s.at(k)
+			j = k
+		}
+	}
 }
