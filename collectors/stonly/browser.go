@@ -78,7 +78,7 @@ func (c *Collector) allocator(ctx context.Context, home *browserHome) (context.C
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("no-pings", true),
 		// Memory (issue 20; BenchmarkScrapeMemory, 1,000 members in 3
-		// teams, peak PSS of all Chromium processes, medians of 3: 688 MB
+		// teams, peak PSS of all Chromium processes, medians of 3: 714 MB
 		// with none of the three below, 463 MB with all).
 		//
 		// One renderer for the app's tabs: by default each tab has its own
