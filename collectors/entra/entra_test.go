@@ -186,6 +186,7 @@ func TestFaults(t *testing.T) {
 		{"500 on page 2 is incomplete", graphtest.Faults{FailPath: "/v1.0/users", FailPage: 2}, "", false, "Graph answered 500"},
 		{"malformed JSON is incomplete", graphtest.Faults{MalformedPath: "/v1.0/servicePrincipals", MalformedPage: 1}, "", false, "assignments"},
 		{"a malformed users page (decoded lean) is incomplete", graphtest.Faults{MalformedPath: "/v1.0/users", MalformedPage: 2}, "", false, "a page of /users from Graph is not valid JSON"},
+		{"a malformed members page (decoded lean) is incomplete", graphtest.Faults{MalformedPath: "/v1.0/groups", MalformedPage: 1}, "", false, "/members from Graph is not valid JSON"},
 		{"401", graphtest.Faults{Unauthorized: true}, "", false, "Graph rejected the access token (InvalidAuthenticationToken"},
 		{"403 names the permission", graphtest.Faults{DropPermissions: []string{graphtest.GroupMemberReadAll}}, "", false, "grant the application permission GroupMember.Read.All"},
 		{"wrong secret", graphtest.Faults{}, "wrong-secret-value-123", false, "AADSTS7000215"},

@@ -4,9 +4,10 @@ package entra
 
 import (
 	"context"
+	"strings"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 )
 
 // group is an assigned group's membership, read once however many
@@ -18,25 +19,27 @@ type group struct {
 	transitive   []string // user ids
 }
 
+// memberFields are the properties of a member read: its id, and a nested
+// group's name. @odata.type comes whatever $select says.
+var memberFields = []string{"id", "displayName"}
+
 func (r *read) readGroup(ctx context.Context, g *group) error {
 	top := int32(pageSize)
-	sel := []string{"id", "displayName"}
 	gb := r.client.Groups().ByGroupId(g.id)
-	direct, err := gb.Members().Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
-	if err != nil {
-		return r.c.explain(ctx, err, "/groups", "reading members of group "+g.name, r.cnt)
-	}
-	if err := r.iterateMembers(ctx, "/groups/"+g.id+"/members", direct, func(ctx context.Context, link string) (models.DirectoryObjectCollectionResponseable, error) {
-		return gb.Members().WithUrl(link).Get(ctx, nil)
-	}, func(o models.DirectoryObjectable) {
-		switch m := o.(type) {
-		case models.Userable:
-			g.direct = append(g.direct, str(m.GetId()))
-		case models.Groupable:
-			g.nestedGroups = append(g.nestedGroups, str(m.GetDisplayName()))
+	err := r.readMembers(ctx, "/groups/"+g.id+"/members", func() (*abstractions.RequestInformation, error) {
+		return gb.Members().ToGetRequestInformation(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Select: memberFields, Top: &top}})
+	}, func(link string) (*abstractions.RequestInformation, error) {
+		return gb.Members().WithUrl(link).ToGetRequestInformation(ctx, nil)
+	}, func(m graphMember) {
+		switch m.kind() {
+		case memberUser:
+			g.direct = append(g.direct, strings.TrimSpace(m.ID))
+		case memberGroup:
+			g.nestedGroups = append(g.nestedGroups, strings.TrimSpace(m.DisplayName))
 		}
-	}); err != nil {
+	})
+	if err != nil {
 		return r.c.explain(ctx, err, "/groups", "reading members of group "+g.name, r.cnt)
 	}
 	if len(g.nestedGroups) == 0 {
@@ -45,26 +48,41 @@ func (r *read) readGroup(ctx context.Context, g *group) error {
 		r.progress("group " + g.name)
 		return nil
 	}
-	tr, err := gb.TransitiveMembers().Get(ctx, &groups.ItemTransitiveMembersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groups.ItemTransitiveMembersRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
-	if err != nil {
-		return r.c.explain(ctx, err, "/groups", "reading nested members of group "+g.name, r.cnt)
-	}
-	if err := r.iterateMembers(ctx, "/groups/"+g.id+"/transitiveMembers", tr, func(ctx context.Context, link string) (models.DirectoryObjectCollectionResponseable, error) {
-		return gb.TransitiveMembers().WithUrl(link).Get(ctx, nil)
-	}, func(o models.DirectoryObjectable) {
-		if m, ok := o.(models.Userable); ok {
-			g.transitive = append(g.transitive, str(m.GetId()))
+	err = r.readMembers(ctx, "/groups/"+g.id+"/transitiveMembers", func() (*abstractions.RequestInformation, error) {
+		return gb.TransitiveMembers().ToGetRequestInformation(ctx, &groups.ItemTransitiveMembersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.ItemTransitiveMembersRequestBuilderGetQueryParameters{Select: memberFields, Top: &top}})
+	}, func(link string) (*abstractions.RequestInformation, error) {
+		return gb.TransitiveMembers().WithUrl(link).ToGetRequestInformation(ctx, nil)
+	}, func(m graphMember) {
+		if m.kind() == memberUser {
+			g.transitive = append(g.transitive, strings.TrimSpace(m.ID))
 		}
-	}); err != nil {
+	})
+	if err != nil {
 		return r.c.explain(ctx, err, "/groups", "reading nested members of group "+g.name, r.cnt)
 	}
 	r.progress("group " + g.name)
 	return nil
 }
 
-func (r *read) iterateMembers(ctx context.Context, list string, first models.DirectoryObjectCollectionResponseable,
-	next func(context.Context, string) (models.DirectoryObjectCollectionResponseable, error), f func(models.DirectoryObjectable)) error {
-	_, err := walk(ctx, list, first, next, func(o models.DirectoryObjectable) string { return str(o.GetId()) }, f, nil)
+// readMembers reads every page of a member list (lean.go): first builds
+// the request of its first page, next that of an @odata.nextLink.
+func (r *read) readMembers(ctx context.Context, list string, first func() (*abstractions.RequestInformation, error),
+	next func(link string) (*abstractions.RequestInformation, error), each func(graphMember)) error {
+	info, err := first()
+	if err != nil {
+		return err
+	}
+	p, err := sendJSON[membersPage](ctx, r, info, "page 1 of "+list)
+	if err != nil {
+		return err
+	}
+	_, err = walk(ctx, list, p, func(ctx context.Context, link string) (*membersPage, error) {
+		info, err := next(link)
+		if err != nil {
+			return nil, err
+		}
+		return sendJSON[membersPage](ctx, r, info, "a page of "+list)
+	}, func(m graphMember) string { return strings.TrimSpace(m.ID) }, each, nil)
 	return err
 }

@@ -9,8 +9,15 @@
 // SDK's request adapter (request building, authentication, the retry and
 // telemetry middleware, the error mapping into ODataError and ApiError
 // that explain and isResync read), asked for the raw body (SendPrimitive
-// "[]byte"); only the decoding is the collector's. Service principals,
-// assignments and group members keep the SDK models: they are few.
+// "[]byte"); only the decoding is the collector's. The pages of group
+// members are decoded the same way: a group of 20,000 members through the
+// models allocated 627 MB of the 1,036 MB of a 100,000-user read. Service
+// principals and their assignments keep the SDK models: they are few.
+//
+// One difference from kiota's decoding: encoding/json matches a property
+// name to a field ignoring case ("ID" fills id), where kiota looks names up
+// exactly. Graph sends its own names; a page that spelt one otherwise
+// would be read, not dropped.
 
 package entra
 
@@ -100,4 +107,51 @@ func (o *opt[T]) UnmarshalJSON(b []byte) error {
 	}
 	o.v = v
 	return nil
+}
+
+// membersPage is one page of /groups/{id}/members or
+// /groups/{id}/transitiveMembers: directory objects of any type ("a group
+// can have users, organizational contacts, devices, service principals and
+// other groups as members", group: list members), each with its
+// @odata.type.
+type membersPage struct {
+	Value    []graphMember `json:"value"`
+	NextLink *string       `json:"@odata.nextLink"`
+}
+
+func (p *membersPage) GetValue() []graphMember   { return p.Value }
+func (p *membersPage) GetOdataNextLink() *string { return p.NextLink }
+
+// graphMember is a member as the lists send it with $select=memberFields.
+// A member the application may not read comes with only @odata.type and
+// id (Graph's "limited information returned for inaccessible member
+// objects"), which is all kind needs.
+type graphMember struct {
+	Type        string `json:"@odata.type"`
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+type memberKind int
+
+const (
+	memberOther memberKind = iota // service principal, device, contact, a type unknown, or none
+	memberUser
+	memberGroup
+)
+
+// kind tells users and groups from every other member exactly as the SDK's
+// models did: models.CreateDirectoryObjectFromDiscriminatorValue makes a
+// models.User of "#microsoft.graph.user" and a models.Group of
+// "#microsoft.graph.group", compared as they stand (no trimming, no case
+// folding), and a plain DirectoryObject of anything else, no @odata.type
+// or null included; the collector then kept users and groups only.
+func (m *graphMember) kind() memberKind {
+	switch m.Type {
+	case "#microsoft.graph.user":
+		return memberUser
+	case "#microsoft.graph.group":
+		return memberGroup
+	}
+	return memberOther
 }
